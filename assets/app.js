@@ -1,0 +1,12 @@
+// Progressive enhancement only: every page works without this script.
+(function () {
+  "use strict";
+  // Ask before irreversible actions (forms marked data-confirm).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var message = form.getAttribute && form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) {
+      event.preventDefault();
+    }
+  });
+})();

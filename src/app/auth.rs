@@ -1,0 +1,340 @@
+//! Login, logout, sessions and password changes.
+
+use std::collections::BTreeSet;
+
+use tracing::instrument;
+
+use super::{Actor, AppError, Core, HeldRole, Origin, Problems, passwords};
+use crate::clock::now_ms;
+use crate::crypto::{random_token, sm3_hex};
+use crate::domain::password::policy_violations;
+use crate::domain::role::DataScope;
+use crate::store::audit::{NewEntry, Outcome};
+use crate::store::users::{User, UserKind};
+use crate::store::{audit, roles, sessions, users};
+
+/// Consecutive failures that lock an account.
+pub const LOCK_AFTER_FAILURES: i64 = 5;
+pub const LOCK_MS: i64 = 15 * 60 * 1000;
+/// Idle timeout of staff sessions (等保: short for privileged users).
+pub const STAFF_IDLE_SECS: i64 = 30 * 60;
+/// Idle timeout of citizens' and businesses' sessions: long forms take time to fill.
+pub const PUBLIC_IDLE_SECS: i64 = 60 * 60;
+/// No session outlives this, whatever its activity.
+pub const ABSOLUTE_MS: i64 = 12 * 3600 * 1000;
+/// Activity is written back at most this often, to keep reads free of writes.
+const TOUCH_EVERY_MS: i64 = 60 * 1000;
+
+/// A successful login.
+pub struct LoggedIn {
+    pub token: String,
+    pub user: User,
+}
+
+#[instrument(skip_all, fields(ip = %origin.ip))]
+pub async fn login(
+    core: &Core,
+    origin: &Origin,
+    username: &str,
+    password: &str,
+) -> Result<LoggedIn, AppError> {
+    let now = now_ms();
+    let username = username.trim();
+    if core.throttle.is_blocked(&origin.ip, now) {
+        audit_anonymous(
+            core,
+            origin,
+            username,
+            "auth.throttled",
+            Outcome::Denied,
+            "同一地址登录失败次数过多",
+        )
+        .await?;
+        return Err(AppError::Throttled);
+    }
+    let user = users::by_username(&mut *core.db.conn().await?, username).await?;
+    if let Some(u) = &user
+        && let Some(until) = u.locked_until
+        && until > now
+    {
+        audit_user(
+            core,
+            origin,
+            u,
+            "auth.login_refused",
+            Outcome::Denied,
+            "账户锁定期间尝试登录",
+        )
+        .await?;
+        return Err(AppError::Locked { until_ms: until });
+    }
+    let ok = passwords::verify(
+        password.to_owned(),
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await?;
+    let Some(user) = user else {
+        core.throttle.record_failure(&origin.ip, now);
+        audit_anonymous(
+            core,
+            origin,
+            username,
+            "auth.login_failed",
+            Outcome::Failure,
+            "用户名不存在",
+        )
+        .await?;
+        return Err(AppError::InvalidCredentials {
+            remaining: LOCK_AFTER_FAILURES,
+        });
+    };
+    if !ok {
+        core.throttle.record_failure(&origin.ip, now);
+        let mut tx = core.db.begin().await?;
+        let failures = users::record_failure(&mut tx, user.id, now).await?;
+        append(
+            &mut tx,
+            origin,
+            &user,
+            "auth.login_failed",
+            Outcome::Failure,
+            &format!("密码错误（连续第 {failures} 次）"),
+        )
+        .await?;
+        if failures >= LOCK_AFTER_FAILURES {
+            let until = now + LOCK_MS;
+            users::lock_until(&mut tx, user.id, until, now).await?;
+            append(
+                &mut tx,
+                origin,
+                &user,
+                "auth.locked",
+                Outcome::Success,
+                "连续 5 次密码错误，锁定 15 分钟",
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(AppError::Locked { until_ms: until });
+        }
+        tx.commit().await?;
+        return Err(AppError::InvalidCredentials {
+            remaining: LOCK_AFTER_FAILURES - failures,
+        });
+    }
+    if user.disabled {
+        audit_user(
+            core,
+            origin,
+            &user,
+            "auth.login_refused",
+            Outcome::Denied,
+            "账户已停用",
+        )
+        .await?;
+        return Err(AppError::Disabled);
+    }
+    let token = random_token();
+    let idle = if user.kind == UserKind::Staff {
+        STAFF_IDLE_SECS
+    } else {
+        PUBLIC_IDLE_SECS
+    };
+    let mut tx = core.db.begin().await?;
+    users::clear_failures(&mut tx, user.id, now).await?;
+    sessions::insert(
+        &mut tx,
+        &sm3_hex(token.as_bytes()),
+        user.id,
+        now,
+        idle,
+        &origin.ip,
+    )
+    .await?;
+    append(&mut tx, origin, &user, "auth.login", Outcome::Success, "").await?;
+    tx.commit().await?;
+    Ok(LoggedIn { token, user })
+}
+
+/// Ends the session behind `token`.
+pub async fn logout(core: &Core, actor: &Actor, token: &str) -> Result<(), AppError> {
+    let mut tx = core.db.begin().await?;
+    sessions::delete(&mut tx, &sm3_hex(token.as_bytes())).await?;
+    super::audit_in(
+        &mut tx,
+        actor,
+        "auth.logout",
+        &actor.username,
+        Outcome::Success,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resolves a session cookie to the logged-in user, enforcing the idle and absolute limits.
+/// Expired or unknown sessions resolve to `None` (the caller then treats the user as anonymous).
+pub async fn actor_for_session(
+    core: &Core,
+    token: &str,
+    ip: &str,
+) -> Result<Option<Actor>, AppError> {
+    let now = now_ms();
+    let hash = sm3_hex(token.as_bytes());
+    let mut conn = core.db.conn().await?;
+    let Some(session) = sessions::get(&mut conn, &hash).await? else {
+        return Ok(None);
+    };
+    if now - session.last_seen_at > session.idle_secs * 1000
+        || now - session.created_at > ABSOLUTE_MS
+    {
+        sessions::delete(&mut conn, &hash).await?;
+        return Ok(None);
+    }
+    let Some(user) = users::by_id(&mut conn, session.user_id).await? else {
+        return Ok(None);
+    };
+    if user.disabled {
+        sessions::delete(&mut conn, &hash).await?;
+        return Ok(None);
+    }
+    if now - session.last_seen_at > TOUCH_EVERY_MS {
+        sessions::touch(&mut conn, &hash, now).await?;
+    }
+    let grants = roles::grants_of(&mut conn, user.id).await?;
+    Ok(Some(actor_from(user, grants, ip)))
+}
+
+fn actor_from(user: User, grants: Vec<roles::Grant>, ip: &str) -> Actor {
+    let mut held: Vec<HeldRole> = Vec::new();
+    let mut permissions = BTreeSet::new();
+    for g in grants {
+        if held.last().is_none_or(|h| h.code != g.role_code) {
+            held.push(HeldRole {
+                code: g.role_code.clone(),
+                name: g.role_name.clone(),
+                scope: DataScope::parse(&g.scope).unwrap_or(DataScope::Own),
+            });
+        }
+        // A permission name this release does not know (left by a newer one) grants nothing.
+        if let Some(p) = g.permission.and_then(|p| p.parse().ok()) {
+            permissions.insert(p);
+        }
+    }
+    Actor {
+        user_id: user.id,
+        username: user.username,
+        display_name: user.display_name,
+        kind: user.kind,
+        department: user.department,
+        site: user.site,
+        roles: held,
+        permissions,
+        must_change_password: user.must_change_password,
+        ip: ip.to_owned(),
+    }
+}
+
+/// Changes the actor's own password; other sessions of the user end.
+pub async fn change_password(
+    core: &Core,
+    actor: &Actor,
+    current_token: &str,
+    current: &str,
+    new: &str,
+    confirm: &str,
+) -> Result<(), AppError> {
+    let mut problems = Problems::default();
+    let user = users::by_id(&mut *core.db.conn().await?, actor.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !passwords::verify(current.to_owned(), Some(user.password_hash.clone())).await? {
+        problems.add("current_password", "wrong_password", "当前密码不正确");
+    }
+    for message in policy_violations(&actor.username, new) {
+        problems.add("new_password", "weak_password", message);
+    }
+    if new != confirm {
+        problems.add("confirm_password", "mismatch", "两次输入的新密码不一致");
+    }
+    if !problems.has("current_password") && current == new {
+        problems.add("new_password", "unchanged", "新密码不能与当前密码相同");
+    }
+    problems.into_result()?;
+    let hash = passwords::hash(new.to_owned()).await?;
+    let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    users::set_password(&mut tx, actor.user_id, &hash, false, now).await?;
+    sessions::delete_others(&mut tx, actor.user_id, &sm3_hex(current_token.as_bytes())).await?;
+    super::audit_in(
+        &mut tx,
+        actor,
+        "auth.password_change",
+        &actor.username,
+        Outcome::Success,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn append(
+    tx: &mut sqlx::AnyConnection,
+    origin: &Origin,
+    user: &User,
+    action: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), AppError> {
+    let entry = NewEntry {
+        actor_id: Some(user.id),
+        actor: &user.username,
+        ip: &origin.ip,
+        action,
+        object: &user.username,
+        outcome,
+        detail,
+    };
+    audit::append(tx, &entry, now_ms()).await?;
+    Ok(())
+}
+
+async fn audit_user(
+    core: &Core,
+    origin: &Origin,
+    user: &User,
+    action: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), AppError> {
+    let mut tx = core.db.begin().await?;
+    append(&mut tx, origin, user, action, outcome, detail).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn audit_anonymous(
+    core: &Core,
+    origin: &Origin,
+    username: &str,
+    action: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), AppError> {
+    // The typed name is kept (truncated) so that guessing is visible, but it is not an account.
+    let typed: String = username.chars().take(64).collect();
+    let mut tx = core.db.begin().await?;
+    let entry = NewEntry {
+        actor_id: None,
+        actor: &typed,
+        ip: &origin.ip,
+        action,
+        object: &typed,
+        outcome,
+        detail,
+    };
+    audit::append(&mut tx, &entry, now_ms()).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Use cases: each combines domain rules and store calls, and checks the caller's permission
+//! itself — the web layer's route guard is never the only guard.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod passwords;
+pub mod roles;
+pub mod throttle;
+pub mod users;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::crypto::FieldCipher;
+use crate::domain::permission::Permission;
+use crate::domain::role::DataScope;
+use crate::store::Db;
+use crate::store::audit::{NewEntry, Outcome};
+use crate::store::org::{Department, Site};
+use crate::store::users::UserKind;
+
+/// What every use case needs: the database, the field cipher and the login throttle.
+#[derive(Clone)]
+pub struct Core {
+    pub db: Db,
+    pub cipher: FieldCipher,
+    pub throttle: Arc<throttle::LoginThrottle>,
+}
+
+/// Errors a use case reports; each boundary (pages, API) renders them its own way.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("未找到")]
+    NotFound,
+    #[error("请先登录")]
+    Unauthenticated,
+    #[error("没有权限")]
+    Forbidden,
+    #[error("请先修改初始密码")]
+    PasswordChangeRequired,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("提交的内容有误")]
+    Invalid(Vec<FieldError>),
+    #[error("用户名或密码不正确")]
+    InvalidCredentials { remaining: i64 },
+    #[error("账户已锁定")]
+    Locked { until_ms: i64 },
+    #[error("账户已停用")]
+    Disabled,
+    #[error("尝试过于频繁")]
+    Throttled,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+/// One problem with one field, in Chinese.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub code: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Collects field errors so that every problem is reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(pub Vec<FieldError>);
+
+impl Problems {
+    pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
+        self.0.push(FieldError::new(field, code, message));
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
+    }
+}
+
+/// A role as held by the current user.
+#[derive(Debug, Clone)]
+pub struct HeldRole {
+    pub code: String,
+    pub name: String,
+    pub scope: DataScope,
+}
+
+/// The logged-in user, as every use case sees them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub kind: UserKind,
+    pub department: Option<Department>,
+    pub site: Option<Site>,
+    pub roles: Vec<HeldRole>,
+    pub permissions: BTreeSet<Permission>,
+    pub must_change_password: bool,
+    pub ip: String,
+}
+
+impl Actor {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.contains(&p)
+    }
+
+    /// The operator at the server's console (`tongban user …`): whoever can run the binary
+    /// against the database already holds every power, so the console is the root of trust.
+    /// Its actions are audited as `console`; the 三员分立 checks on the result still apply.
+    pub fn console() -> Self {
+        Actor {
+            user_id: 0,
+            username: "console".into(),
+            display_name: "控制台".into(),
+            kind: UserKind::Staff,
+            department: None,
+            site: None,
+            roles: Vec::new(),
+            permissions: Permission::ALL.iter().copied().collect(),
+            must_change_password: false,
+            ip: "console".into(),
+        }
+    }
+}
+
+/// Where a request comes from, for the audit log when nobody is logged in.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub ip: String,
+}
+
+/// Checks a permission; a denial is audited in its own transaction and returned as Forbidden.
+pub async fn authorize(
+    core: &Core,
+    actor: &Actor,
+    permission: Permission,
+    object: &str,
+) -> Result<(), AppError> {
+    if actor.can(permission) {
+        return Ok(());
+    }
+    audit::record_denial(core, Some(actor), &actor.ip, permission.name(), object).await?;
+    Err(AppError::Forbidden)
+}
+
+/// Appends an audit record inside `tx` on behalf of `actor`.
+pub async fn audit_in(
+    tx: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    action: &str,
+    object: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> Result<(), AppError> {
+    let entry = NewEntry {
+        actor_id: Some(actor.user_id).filter(|id| *id > 0),
+        actor: &actor.username,
+        ip: &actor.ip,
+        action,
+        object,
+        outcome,
+        detail,
+    };
+    crate::store::audit::append(tx, &entry, crate::clock::now_ms()).await?;
+    Ok(())
+}

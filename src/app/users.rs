@@ -1,0 +1,336 @@
+//! Administration of accounts: the system administrator creates, disables and resets; the
+//! security administrator assigns roles (三员分立).
+
+use tracing::instrument;
+
+use super::{Actor, AppError, Core, Problems, audit_in, authorize, passwords};
+use crate::clock::now_ms;
+use crate::crypto::random_password;
+use crate::domain::mask;
+use crate::domain::permission::{Permission, mixed_admin_duties};
+use crate::domain::role::DataScope;
+use crate::store::audit::Outcome;
+use crate::store::roles::Grant;
+use crate::store::users::{NewUser, User, UserFilter, UserKind};
+use crate::store::{org, roles, sessions, users};
+
+/// An account as administrators see it: personal data masked.
+#[derive(Debug, Clone)]
+pub struct UserView {
+    pub user: User,
+    pub id_number_masked: Option<String>,
+    pub phone_masked: Option<String>,
+    pub grants: Vec<Grant>,
+}
+
+impl UserView {
+    /// Distinct roles held, with scope, for display.
+    pub fn role_list(&self) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        for g in &self.grants {
+            if out.last().is_none_or(|(code, _, _)| code != &g.role_code) {
+                out.push((g.role_code.clone(), g.role_name.clone(), g.scope.clone()));
+            }
+        }
+        out
+    }
+}
+
+pub fn view(core: &Core, user: User, grants: Vec<Grant>) -> UserView {
+    let decrypt = |v: &Option<String>| v.as_ref().and_then(|s| core.cipher.decrypt(s).ok());
+    UserView {
+        id_number_masked: decrypt(&user.id_number_enc).map(|s| mask::id_number(&s)),
+        phone_masked: decrypt(&user.phone_enc).map(|s| mask::phone(&s)),
+        user,
+        grants,
+    }
+}
+
+pub async fn list(
+    core: &Core,
+    actor: &Actor,
+    filter: &UserFilter,
+) -> Result<(i64, Vec<User>), AppError> {
+    authorize(core, actor, Permission::UserView, "users").await?;
+    Ok(users::list(&mut *core.db.conn().await?, filter).await?)
+}
+
+pub async fn detail(core: &Core, actor: &Actor, username: &str) -> Result<UserView, AppError> {
+    authorize(core, actor, Permission::UserView, username).await?;
+    let mut conn = core.db.conn().await?;
+    let user = users::by_username(&mut conn, username)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let grants = roles::grants_of(&mut conn, user.id).await?;
+    Ok(view(core, user, grants))
+}
+
+/// A staff account to create.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct NewStaff {
+    pub username: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub department: String,
+    #[serde(default)]
+    pub site: String,
+}
+
+/// Creates a staff account with a one-time password (returned, shown once, to be changed at
+/// first login). Roles are the security administrator's to give, except from the console.
+#[instrument(skip_all, fields(username = %s.username))]
+pub async fn create_staff(
+    core: &Core,
+    actor: &Actor,
+    s: &NewStaff,
+    initial_roles: &[(String, String)],
+    password: Option<String>,
+) -> Result<String, AppError> {
+    authorize(core, actor, Permission::UserManage, &s.username).await?;
+    if !initial_roles.is_empty() {
+        authorize(core, actor, Permission::UserAssignRole, &s.username).await?;
+    }
+    let mut p = Problems::default();
+    let username = s.username.trim();
+    if let Some(m) = super::accounts::username_problem(username) {
+        p.add("username", "invalid", m);
+    }
+    let name = s.display_name.trim();
+    if name.is_empty() {
+        p.add("display_name", "required", "请填写姓名");
+    }
+    let mut conn = core.db.conn().await?;
+    let department = match s.department.trim() {
+        "" => None,
+        code => {
+            let d = org::department_by_code(&mut conn, code).await?;
+            if d.is_none() {
+                p.add("department", "unknown", "所选部门不存在");
+            }
+            d
+        }
+    };
+    let site = match s.site.trim() {
+        "" => None,
+        code => {
+            let st = org::site_by_code(&mut conn, code).await?;
+            if st.is_none() {
+                p.add("site", "unknown", "所选站点不存在");
+            }
+            st
+        }
+    };
+    if !p.has("username") && users::username_taken(&mut conn, username).await? {
+        p.add("username", "taken", "该用户名已被使用");
+    }
+    if let Some(pw) = &password {
+        for m in crate::domain::password::policy_violations(username, pw) {
+            p.add("password", "weak_password", m);
+        }
+    }
+    drop(conn);
+    p.into_result()?;
+    let password = password.unwrap_or_else(random_password);
+    let hash = passwords::hash(password.clone()).await?;
+    let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    let new = NewUser {
+        username,
+        display_name: name,
+        kind: UserKind::Staff,
+        department_id: department.as_ref().map(|d| d.id),
+        site_id: site.as_ref().map(|s| s.id),
+        password_hash: &hash,
+        must_change_password: true,
+        id_number_enc: None,
+        id_number_digest: None,
+        phone_enc: None,
+        credit_code: None,
+        contact_name: None,
+        now,
+    };
+    let id = users::insert(&mut tx, &new).await?;
+    audit_in(
+        &mut tx,
+        actor,
+        "user.create",
+        username,
+        Outcome::Success,
+        "",
+    )
+    .await?;
+    if !initial_roles.is_empty() {
+        let target = users::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let checked = check_roles(&mut tx, actor, &target, initial_roles).await?;
+        roles::set_user_roles(&mut tx, id, &checked).await?;
+        audit_in(
+            &mut tx,
+            actor,
+            "user.assign_roles",
+            username,
+            Outcome::Success,
+            &describe(&checked),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(password)
+}
+
+pub async fn set_disabled(
+    core: &Core,
+    actor: &Actor,
+    username: &str,
+    disabled: bool,
+) -> Result<(), AppError> {
+    authorize(core, actor, Permission::UserManage, username).await?;
+    if username == actor.username {
+        return Err(AppError::Conflict("不能停用自己的账户".into()));
+    }
+    let mut tx = core.db.begin().await?;
+    let user = users::by_username(&mut tx, username)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    users::set_disabled(&mut tx, user.id, disabled, now_ms()).await?;
+    if disabled {
+        sessions::delete_for_user(&mut tx, user.id).await?;
+    }
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit_in(&mut tx, actor, action, username, Outcome::Success, "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sets a one-time password, unlocks the account and ends its sessions; returns the password.
+pub async fn reset_password(
+    core: &Core,
+    actor: &Actor,
+    username: &str,
+) -> Result<String, AppError> {
+    authorize(core, actor, Permission::UserManage, username).await?;
+    let password = random_password();
+    let hash = passwords::hash(password.clone()).await?;
+    let mut tx = core.db.begin().await?;
+    let user = users::by_username(&mut tx, username)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    users::set_password(&mut tx, user.id, &hash, true, now_ms()).await?;
+    sessions::delete_for_user(&mut tx, user.id).await?;
+    audit_in(
+        &mut tx,
+        actor,
+        "user.reset_password",
+        username,
+        Outcome::Success,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(password)
+}
+
+/// Replaces a user's roles. `assignments` are (role code, scope name) pairs.
+pub async fn assign_roles(
+    core: &Core,
+    actor: &Actor,
+    username: &str,
+    assignments: &[(String, String)],
+) -> Result<(), AppError> {
+    authorize(core, actor, Permission::UserAssignRole, username).await?;
+    if username == actor.username {
+        return Err(AppError::Conflict(
+            "不能修改自己的角色，请由另一位安全管理员操作".into(),
+        ));
+    }
+    let mut tx = core.db.begin().await?;
+    let user = users::by_username(&mut tx, username)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let checked = check_roles(&mut tx, actor, &user, assignments).await?;
+    roles::set_user_roles(&mut tx, user.id, &checked).await?;
+    sessions::delete_for_user(&mut tx, user.id).await?;
+    audit_in(
+        &mut tx,
+        actor,
+        "user.assign_roles",
+        username,
+        Outcome::Success,
+        &describe(&checked),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn check_roles(
+    tx: &mut sqlx::AnyConnection,
+    _actor: &Actor,
+    user: &User,
+    assignments: &[(String, String)],
+) -> Result<Vec<(String, String)>, AppError> {
+    let all = roles::list(tx).await?;
+    let mut p = Problems::default();
+    let mut perms: Vec<Permission> = Vec::new();
+    let mut out = Vec::new();
+    for (code, scope) in assignments {
+        let Some(role) = all.iter().find(|r| &r.code == code) else {
+            p.add("roles", "unknown", format!("角色 {code} 不存在"));
+            continue;
+        };
+        let scope = if scope.is_empty() {
+            role.scope.clone()
+        } else {
+            scope.clone()
+        };
+        match DataScope::parse(&scope) {
+            None => p.add(
+                "roles",
+                "invalid_scope",
+                format!("角色「{}」的数据范围无效", role.name),
+            ),
+            Some(DataScope::Department) if user.department.is_none() => {
+                p.add(
+                    "roles",
+                    "no_department",
+                    format!("角色「{}」按本部门授权，但该用户不属于任何部门", role.name),
+                );
+            }
+            Some(DataScope::Site) if user.site.is_none() => {
+                p.add(
+                    "roles",
+                    "no_site",
+                    format!("角色「{}」按本站点授权，但该用户不属于任何站点", role.name),
+                );
+            }
+            Some(_) => {}
+        }
+        perms.extend(
+            role.permissions
+                .iter()
+                .filter_map(|n| n.parse::<Permission>().ok()),
+        );
+        out.push((code.clone(), scope));
+    }
+    if let Some(duties) = mixed_admin_duties(perms) {
+        let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
+        p.add(
+            "roles",
+            "separation_of_duties",
+            format!("三员分立：同一账户不能同时承担{}职责", names.join("、")),
+        );
+    }
+    p.into_result()?;
+    Ok(out)
+}
+
+fn describe(assignments: &[(String, String)]) -> String {
+    assignments
+        .iter()
+        .map(|(c, s)| format!("{c}({s})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

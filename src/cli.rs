@@ -1,0 +1,124 @@
+//! The administrative commands of the binary (`migrate`, `demo`, `user …`, `audit verify`).
+
+use std::process::ExitCode;
+
+use crate::app::{self, Actor, AppError, FieldError};
+use crate::config::Config;
+use crate::server::build_state;
+
+pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
+    build_state(config).await?;
+    println!("数据库迁移已完成");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn demo(config: &Config) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    if crate::demo::seed_if_empty(&state.core).await? {
+        println!("演示数据已写入");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("数据库中已有部门数据，未写入演示数据");
+        Ok(ExitCode::from(3))
+    }
+}
+
+pub async fn user_create(
+    config: &Config,
+    username: &str,
+    name: &str,
+    roles: &[String],
+    department: Option<&str>,
+    site: Option<&str>,
+    password: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    let staff = app::users::NewStaff {
+        username: username.to_owned(),
+        display_name: name.to_owned(),
+        department: department.unwrap_or_default().to_owned(),
+        site: site.unwrap_or_default().to_owned(),
+    };
+    let assignments: Vec<(String, String)> =
+        roles.iter().map(|r| (r.clone(), String::new())).collect();
+    let given = password.is_some();
+    match app::users::create_staff(
+        &state.core,
+        &Actor::console(),
+        &staff,
+        &assignments,
+        password,
+    )
+    .await
+    {
+        Ok(password) => {
+            println!("已创建账户 {username}（首次登录须修改密码）");
+            if !given {
+                println!("一次性密码：{password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub async fn user_reset_password(config: &Config, username: &str) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    match app::users::reset_password(&state.core, &Actor::console(), username).await {
+        Ok(password) => {
+            println!("账户 {username} 的一次性密码：{password}（下次登录须修改）");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub async fn user_disable(config: &Config, username: &str) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    match app::users::set_disabled(&state.core, &Actor::console(), username, true).await {
+        Ok(()) => {
+            println!("账户 {username} 已停用，其会话已结束");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub async fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    let report = app::audit::verify_chain(&state.core)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    match report.broken {
+        None => {
+            println!(
+                "审计日志完整：{} 条记录的 SM3 哈希链校验通过",
+                report.checked
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some((seq, why)) => {
+            eprintln!(
+                "审计日志被篡改：第 {seq} 条记录起链条断裂（{why}）；此前 {} 条完好",
+                report.checked
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn report(e: AppError) -> anyhow::Result<ExitCode> {
+    match e {
+        AppError::Invalid(problems) => {
+            for FieldError { field, message, .. } in problems {
+                eprintln!("{field}: {message}");
+            }
+            Ok(ExitCode::from(2))
+        }
+        AppError::Internal(e) => Err(e),
+        other => {
+            eprintln!("{other}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Settings: command-line flags, each with an environment variable, over an optional
+//! `tongban.toml`, over defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// Settings shared by every command (`--data-dir`, `--database`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StorageArgs {
+    /// Where the SQLite database, uploaded files and keys live.
+    #[arg(long, env = "TONGBAN_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://…` or `postgres://…`; defaults to `<data-dir>/tongban.db`.
+    #[arg(long = "database", env = "TONGBAN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Optional settings file.
+    #[arg(long, env = "TONGBAN_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+}
+
+/// Settings of `tongban serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "TONGBAN_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Seed the demo data into an empty database and show the 演示环境 banner.
+    #[arg(long, env = "TONGBAN_DEMO")]
+    pub demo: bool,
+    /// Mark cookies `Secure` (set when served behind TLS).
+    #[arg(long, env = "TONGBAN_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<String>,
+    data_dir: Option<PathBuf>,
+    demo: Option<bool>,
+    secure_cookies: Option<bool>,
+    log_format: Option<String>,
+}
+
+/// The resolved settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub demo: bool,
+    pub secure_cookies: bool,
+    pub log_json: bool,
+}
+
+impl Config {
+    pub fn resolve(
+        storage: &StorageArgs,
+        serve: &ServeArgs,
+        log_format: Option<&str>,
+    ) -> anyhow::Result<Self> {
+        let file = read_file_config(storage.config.as_deref())?;
+        let data_dir = storage
+            .data_dir
+            .clone()
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url = storage
+            .database_url
+            .clone()
+            .or(file.database_url)
+            .unwrap_or_else(|| default_sqlite_url(&data_dir));
+        let listen = match serve.listen.or(file.listen) {
+            Some(addr) => addr,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let log_json = log_format.or(file.log_format.as_deref()) == Some("json");
+        Ok(Self {
+            listen,
+            database_url,
+            data_dir,
+            demo: serve.demo || file.demo.unwrap_or(false),
+            secure_cookies: serve.secure_cookies || file.secure_cookies.unwrap_or(false),
+            log_json,
+        })
+    }
+}
+
+pub fn default_sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("tongban.db").display())
+}
+
+fn read_file_config(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let path = match explicit {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let p = PathBuf::from("tongban.toml");
+            if !p.exists() {
+                return Ok(FileConfig::default());
+            }
+            p
+        }
+    };
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}

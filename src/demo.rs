@@ -1,0 +1,274 @@
+//! Demo data: the departments and service halls of Minhang district, and one account per role.
+//! All demo accounts share the published password `Tongban@2026` (README); production has no
+//! default passwords — the first administrator is made with `tongban user create`.
+
+use anyhow::Context;
+
+use crate::app::{self, Actor, Core};
+use crate::clock::now_ms;
+use crate::domain::identity::{credit_code_with_check, id_number_with_check};
+use crate::store::audit::Outcome;
+use crate::store::users::{NewUser, UserKind};
+use crate::store::{org, roles, users};
+
+pub const DEMO_PASSWORD: &str = "Tongban@2026";
+
+/// (code, name)
+const DEPARTMENTS: &[(&str, &str)] = &[
+    ("SCJGJ", "区市场监管局"),
+    ("RSJ", "区人力资源社会保障局"),
+    ("MZJ", "区民政局"),
+    ("WJW", "区卫生健康委"),
+    ("JSGLW", "区建设管理委"),
+    ("GHZYJ", "区规划资源局"),
+    ("YBJ", "区医保局"),
+    ("FGJ", "区住房保障房屋管理局"),
+    ("GAFJ", "区公安分局"),
+    ("SWJ", "区税务局"),
+    ("GJJ", "区公积金管理中心"),
+    ("JYJ", "区教育局"),
+    ("STHJJ", "区生态环境局"),
+    ("CL", "区残联"),
+    ("WHLYJ", "区文化旅游局"),
+    ("JTW", "区交通委"),
+    ("SFJ", "区司法局"),
+    ("NYNCW", "区农业农村委"),
+];
+
+/// (code, subdistrict or town, is a town)
+const COMMUNITY_CENTRES: &[(&str, &str)] = &[
+    ("jiangchuanlu", "江川路街道"),
+    ("gumeilu", "古美路街道"),
+    ("xinhong", "新虹街道"),
+    ("pujin", "浦锦街道"),
+    ("xinzhuang", "莘庄镇"),
+    ("qibao", "七宝镇"),
+    ("zhuanqiao", "颛桥镇"),
+    ("huacao", "华漕镇"),
+    ("hongqiao", "虹桥镇"),
+    ("meilong", "梅陇镇"),
+    ("wujing", "吴泾镇"),
+    ("maqiao", "马桥镇"),
+    ("pujiang", "浦江镇"),
+    ("xinzhuang-industrial", "莘庄工业区"),
+];
+
+struct DemoUser {
+    username: &'static str,
+    name: &'static str,
+    role: &'static str,
+    department: Option<&'static str>,
+    site: Option<&'static str>,
+}
+
+const STAFF: &[DemoUser] = &[
+    DemoUser {
+        username: "admin",
+        name: "王建国",
+        role: "sysadmin",
+        department: None,
+        site: None,
+    },
+    DemoUser {
+        username: "secadmin",
+        name: "李安平",
+        role: "secadmin",
+        department: None,
+        site: None,
+    },
+    DemoUser {
+        username: "auditor",
+        name: "赵审之",
+        role: "auditor",
+        department: None,
+        site: None,
+    },
+    DemoUser {
+        username: "window01",
+        name: "陈晓梅",
+        role: "window",
+        department: None,
+        site: Some("district-center"),
+    },
+    DemoUser {
+        username: "window02",
+        name: "吴静",
+        role: "window",
+        department: None,
+        site: Some("xinzhuang"),
+    },
+    DemoUser {
+        username: "reviewer01",
+        name: "刘志强",
+        role: "reviewer",
+        department: Some("SCJGJ"),
+        site: None,
+    },
+    DemoUser {
+        username: "head01",
+        name: "孙丽华",
+        role: "head",
+        department: Some("SCJGJ"),
+        site: None,
+    },
+    DemoUser {
+        username: "leader01",
+        name: "周明",
+        role: "leader",
+        department: None,
+        site: None,
+    },
+];
+
+/// Seeds the demo data when the database has none; returns whether it did.
+pub async fn seed_if_empty(core: &Core) -> anyhow::Result<bool> {
+    let empty = org::list_departments(&mut *core.db.conn().await?)
+        .await?
+        .is_empty();
+    if empty {
+        seed(core).await?;
+    }
+    Ok(empty)
+}
+
+/// Seeds everything in one transaction: all or nothing.
+pub async fn seed(core: &Core) -> anyhow::Result<()> {
+    let hash = app::passwords::hash(DEMO_PASSWORD.to_owned()).await?;
+    let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    for (i, (code, name)) in DEPARTMENTS.iter().enumerate() {
+        let credit = credit_code_with_check(&format!("11310112MB{:07}", i + 1))
+            .context("department credit code")?;
+        org::insert_department(&mut tx, code, name, Some(&credit), i as i64).await?;
+    }
+    let centre = org::insert_site(
+        &mut tx,
+        "district-center",
+        "闵行区行政服务中心",
+        "district_center",
+        "",
+        "闵行区（区级政务服务中心）",
+        0,
+    )
+    .await?;
+    for n in 1..=20 {
+        org::insert_window(
+            &mut tx,
+            centre,
+            &format!("{n:02}"),
+            &format!("综合窗口 {n:02}"),
+        )
+        .await?;
+    }
+    for (i, (code, place)) in COMMUNITY_CENTRES.iter().enumerate() {
+        let id = org::insert_site(
+            &mut tx,
+            code,
+            &format!("{place}社区事务受理服务中心"),
+            "community_center",
+            place,
+            &format!("闵行区{place}"),
+            i as i64 + 1,
+        )
+        .await?;
+        for n in 1..=6 {
+            org::insert_window(&mut tx, id, &format!("{n:02}"), &format!("综合窗口 {n:02}"))
+                .await?;
+        }
+    }
+    for u in STAFF {
+        let department_id = match u.department {
+            Some(code) => Some(
+                org::department_by_code(&mut tx, code)
+                    .await?
+                    .context("demo department")?
+                    .id,
+            ),
+            None => None,
+        };
+        let site_id = match u.site {
+            Some(code) => Some(
+                org::site_by_code(&mut tx, code)
+                    .await?
+                    .context("demo site")?
+                    .id,
+            ),
+            None => None,
+        };
+        let new = NewUser {
+            username: u.username,
+            display_name: u.name,
+            kind: UserKind::Staff,
+            department_id,
+            site_id,
+            password_hash: &hash,
+            must_change_password: false,
+            id_number_enc: None,
+            id_number_digest: None,
+            phone_enc: None,
+            credit_code: None,
+            contact_name: None,
+            now,
+        };
+        let id = users::insert(&mut tx, &new).await?;
+        let scope = crate::domain::role::builtin(u.role)
+            .context("demo role")?
+            .scope
+            .name();
+        roles::set_user_roles(&mut tx, id, &[(u.role.to_owned(), scope.to_owned())]).await?;
+    }
+    let citizens = [
+        ("citizen01", "张三", "31011219850312123", "13800138001"),
+        ("citizen02", "李四", "31011219920708456", "13900139002"),
+    ];
+    for (username, name, first17, phone) in citizens {
+        let id_number = id_number_with_check(first17).context("demo id number")?;
+        let new = NewUser {
+            username,
+            display_name: name,
+            kind: UserKind::Person,
+            department_id: None,
+            site_id: None,
+            password_hash: &hash,
+            must_change_password: false,
+            id_number_enc: Some(core.cipher.encrypt(&id_number)),
+            id_number_digest: Some(core.cipher.index(&id_number)),
+            phone_enc: Some(core.cipher.encrypt(phone)),
+            credit_code: None,
+            contact_name: None,
+            now,
+        };
+        let id = users::insert(&mut tx, &new).await?;
+        roles::set_user_roles(&mut tx, id, &[("citizen".to_owned(), "own".to_owned())]).await?;
+    }
+    let biz_code = credit_code_with_check("91310112MA1GDEM08").context("demo credit code")?;
+    let new = NewUser {
+        username: "biz01",
+        display_name: "上海闵味餐饮管理有限公司",
+        kind: UserKind::Organisation,
+        department_id: None,
+        site_id: None,
+        password_hash: &hash,
+        must_change_password: false,
+        id_number_enc: None,
+        id_number_digest: None,
+        phone_enc: Some(core.cipher.encrypt("13700137003")),
+        credit_code: Some(&biz_code),
+        contact_name: Some("王五"),
+        now,
+    };
+    let id = users::insert(&mut tx, &new).await?;
+    roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
+    app::audit_in(
+        &mut tx,
+        &Actor::console(),
+        "demo.seed",
+        "demo",
+        Outcome::Success,
+        "演示数据",
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Built-in roles and data scopes.
+
+use super::permission::Permission::{self, *};
+
+/// How much data a role reaches: everything, the user's department, the user's site, or only
+/// the user's own records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataScope {
+    All,
+    Department,
+    Site,
+    Own,
+}
+
+impl DataScope {
+    pub const ALL: [DataScope; 4] = [
+        DataScope::All,
+        DataScope::Department,
+        DataScope::Site,
+        DataScope::Own,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DataScope::All => "all",
+            DataScope::Department => "department",
+            DataScope::Site => "site",
+            DataScope::Own => "own",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DataScope::All => "全部",
+            DataScope::Department => "本部门",
+            DataScope::Site => "本站点",
+            DataScope::Own => "仅本人",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.name() == s)
+    }
+}
+
+/// A role shipped with the platform. Their permission sets are code, kept in step with the
+/// database at every start, so a permission added by a later release reaches them.
+pub struct BuiltinRole {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub scope: DataScope,
+    pub permissions: &'static [Permission],
+}
+
+pub const BUILTIN_ROLES: &[BuiltinRole] = &[
+    BuiltinRole {
+        code: "citizen",
+        name: "市民",
+        scope: DataScope::Own,
+        permissions: &[AccountSelf, PortalMine],
+    },
+    BuiltinRole {
+        code: "business",
+        name: "企业",
+        scope: DataScope::Own,
+        permissions: &[AccountSelf, PortalMine],
+    },
+    BuiltinRole {
+        code: "window",
+        name: "窗口人员",
+        scope: DataScope::Site,
+        permissions: &[AccountSelf, HallView],
+    },
+    BuiltinRole {
+        code: "reviewer",
+        name: "审批人员",
+        scope: DataScope::Department,
+        permissions: &[AccountSelf, OfficeView],
+    },
+    BuiltinRole {
+        code: "head",
+        name: "部门负责人",
+        scope: DataScope::Department,
+        permissions: &[AccountSelf, OfficeView, DashboardView],
+    },
+    BuiltinRole {
+        code: "leader",
+        name: "领导",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, DashboardView],
+    },
+    BuiltinRole {
+        code: "sysadmin",
+        name: "系统管理员",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView],
+    },
+    BuiltinRole {
+        code: "secadmin",
+        name: "安全管理员",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, AdminView, UserView, UserAssignRole, RoleManage],
+    },
+    BuiltinRole {
+        code: "auditor",
+        name: "审计管理员",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, AdminView, AuditView],
+    },
+];
+
+pub fn builtin(code: &str) -> Option<&'static BuiltinRole> {
+    BUILTIN_ROLES.iter().find(|r| r.code == code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::permission::mixed_admin_duties;
+
+    #[test]
+    fn no_builtin_role_mixes_administrator_duties() {
+        for role in BUILTIN_ROLES {
+            assert!(
+                mixed_admin_duties(role.permissions.iter().copied()).is_none(),
+                "{}",
+                role.code
+            );
+        }
+    }
+
+    #[test]
+    fn scopes_round_trip() {
+        for s in DataScope::ALL {
+            assert_eq!(DataScope::parse(s.name()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The `tongban` binary: parses the command line and calls the library.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tongban::config::{Config, ServeArgs, StorageArgs};
+
+#[derive(Parser)]
+#[command(name = "tongban", version, about = "通办 — 一网通办政务服务平台")]
+struct Cli {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// `json` for structured logs.
+    #[arg(long, env = "TONGBAN_LOG_FORMAT", global = true)]
+    log_format: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web server (portal, staff rooms, API).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Seed the demo data into an existing database.
+    Demo,
+    /// Manage accounts from the command line (the only way to make the first administrator).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Audit log tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a staff account; the password is read from standard input or generated.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// Role codes, e.g. `sysadmin`, `secadmin`, `auditor`, `reviewer`.
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        #[arg(long)]
+        department: Option<String>,
+        #[arg(long)]
+        site: Option<String>,
+    },
+    /// Set a new one-time password (printed once; it must be changed at the next login).
+    ResetPassword { username: String },
+    /// Disable an account and end its sessions.
+    Disable { username: String },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the SM3 hash chain of the audit log.
+    Verify,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args.clone(),
+        _ => ServeArgs::default(),
+    };
+    let config = match Config::resolve(&cli.storage, &serve_args, cli.log_format.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("配置错误: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    tongban::telemetry::init_logging(config.log_json);
+    match run(cli.command, config).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("错误: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    use tongban::cli;
+    match command {
+        Command::Serve(_) => tongban::server::serve(config)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Migrate => cli::migrate(&config).await,
+        Command::Demo => cli::demo(&config).await,
+        Command::User(UserCommand::Create {
+            username,
+            name,
+            roles,
+            department,
+            site,
+        }) => {
+            let password = read_password_from_stdin()?;
+            cli::user_create(
+                &config,
+                &username,
+                &name,
+                &roles,
+                department.as_deref(),
+                site.as_deref(),
+                password,
+            )
+            .await
+        }
+        Command::User(UserCommand::ResetPassword { username }) => {
+            cli::user_reset_password(&config, &username).await
+        }
+        Command::User(UserCommand::Disable { username }) => {
+            cli::user_disable(&config, &username).await
+        }
+        Command::Audit(AuditCommand::Verify) => cli::audit_verify(&config).await,
+    }
+}
+
+/// A password piped on standard input (`echo … | tongban user create …`); none on a terminal,
+/// where one is generated instead so that it never sits in the shell history.
+fn read_password_from_stdin() -> anyhow::Result<Option<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Ok(None);
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let line = line.trim_end_matches(['\r', '\n']).to_owned();
+    Ok((!line.is_empty()).then_some(line))
+}

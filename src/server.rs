@@ -1,0 +1,115 @@
+//! `tongban serve`: storage, state, background housekeeping, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::app::{self, Core};
+use crate::config::Config;
+use crate::crypto::FieldCipher;
+use crate::store::Db;
+use crate::web::{self, AppState, WebSettings};
+
+/// Opens storage (creating what is missing), applies migrations and builds the shared state.
+pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(config.data_dir.join("files"))
+        .with_context(|| format!("creating {}", config.data_dir.join("files").display()))?;
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let core = Core {
+        db,
+        cipher: FieldCipher::load_or_create(&config.data_dir)?,
+        throttle: Arc::default(),
+    };
+    app::roles::sync_builtin(&core)
+        .await
+        .map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
+    Ok(AppState {
+        core,
+        settings: Arc::new(WebSettings {
+            demo: config.demo,
+            secure_cookies: config.secure_cookies,
+        }),
+        metrics: crate::telemetry::metrics_handle(),
+    })
+}
+
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let state = build_state(&config).await?;
+    if config.demo {
+        let seeded = crate::demo::seed_if_empty(&state.core).await?;
+        tracing::info!(seeded, "demo mode");
+    }
+    tokio::spawn(purge_sessions(state.core.clone()));
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    tracing::info!("通办 listening on http://{}", listener.local_addr()?);
+    let db = state.core.db.clone();
+    axum::serve(
+        listener,
+        web::build_app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    // In-flight requests have finished; close the pool so SQLite checkpoints its WAL cleanly.
+    db.pool().close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Removes expired sessions every few minutes. Losing a run loses nothing: expired sessions are
+/// refused at lookup anyway; this only keeps the table small.
+async fn purge_sessions(core: Core) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let result = async {
+            let mut conn = core.db.conn().await?;
+            crate::store::sessions::purge_expired(
+                &mut conn,
+                crate::clock::now_ms(),
+                app::auth::ABSOLUTE_MS,
+            )
+            .await
+        }
+        .await;
+        match result {
+            Ok(n) => {
+                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "ok")
+                    .increment(1);
+                metrics::counter!("sessions_purged_total").increment(n);
+            }
+            Err(e) => {
+                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "error")
+                    .increment(1);
+                tracing::warn!(error = %e, "session purge failed");
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

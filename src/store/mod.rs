@@ -1,0 +1,218 @@
+//! SQL, one module per aggregate. Functions take a connection (a transaction derefs to one);
+//! the same SQL text runs on SQLite and PostgreSQL through sqlx's `Any` driver.
+
+pub mod audit;
+pub mod org;
+pub mod roles;
+pub mod sessions;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
+
+pub use sqlx::any::AnyRow;
+
+/// A transaction on either backend.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a pool plus which backend it is.
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Migrations, paired per backend: the same version and name on both, append-only.
+macro_rules! migrations {
+    ($($version:literal => $name:literal),* $(,)?) => {
+        const MIGRATIONS: &[(i64, &str, &str, &str)] = &[$(
+            (
+                $version,
+                $name,
+                include_str!(concat!("../../migrations/sqlite/", $name, ".sql")),
+                include_str!(concat!("../../migrations/postgres/", $name, ".sql")),
+            ),
+        )*];
+    };
+}
+
+migrations! {
+    1 => "0001_foundation",
+}
+
+impl Db {
+    /// Connects, creating the SQLite file (and its directory) when missing.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            anyhow::bail!("数据库地址须以 sqlite:// 或 postgres:// 开头");
+        };
+        let mut url = url.to_owned();
+        if backend == Backend::Sqlite {
+            if let Some(path) = sqlite_path(&url)
+                && let Some(dir) = std::path::Path::new(&path).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the one writer; FULL makes every commit
+                        // durable against power loss, not only against a process crash.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .context("connecting to the database")?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, name, sqlite, postgres)| {
+                let sql = if self.backend == Backend::Sqlite {
+                    sqlite
+                } else {
+                    postgres
+                };
+                Migration::new(
+                    *version,
+                    (*name).into(),
+                    MigrationType::Simple,
+                    AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect();
+        Migrator::with_migrations(migrations)
+            .run(&self.pool)
+            .await
+            .context("applying migrations")
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads and then writes cannot fail half-way on a lock
+    /// upgrade; busy_timeout makes competing writers queue instead.
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// A pooled connection for reads.
+    pub async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        self.pool.acquire().await
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+}
+
+/// The file path in a `sqlite://path?params` URL.
+fn sqlite_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
+}
+
+/// Reads a 0/1 flag column (booleans are integers on both backends).
+pub fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+/// True when the error is a unique-constraint violation (mapped to a field error by callers).
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_migration_exists_for_both_backends() {
+        for (version, name, sqlite, postgres) in super::MIGRATIONS {
+            assert!(name.starts_with(&format!("{version:04}_")), "{name}");
+            assert!(
+                !sqlite.trim().is_empty() && !postgres.trim().is_empty(),
+                "{name}"
+            );
+        }
+        let on_disk = |dir: &str| {
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        let listed: Vec<String> = super::MIGRATIONS
+            .iter()
+            .map(|m| format!("{}.sql", m.1))
+            .collect();
+        assert_eq!(on_disk("migrations/sqlite"), listed);
+        assert_eq!(on_disk("migrations/postgres"), listed);
+    }
+
+    #[test]
+    fn finds_the_sqlite_path() {
+        assert_eq!(
+            super::sqlite_path("sqlite://./data/tongban.db?mode=rwc").as_deref(),
+            Some("./data/tongban.db")
+        );
+        assert_eq!(super::sqlite_path("sqlite::memory:"), None);
+    }
+}

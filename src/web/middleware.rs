@@ -1,0 +1,384 @@
+//! Request-wide behaviour: request ids, tracing spans, metrics, error rendering, security
+//! headers, CSRF, and the access guard that enforces the route registry.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use super::error::{ErrorInfo, WebError, info_for_status};
+use super::registry::{self, Access};
+use super::shell::{CurrentSession, ErrorPage, Prefs};
+use super::{AppState, BODY_LIMIT};
+use crate::app::{self, AppError};
+use crate::crypto::random_token;
+
+pub const SESSION_COOKIE: &str = "tb_session";
+pub const CSRF_COOKIE: &str = "tb_csrf";
+pub const CSRF_FIELD: &str = "csrf_token";
+pub const CSRF_HEADER: &str = "x-csrf-token";
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The id of the current request, shown on error pages and in every log line.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// The CSRF token to embed in forms.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    // Accept a caller's id when it is sane (a proxy's), otherwise make one.
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|s| {
+            !s.is_empty()
+                && s.len() <= 64
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| random_token()[..16].to_owned());
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        req.headers_mut().insert(REQUEST_ID.clone(), v.clone());
+        req.extensions_mut().insert(RequestId(id));
+        let mut response = next.run(req).await;
+        response.headers_mut().insert(REQUEST_ID.clone(), v);
+        return response;
+    }
+    next.run(req).await
+}
+
+pub fn make_span(req: &Request<Body>) -> tracing::Span {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.as_str())
+        .unwrap_or("-");
+    // Only the path: query strings may carry personal data.
+    tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+}
+
+pub async fn record_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Turns error statuses into a Chinese page (people) or `{code, message}` JSON (API).
+pub async fn render_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
+    let is_api = path.starts_with("/api/");
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(String::new, |r| r.0.clone());
+    let prefs = Prefs::from_headers(req.headers());
+    let response = next.run(req).await;
+    let status = response.status();
+    if status.as_u16() < 400 {
+        return response;
+    }
+    let info = match response.extensions().get::<ErrorInfo>() {
+        Some(info) => info.clone(),
+        None => {
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if content_type.starts_with("text/html") || content_type.starts_with("application/json")
+            {
+                return response; // a page or API body that handled its own error
+            }
+            info_for_status(status)
+        }
+    };
+    let cookies: Vec<HeaderValue> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    let mut out = if is_api {
+        let mut body = serde_json::json!({ "code": info.code, "message": info.message });
+        if !info.details.is_empty() {
+            body["details"] = serde_json::json!(info.details);
+        }
+        if status.is_server_error() {
+            body["request_id"] = serde_json::json!(request_id);
+        }
+        (status, axum::Json(body)).into_response()
+    } else if info.code == "unauthenticated" {
+        let next =
+            serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
+        Redirect::to(&format!("/login?{next}")).into_response()
+    } else if info.code == "password_change_required" {
+        Redirect::to("/account/password").into_response()
+    } else {
+        let page = ErrorPage::new(status, &info, &request_id, prefs);
+        (status, super::shell::render(&page)).into_response()
+    };
+    for c in cookies {
+        out.headers_mut().append(header::SET_COOKIE, c);
+    }
+    out
+}
+
+pub async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let h = response.headers_mut();
+    let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "same-origin");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        // Pages may hold personal data: never kept by browsers or proxies.
+        set(h, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
+/// CSRF protection for pages: every state-changing request must carry the token from the
+/// `tb_csrf` cookie in its form field or header (double submit; the cookie is HttpOnly and
+/// SameSite=Strict). The JSON API is protected by its content type (a cross-site page cannot
+/// send JSON without a CORS preflight, which is never granted) and SameSite session cookies.
+pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let existing = cookie_value(req.headers(), CSRF_COOKIE);
+    let token = existing.clone().unwrap_or_else(random_token);
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && !req.uri().path().starts_with("/api/") {
+        let (verdict, rebuilt) = check_csrf(req, existing.as_deref()).await;
+        match verdict {
+            CsrfVerdict::Ok => req = rebuilt,
+            CsrfVerdict::TooLarge => return status_response(StatusCode::PAYLOAD_TOO_LARGE),
+            CsrfVerdict::Failed => {
+                let info = ErrorInfo {
+                    code: "csrf_failed",
+                    message: "页面已过期或请求来源无法确认。请返回上一页，刷新后重新提交"
+                        .to_owned(),
+                    details: vec![],
+                };
+                let mut response = StatusCode::FORBIDDEN.into_response();
+                response.extensions_mut().insert(info);
+                if existing.is_none() {
+                    append_cookie(
+                        &mut response,
+                        csrf_cookie(token, state.settings.secure_cookies),
+                    );
+                }
+                return response;
+            }
+        }
+    }
+    let mut response = next.run(req).await;
+    if existing.is_none() {
+        append_cookie(
+            &mut response,
+            csrf_cookie(token, state.settings.secure_cookies),
+        );
+    }
+    response
+}
+
+enum CsrfVerdict {
+    Ok,
+    Failed,
+    TooLarge,
+}
+
+async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Request) {
+    let Some(expected) = expected else {
+        return (CsrfVerdict::Failed, req);
+    };
+    if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        let ok = constant_time_eq(given.as_bytes(), expected.as_bytes());
+        return (
+            if ok {
+                CsrfVerdict::Ok
+            } else {
+                CsrfVerdict::Failed
+            },
+            req,
+        );
+    }
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return (CsrfVerdict::Failed, req);
+    }
+    let (parts, body) = req.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                CsrfVerdict::TooLarge,
+                Request::from_parts(parts, Body::empty()),
+            );
+        }
+    };
+    let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
+        .is_some_and(|(_, v)| constant_time_eq(v.as_bytes(), expected.as_bytes()));
+    let req = Request::from_parts(parts, Body::from(bytes));
+    (
+        if ok {
+            CsrfVerdict::Ok
+        } else {
+            CsrfVerdict::Failed
+        },
+        req,
+    )
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn status_response(status: StatusCode) -> Response {
+    let mut response = status.into_response();
+    response.extensions_mut().insert(info_for_status(status));
+    response
+}
+
+/// Enforces the registry: loads the session, then lets the request through only if the route's
+/// access rule holds. Denials are audited.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let Some(matched) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        return next.run(req).await; // the 404 fallback
+    };
+    let Some(spec) = registry::lookup(req.method().as_str(), &matched) else {
+        if registry::path_known(&matched) {
+            return next.run(req).await; // a wrong method: axum answers 405
+        }
+        tracing::error!(route = %matched, "route missing from the registry; refused");
+        return WebError(AppError::Forbidden).into_response();
+    };
+    if spec.access == Access::Static {
+        return next.run(req).await;
+    }
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let token = cookie_value(req.headers(), SESSION_COOKIE);
+    let actor = match &token {
+        Some(t) => match app::auth::actor_for_session(&state.core, t, &ip).await {
+            Ok(a) => a,
+            Err(e) => return WebError(e).into_response(),
+        },
+        None => None,
+    };
+    let decision = match (spec.access, &actor) {
+        (Access::Public, _) => Ok(()),
+        (_, None) => Err(AppError::Unauthenticated),
+        (_, Some(a)) if a.must_change_password && spec.access != Access::Account => {
+            Err(AppError::PasswordChangeRequired)
+        }
+        (Access::Perm(p), Some(a)) if !a.can(p) => {
+            match app::audit::record_denial(&state.core, Some(a), &ip, p.name(), req.uri().path())
+                .await
+            {
+                Ok(()) => Err(AppError::Forbidden),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(()),
+    };
+    if let Err(e) = decision {
+        return WebError(e).into_response();
+    }
+    req.extensions_mut()
+        .insert(CurrentSession { actor, token, ip });
+    next.run(req).await
+}
+
+pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    WebError(AppError::Internal(anyhow::anyhow!("panic"))).into_response()
+}
+
+pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    axum_extra::extract::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub fn append_cookie(response: &mut Response, cookie: Cookie<'static>) {
+    if let Ok(v) = HeaderValue::from_str(&cookie.to_string()) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((CSRF_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build()
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, no expiry (the server enforces the limits).
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
+}
+
+pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut cookie = session_cookie(String::new(), secure);
+    cookie.make_removal();
+    cookie
+}

@@ -1,0 +1,79 @@
+//! HTTP: one router per room, merged here; middleware for request ids, the access guard,
+//! CSRF, security headers, metrics and uniform error pages.
+
+pub mod admin;
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod forms;
+pub mod middleware;
+pub mod ops;
+pub mod portal;
+pub mod registry;
+pub mod routes;
+pub mod shell;
+pub mod staff;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::Core;
+pub use routes::Routes;
+
+/// Largest request body accepted by forms and JSON (uploads get their own limits later).
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Settings the web layer needs beyond the use cases'.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Shows the 演示环境 banner on every page.
+    pub demo: bool,
+    /// Marks cookies `Secure` (behind TLS).
+    pub secure_cookies: bool,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub core: Core,
+    pub settings: Arc<WebSettings>,
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Every route of every room, recorded.
+pub fn routes() -> Routes {
+    let r = Routes::new();
+    let r = ops::routes(r);
+    let r = portal::routes(r);
+    let r = staff::routes(r);
+    let r = admin::routes(r);
+    api::routes(r)
+}
+
+/// The whole application, as served by `tongban serve` and by the tests.
+pub fn build_app(state: AppState) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    routes()
+        .into_router()
+        .fallback(error::not_found)
+        .layer(from_fn_with_state(state.clone(), middleware::guard))
+        .layer(from_fn_with_state(state.clone(), middleware::csrf))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(from_fn(middleware::render_errors))
+        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn(middleware::record_metrics))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
+        .layer(from_fn(middleware::request_id))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .with_state(state)
+}

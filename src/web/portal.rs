@@ -1,0 +1,357 @@
+//! The public portal: home, login and logout, registration, the user's own account, and the
+//! display preferences.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use serde::Deserialize;
+
+use super::error::{WebError, WebResult};
+use super::forms::{FormErrors, safe_next};
+use super::middleware::{append_cookie, expired_session_cookie, session_cookie};
+use super::shell::{CurrentUser, Prefs, Shell, Visitor, render, render_status};
+use super::{AppState, Routes};
+use crate::app::accounts::Registration;
+use crate::app::{self, AppError, Origin};
+use crate::store::org::{self, Site};
+use crate::store::users::UserKind;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/", home)
+        .get("/login", login_page)
+        .post("/login", login_submit)
+        .post("/logout", logout)
+        .get("/register", register_page)
+        .post("/register", register_submit)
+        .get("/account", account)
+        .get("/account/password", password_page)
+        .post("/account/password", password_submit)
+        .post("/preferences", preferences)
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    shell: Shell,
+    district_center: Vec<Site>,
+    community_centers: Vec<Site>,
+}
+
+async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
+    let sites = org::list_sites(&mut *state.core.db.conn().await?).await?;
+    let (district_center, community_centers) =
+        sites.into_iter().partition(|s| s.kind == "district_center");
+    Ok(render(&HomePage {
+        shell,
+        district_center,
+        community_centers,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    shell: Shell,
+    next: String,
+    username: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_page(shell: Shell, Query(q): Query<NextQuery>) -> Response {
+    render(&LoginPage {
+        shell,
+        next: q.next,
+        username: String::new(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    visitor: Visitor,
+    Form(f): Form<LoginForm>,
+) -> WebResult {
+    let origin = Origin {
+        ip: visitor.ip.clone(),
+    };
+    let result = if f.username.trim().is_empty() || f.password.is_empty() {
+        Err(AppError::Invalid(vec![]))
+    } else {
+        app::auth::login(&state.core, &origin, &f.username, &f.password).await
+    };
+    match result {
+        Ok(logged_in) => {
+            let target = if logged_in.user.must_change_password {
+                "/account/password".to_owned()
+            } else if !f.next.is_empty() {
+                safe_next(&f.next).to_owned()
+            } else {
+                landing(&state, &logged_in.token, &visitor.ip).await?
+            };
+            let mut response = Redirect::to(&target).into_response();
+            append_cookie(
+                &mut response,
+                session_cookie(logged_in.token, state.settings.secure_cookies),
+            );
+            Ok(response)
+        }
+        Err(AppError::Internal(e)) => Err(WebError(AppError::Internal(e))),
+        Err(e) => {
+            let (status, message) = match &e {
+                AppError::Invalid(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "请输入用户名和密码".to_owned(),
+                ),
+                AppError::Throttled => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "尝试次数过多，请 15 分钟后再试".to_owned(),
+                ),
+                AppError::Locked { .. } | AppError::Disabled => {
+                    (StatusCode::FORBIDDEN, message_of(e))
+                }
+                _ => (StatusCode::UNAUTHORIZED, message_of(e)),
+            };
+            let page = LoginPage {
+                shell,
+                next: f.next,
+                username: f.username,
+                error: Some(message),
+            };
+            Ok(render_status(status, &page))
+        }
+    }
+}
+
+/// The message the API and pages show for an error (one wording for both).
+fn message_of(e: AppError) -> String {
+    let response = WebError(e).into_response();
+    response
+        .extensions()
+        .get::<super::error::ErrorInfo>()
+        .map(|i| i.message.clone())
+        .unwrap_or_default()
+}
+
+/// Where a user lands after login: the first room their menu offers, else the home page.
+async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebError> {
+    let actor = app::auth::actor_for_session(&state.core, token, ip).await?;
+    let shell = Shell::for_actor(actor.as_ref(), String::new(), Prefs::default(), false, "");
+    Ok(shell
+        .nav
+        .first()
+        .filter(|n| n.href != "/account")
+        .map_or("/", |n| n.href)
+        .to_owned())
+}
+
+async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {
+    app::auth::logout(&state.core, &user.actor, &user.token).await?;
+    let mut response = Redirect::to("/login").into_response();
+    append_cookie(
+        &mut response,
+        expired_session_cookie(state.settings.secure_cookies),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    shell: Shell,
+    form: Registration,
+    errors: FormErrors,
+}
+
+#[derive(Deserialize)]
+struct KindQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+async fn register_page(shell: Shell, Query(q): Query<KindQuery>) -> Response {
+    let kind = if q.kind == "organisation" {
+        "organisation"
+    } else {
+        "person"
+    };
+    let form = Registration {
+        kind: kind.to_owned(),
+        ..Registration::default()
+    };
+    render(&RegisterPage {
+        shell,
+        form,
+        errors: FormErrors::default(),
+    })
+}
+
+async fn register_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    visitor: Visitor,
+    Form(mut form): Form<Registration>,
+) -> WebResult {
+    match app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &form).await {
+        Ok(_) => Ok(Redirect::to("/login?registered=1").into_response()),
+        Err(AppError::Invalid(problems)) => {
+            form.password.clear();
+            form.password_confirm = None;
+            Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &RegisterPage {
+                    shell,
+                    form,
+                    errors: FormErrors(problems),
+                },
+            ))
+        }
+        Err(e) => Err(WebError(e)),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    shell: Shell,
+    view: app::users::UserView,
+    kind_label: &'static str,
+    is_organisation: bool,
+    must_change: bool,
+}
+
+async fn account(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
+    let mut conn = state.core.db.conn().await?;
+    let u = crate::store::users::by_id(&mut conn, user.actor.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let grants = crate::store::roles::grants_of(&mut conn, u.id).await?;
+    drop(conn);
+    let kind_label = u.kind.label();
+    let is_organisation = u.kind == UserKind::Organisation;
+    let view = app::users::view(&state.core, u, grants);
+    Ok(render(&AccountPage {
+        shell,
+        view,
+        kind_label,
+        is_organisation,
+        must_change: user.actor.must_change_password,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    shell: Shell,
+    must_change: bool,
+    errors: FormErrors,
+    done: bool,
+}
+
+async fn password_page(shell: Shell, user: CurrentUser, Query(q): Query<DoneQuery>) -> Response {
+    render(&PasswordPage {
+        shell,
+        must_change: user.actor.must_change_password,
+        errors: FormErrors::default(),
+        done: q.done.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+async fn password_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Form(f): Form<PasswordForm>,
+) -> WebResult {
+    match app::auth::change_password(
+        &state.core,
+        &user.actor,
+        &user.token,
+        &f.current_password,
+        &f.new_password,
+        &f.confirm_password,
+    )
+    .await
+    {
+        Ok(()) => Ok(Redirect::to("/account/password?done=1").into_response()),
+        Err(AppError::Invalid(problems)) => {
+            let page = PasswordPage {
+                shell,
+                must_change: user.actor.must_change_password,
+                errors: FormErrors(problems),
+                done: false,
+            };
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(WebError(e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct PrefsForm {
+    #[serde(default)]
+    toggle: String,
+    #[serde(default)]
+    next: String,
+}
+
+async fn preferences(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<PrefsForm>,
+) -> Response {
+    let mut prefs = Prefs::from_headers(&headers);
+    match f.toggle.as_str() {
+        "large" => prefs.large = !prefs.large,
+        "contrast" => prefs.contrast = !prefs.contrast,
+        _ => {}
+    }
+    let mut response = Redirect::to(safe_next(&f.next)).into_response();
+    let cookie = Cookie::build((super::shell::PREFS_COOKIE, prefs.cookie_value()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .max_age(cookie_max_age())
+        .build();
+    append_cookie(&mut response, cookie);
+    response
+}
+
+fn cookie_max_age() -> cookie::time::Duration {
+    cookie::time::Duration::days(365)
+}

@@ -1,0 +1,103 @@
+//! The route registry: every page and API operation with the permission it needs. The guard
+//! middleware enforces it for every request, and a test proves that the router and this list
+//! name exactly the same routes — a route missing here is refused, never silently open.
+
+use crate::domain::permission::Permission::{self, *};
+
+/// What a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Assets and probes: no session is even looked up.
+    Static,
+    /// Anyone, logged in or not (the page may show more to a logged-in user).
+    Public,
+    /// Any logged-in user, including one who must still change an initial password.
+    Account,
+    /// A logged-in user holding this permission.
+    Perm(Permission),
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn r(method: &'static str, path: &'static str, access: Access) -> RouteSpec {
+    RouteSpec {
+        method,
+        path,
+        access,
+    }
+}
+
+use Access::{Account, Public, Static};
+
+const fn p(permission: Permission) -> Access {
+    Access::Perm(permission)
+}
+
+pub const REGISTRY: &[RouteSpec] = &[
+    // operations and assets
+    r("GET", "/healthz", Static),
+    r("GET", "/readyz", Static),
+    r("GET", "/metrics", Static),
+    r("GET", "/assets/{*file}", Static),
+    r("GET", "/api/openapi.json", Static),
+    // portal (public)
+    r("GET", "/", Public),
+    r("GET", "/login", Public),
+    r("POST", "/login", Public),
+    r("GET", "/register", Public),
+    r("POST", "/register", Public),
+    r("POST", "/preferences", Public),
+    // own account
+    r("POST", "/logout", Account),
+    r("GET", "/account", Account),
+    r("GET", "/account/password", Account),
+    r("POST", "/account/password", Account),
+    // staff rooms
+    r("GET", "/hall", p(HallView)),
+    r("GET", "/office", p(OfficeView)),
+    r("GET", "/dashboard", p(DashboardView)),
+    // administration
+    r("GET", "/admin", p(AdminView)),
+    r("GET", "/admin/users", p(UserView)),
+    r("GET", "/admin/users/new", p(UserManage)),
+    r("POST", "/admin/users/new", p(UserManage)),
+    r("GET", "/admin/users/{username}", p(UserView)),
+    r("POST", "/admin/users/{username}/disable", p(UserManage)),
+    r("POST", "/admin/users/{username}/enable", p(UserManage)),
+    r(
+        "POST",
+        "/admin/users/{username}/reset-password",
+        p(UserManage),
+    ),
+    r("POST", "/admin/users/{username}/roles", p(UserAssignRole)),
+    r("GET", "/admin/roles", p(RoleManage)),
+    r("GET", "/admin/roles/new", p(RoleManage)),
+    r("POST", "/admin/roles/new", p(RoleManage)),
+    r("GET", "/admin/roles/{code}", p(RoleManage)),
+    r("POST", "/admin/roles/{code}", p(RoleManage)),
+    r("GET", "/admin/org", p(OrgView)),
+    r("GET", "/admin/audit", p(AuditView)),
+    // API
+    r("POST", "/api/v1/auth/login", Public),
+    r("POST", "/api/v1/auth/register", Public),
+    r("POST", "/api/v1/auth/logout", Account),
+    r("GET", "/api/v1/me", Account),
+    r("POST", "/api/v1/account/password", Account),
+];
+
+/// The spec for a matched route and method.
+pub fn lookup(method: &str, path: &str) -> Option<&'static RouteSpec> {
+    REGISTRY
+        .iter()
+        .find(|s| s.method == method && s.path == path)
+}
+
+/// True when the path is registered for some method (a wrong method then gets a 405).
+pub fn path_known(path: &str) -> bool {
+    REGISTRY.iter().any(|s| s.path == path)
+}

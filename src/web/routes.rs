@@ -1,0 +1,56 @@
+//! A thin builder over `axum::Router` that also records every (method, path) it registers,
+//! so that tests can hold the router against the registry.
+
+use axum::Router;
+use axum::handler::Handler;
+use axum::routing::{get, post};
+
+use super::AppState;
+
+pub struct Routes {
+    router: Router<AppState>,
+    seen: Vec<(&'static str, &'static str)>,
+}
+
+impl Routes {
+    pub fn new() -> Self {
+        Self {
+            router: Router::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn get<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.router = self.router.route(path, get(handler));
+        self.seen.push(("GET", path));
+        self
+    }
+
+    pub fn post<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.router = self.router.route(path, post(handler));
+        self.seen.push(("POST", path));
+        self
+    }
+
+    pub fn seen(&self) -> &[(&'static str, &'static str)] {
+        &self.seen
+    }
+
+    pub fn into_router(self) -> Router<AppState> {
+        self.router
+    }
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new()
+    }
+}

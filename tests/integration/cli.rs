@@ -1,0 +1,105 @@
+//! The binary's administrative commands, run as an operator would.
+
+use std::process::Command;
+
+use crate::common::TestApp;
+
+fn tongban(app: &TestApp, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "--data-dir",
+            app.data_dir.to_str().unwrap(),
+            "--database",
+            &app.database_url,
+        ])
+        .args(args)
+        .env("TONGBAN_LOG", "error")
+        .output()
+        .expect("run tongban")
+}
+
+#[tokio::test]
+async fn audit_verify_passes_then_names_the_first_tampered_record() {
+    let app = TestApp::spawn().await;
+    app.api_login("citizen01", "Wrong-password-1").await;
+    app.api_login("citizen01", crate::common::PASSWORD).await;
+    let out = tongban(&app, &["audit", "verify"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("校验通过"));
+    app.sql("UPDATE audit_log SET detail = '' WHERE seq = 2")
+        .await;
+    let out = tongban(&app, &["audit", "verify"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("第 2 条"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_first_administrator_is_made_from_the_console() {
+    let app = TestApp::spawn_with(false).await;
+    let out = tongban(
+        &app,
+        &[
+            "user",
+            "create",
+            "--username",
+            "root01",
+            "--name",
+            "首任管理员",
+            "--role",
+            "sysadmin",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let password = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("一次性密码："))
+        .expect("printed password")
+        .trim()
+        .to_owned();
+    let client = app.client();
+    let r = app.submit_login(&client, "root01", &password).await;
+    assert_eq!(crate::common::location(&r), "/account/password");
+    // Separation of duties holds at the console too.
+    let out = tongban(
+        &app,
+        &[
+            "user",
+            "create",
+            "--username",
+            "root02",
+            "--name",
+            "兼任",
+            "--role",
+            "sysadmin",
+            "--role",
+            "auditor",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("三员分立"));
+    let out = tongban(&app, &["user", "reset-password", "root01"]);
+    assert!(out.status.success());
+    let out = tongban(&app, &["user", "disable", "root01"]);
+    assert!(out.status.success());
+    let (_, r) = app.api_login("root01", "anything-Else-1").await;
+    assert_ne!(r.status(), reqwest::StatusCode::OK);
+    assert!(
+        app.audit_rows("user.create")
+            .await
+            .iter()
+            .any(|(actor, object, _)| actor == "console" && object == "root01")
+    );
+}

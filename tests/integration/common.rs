@@ -1,0 +1,250 @@
+//! The test harness: a real server on a fresh database (SQLite file by default, PostgreSQL when
+//! `TONGBAN_TEST_DATABASE_URL` points at a server), with the demo data, and typed helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use reqwest::redirect::Policy;
+use reqwest::{Client, Response, StatusCode};
+use sqlx::Executor;
+use tongban::config::Config;
+use tongban::web::AppState;
+
+pub const PASSWORD: &str = "Tongban@2026";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pg: Option<(String, String)>,
+}
+
+fn unique() -> String {
+    use rand::RngCore;
+    format!("{:016x}", rand::rng().next_u64())
+}
+
+impl TestApp {
+    /// A running server with the demo data.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(true).await
+    }
+
+    /// A running server; `demo` seeds the demo data.
+    pub async fn spawn_with(demo: bool) -> TestApp {
+        tongban::telemetry::init_logging(false);
+        let data_dir = std::env::temp_dir().join(format!("tongban-test-{}", unique()));
+        std::fs::create_dir_all(&data_dir).expect("temp dir");
+        let (database_url, pg) = match std::env::var("TONGBAN_TEST_DATABASE_URL") {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let name = format!("tongban_test_{}", unique());
+                sqlx::any::install_default_drivers();
+                let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map_or(admin_url.as_str(), |(b, _)| b)
+                    .to_owned();
+                (format!("{base}/{name}"), Some((admin_url.clone(), name)))
+            }
+            _ => (tongban::config::default_sqlite_url(&data_dir), None),
+        };
+        let config = Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: database_url.clone(),
+            data_dir: data_dir.clone(),
+            demo,
+            secure_cookies: false,
+            log_json: false,
+        };
+        let state = tongban::server::build_state(&config).await.expect("state");
+        if demo {
+            tongban::demo::seed(&state.core).await.expect("demo seed");
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let app = tongban::web::build_app(state.clone());
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .expect("serve");
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            state,
+            database_url,
+            data_dir,
+            pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (tests check them).
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    /// Logs in through the login page, as a person would, and returns the client.
+    pub async fn login_as(&self, username: &str) -> Client {
+        self.login_as_with(username, PASSWORD).await
+    }
+
+    pub async fn login_as_with(&self, username: &str, password: &str) -> Client {
+        let client = self.client();
+        let response = self.submit_login(&client, username, password).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "login of {username} failed"
+        );
+        client
+    }
+
+    pub async fn submit_login(&self, client: &Client, username: &str, password: &str) -> Response {
+        let token = self.csrf(client, "/login").await;
+        client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .expect("login request")
+    }
+
+    /// Logs in through the API.
+    pub async fn api_login(&self, username: &str, password: &str) -> (Client, Response) {
+        let client = self.client();
+        let response = client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("api login");
+        (client, response)
+    }
+
+    /// The CSRF token embedded in a page's forms.
+    pub async fn csrf(&self, client: &Client, path: &str) -> String {
+        let html = client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body");
+        csrf_in(&html).unwrap_or_else(|| panic!("no csrf token on {path}"))
+    }
+
+    /// Posts a form with the CSRF token taken from `form_page`.
+    pub async fn post_form(
+        &self,
+        client: &Client,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Response {
+        let token = self.csrf(client, form_page).await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
+        all.extend_from_slice(fields);
+        client
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("get")
+    }
+
+    /// Runs a statement on the test database (to simulate time passing or tampering).
+    pub async fn sql(&self, statement: &'static str) {
+        sqlx::query(statement)
+            .execute(self.state.core.db.pool())
+            .await
+            .expect("sql");
+    }
+
+    /// Audit records of one action, newest first, as (actor, object, result).
+    pub async fn audit_rows(&self, action: &'static str) -> Vec<(String, String, String)> {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT actor, object, result FROM audit_log WHERE action = $1 ORDER BY seq DESC",
+        )
+        .bind(action)
+        .fetch_all(self.state.core.db.pool())
+        .await
+        .expect("audit rows")
+        .iter()
+        .map(|r| (r.get("actor"), r.get("object"), r.get("result")))
+        .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if let Some((admin_url, name)) = self.pg.take() {
+            // Dropping needs its own runtime: the test's runtime is shutting down.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async move {
+                    if let Ok(mut conn) =
+                        <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
+                    {
+                        let _ = conn
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let start = html.find("name=\"csrf_token\" value=\"")? + "name=\"csrf_token\" value=\"".len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub async fn json(response: Response) -> serde_json::Value {
+    response.json().await.expect("json body")
+}

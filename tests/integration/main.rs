@@ -1,0 +1,12 @@
+//! Integration tests: the real application on a real database (SQLite by default; set
+//! `TONGBAN_TEST_DATABASE_URL=postgres://root@127.0.0.1:5432/postgres` for PostgreSQL).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod access;
+mod audit;
+mod auth;
+mod cli;
+mod common;
+mod errors;
+mod ops;
