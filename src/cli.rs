@@ -39,18 +39,9 @@ pub async fn user_create(
         department: department.unwrap_or_default().to_owned(),
         site: site.unwrap_or_default().to_owned(),
     };
-    let assignments: Vec<(String, String)> =
-        roles.iter().map(|r| (r.clone(), String::new())).collect();
+    let assignments: Vec<(String, String)> = roles.iter().map(|r| (r.clone(), String::new())).collect();
     let given = password.is_some();
-    match app::users::create_staff(
-        &state.core,
-        &Actor::console(),
-        &staff,
-        &assignments,
-        password,
-    )
-    .await
-    {
+    match app::users::create_staff(&state.core, &Actor::console(), &staff, &assignments, password).await {
         Ok(password) => {
             println!("已创建账户 {username}（首次登录须修改密码）");
             if !given {
@@ -91,10 +82,7 @@ pub async fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     match report.broken {
         None => {
-            println!(
-                "审计日志完整：{} 条记录的 SM3 哈希链校验通过",
-                report.checked
-            );
+            println!("审计日志完整：{} 条记录的 SM3 哈希链校验通过", report.checked);
             Ok(ExitCode::SUCCESS)
         }
         Some((seq, why)) => {

@@ -58,11 +58,7 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn resolve(
-        storage: &StorageArgs,
-        serve: &ServeArgs,
-        log_format: Option<&str>,
-    ) -> anyhow::Result<Self> {
+    pub fn resolve(storage: &StorageArgs, serve: &ServeArgs, log_format: Option<&str>) -> anyhow::Result<Self> {
         let file = read_file_config(storage.config.as_deref())?;
         let data_dir = storage
             .data_dir
@@ -105,7 +101,6 @@ fn read_file_config(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
             p
         }
     };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }

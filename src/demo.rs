@@ -122,9 +122,7 @@ const STAFF: &[DemoUser] = &[
 
 /// Seeds the demo data when the database has none; returns whether it did.
 pub async fn seed_if_empty(core: &Core) -> anyhow::Result<bool> {
-    let empty = org::list_departments(&mut *core.db.conn().await?)
-        .await?
-        .is_empty();
+    let empty = org::list_departments(&mut *core.db.conn().await?).await?.is_empty();
     if empty {
         seed(core).await?;
     }
@@ -137,8 +135,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let now = now_ms();
     let mut tx = core.db.begin().await?;
     for (i, (code, name)) in DEPARTMENTS.iter().enumerate() {
-        let credit = credit_code_with_check(&format!("11310112MB{:07}", i + 1))
-            .context("department credit code")?;
+        let credit = credit_code_with_check(&format!("11310112MB{:07}", i + 1)).context("department credit code")?;
         org::insert_department(&mut tx, code, name, Some(&credit), i as i64).await?;
     }
     let centre = org::insert_site(
@@ -152,13 +149,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     )
     .await?;
     for n in 1..=20 {
-        org::insert_window(
-            &mut tx,
-            centre,
-            &format!("{n:02}"),
-            &format!("综合窗口 {n:02}"),
-        )
-        .await?;
+        org::insert_window(&mut tx, centre, &format!("{n:02}"), &format!("综合窗口 {n:02}")).await?;
     }
     for (i, (code, place)) in COMMUNITY_CENTRES.iter().enumerate() {
         let id = org::insert_site(
@@ -172,8 +163,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
         )
         .await?;
         for n in 1..=6 {
-            org::insert_window(&mut tx, id, &format!("{n:02}"), &format!("综合窗口 {n:02}"))
-                .await?;
+            org::insert_window(&mut tx, id, &format!("{n:02}"), &format!("综合窗口 {n:02}")).await?;
         }
     }
     for u in STAFF {
@@ -187,12 +177,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
             None => None,
         };
         let site_id = match u.site {
-            Some(code) => Some(
-                org::site_by_code(&mut tx, code)
-                    .await?
-                    .context("demo site")?
-                    .id,
-            ),
+            Some(code) => Some(org::site_by_code(&mut tx, code).await?.context("demo site")?.id),
             None => None,
         };
         let new = NewUser {
@@ -211,10 +196,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
             now,
         };
         let id = users::insert(&mut tx, &new).await?;
-        let scope = crate::domain::role::builtin(u.role)
-            .context("demo role")?
-            .scope
-            .name();
+        let scope = crate::domain::role::builtin(u.role).context("demo role")?.scope.name();
         roles::set_user_roles(&mut tx, id, &[(u.role.to_owned(), scope.to_owned())]).await?;
     }
     let citizens = [

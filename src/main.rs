@@ -89,9 +89,7 @@ async fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     use tongban::cli;
     match command {
-        Command::Serve(_) => tongban::server::serve(config)
-            .await
-            .map(|()| ExitCode::SUCCESS),
+        Command::Serve(_) => tongban::server::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => cli::migrate(&config).await,
         Command::Demo => cli::demo(&config).await,
         Command::User(UserCommand::Create {
@@ -113,12 +111,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        Command::User(UserCommand::ResetPassword { username }) => {
-            cli::user_reset_password(&config, &username).await
-        }
-        Command::User(UserCommand::Disable { username }) => {
-            cli::user_disable(&config, &username).await
-        }
+        Command::User(UserCommand::ResetPassword { username }) => cli::user_reset_password(&config, &username).await,
+        Command::User(UserCommand::Disable { username }) => cli::user_disable(&config, &username).await,
         Command::Audit(AuditCommand::Verify) => cli::audit_verify(&config).await,
     }
 }

@@ -69,23 +69,16 @@ async fn purge_sessions(core: Core) {
         tick.tick().await;
         let result = async {
             let mut conn = core.db.conn().await?;
-            crate::store::sessions::purge_expired(
-                &mut conn,
-                crate::clock::now_ms(),
-                app::auth::ABSOLUTE_MS,
-            )
-            .await
+            crate::store::sessions::purge_expired(&mut conn, crate::clock::now_ms(), app::auth::ABSOLUTE_MS).await
         }
         .await;
         match result {
             Ok(n) => {
-                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "ok")
-                    .increment(1);
+                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "ok").increment(1);
                 metrics::counter!("sessions_purged_total").increment(n);
             }
             Err(e) => {
-                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "error")
-                    .increment(1);
+                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "error").increment(1);
                 tracing::warn!(error = %e, "session purge failed");
             }
         }

@@ -32,7 +32,11 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start_browser() -> (Driver, Client) {
@@ -45,7 +49,11 @@ async fn start_browser() -> (Driver, Client) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {chromedriver} (apt-get install chromium chromium-driver): {e}"));
     let profile = std::env::temp_dir().join(format!("tongban-chromium-{port}"));
-    let driver = Driver { child, port, profile: profile.clone() };
+    let driver = Driver {
+        child,
+        port,
+        profile: profile.clone(),
+    };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -72,7 +80,9 @@ async fn start_browser() -> (Driver, Client) {
 }
 
 fn screenshot_dir() -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target")));
     let dir = target.join("browser-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -80,7 +90,8 @@ fn screenshot_dir() -> PathBuf {
 
 /// Runs axe-core on the current page; returns the serious and critical violations.
 async fn axe(client: &Client) -> Vec<String> {
-    let source = std::fs::read_to_string(concat!(env!("TONGBAN_NPM_DIR"), "/node_modules/axe-core/axe.min.js")).expect("axe-core from npm");
+    let source = std::fs::read_to_string(concat!(env!("TONGBAN_NPM_DIR"), "/node_modules/axe-core/axe.min.js"))
+        .expect("axe-core from npm");
     client.execute(&source, vec![]).await.expect("inject axe");
     let result = client
         .execute_async(
@@ -98,20 +109,48 @@ async fn axe(client: &Client) -> Vec<String> {
 
 async fn check_page(client: &Client, app: &TestApp, who: &str, path: &str, shots: &PathBuf) {
     client.goto(&app.url(path)).await.unwrap();
-    let h1 = client.find(Locator::Css("h1")).await.unwrap_or_else(|_| panic!("{who} {path}: no heading"));
+    let h1 = client
+        .find(Locator::Css("h1"))
+        .await
+        .unwrap_or_else(|_| panic!("{who} {path}: no heading"));
     let title = h1.text().await.unwrap();
-    assert!(!title.is_empty() && !title.contains("无法访问") && !title.contains("不存在"), "{who} {path}: {title}");
+    assert!(
+        !title.is_empty() && !title.contains("无法访问") && !title.contains("不存在"),
+        "{who} {path}: {title}"
+    );
     let violations = axe(client).await;
-    assert!(violations.is_empty(), "{who} {path}: accessibility violations:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "{who} {path}: accessibility violations:\n{}",
+        violations.join("\n")
+    );
     let name = format!("{who}{}.png", path.replace('/', "_"));
     std::fs::write(shots.join(name), client.screenshot().await.unwrap()).unwrap();
 }
 
 async fn log_in(client: &Client, app: &TestApp, username: &str) {
     client.goto(&app.url("/login")).await.unwrap();
-    client.find(Locator::Id("username")).await.unwrap().send_keys(username).await.unwrap();
-    client.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
-    client.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Id("username"))
+        .await
+        .unwrap()
+        .send_keys(username)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys(PASSWORD)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form[action='/login'] button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     // The form posts and redirects; wait until the browser has left the login page.
     for _ in 0..100 {
         if client.current_url().await.unwrap().path() != "/login" {
@@ -123,13 +162,32 @@ async fn log_in(client: &Client, app: &TestApp, username: &str) {
 }
 
 async fn log_out(client: &Client) {
-    client.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("form[action='/logout'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 const ROLE_PAGES: &[(&str, &[&str])] = &[
-    ("admin", &["/admin", "/admin/users", "/admin/users/new", "/admin/users/citizen01", "/admin/org", "/account"]),
-    ("secadmin", &["/admin", "/admin/users/head01", "/admin/roles", "/admin/roles/new"]),
+    (
+        "admin",
+        &[
+            "/admin",
+            "/admin/users",
+            "/admin/users/new",
+            "/admin/users/citizen01",
+            "/admin/org",
+            "/account",
+        ],
+    ),
+    (
+        "secadmin",
+        &["/admin", "/admin/users/head01", "/admin/roles", "/admin/roles/new"],
+    ),
     ("auditor", &["/admin", "/admin/audit", "/admin/audit?verify=1"]),
     ("window01", &["/hall", "/account"]),
     ("reviewer01", &["/office"]),
@@ -148,12 +206,25 @@ async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
     // The checker itself must be able to fail: plant a violation and expect axe to report it.
     client.goto(&app.url("/login")).await.unwrap();
     client.execute("const i = document.createElement('img'); i.src = '/assets/none.png'; document.querySelector('main').appendChild(i);", vec![]).await.unwrap();
-    assert!(axe(&client).await.iter().any(|v| v.starts_with("image-alt")), "axe did not catch a planted violation");
-    for path in ["/", "/login", "/register", "/register?kind=organisation", "/no-such-page"] {
+    assert!(
+        axe(&client).await.iter().any(|v| v.starts_with("image-alt")),
+        "axe did not catch a planted violation"
+    );
+    for path in [
+        "/",
+        "/login",
+        "/register",
+        "/register?kind=organisation",
+        "/no-such-page",
+    ] {
         client.goto(&app.url(path)).await.unwrap();
         let violations = axe(&client).await;
         assert!(violations.is_empty(), "anonymous {path}:\n{}", violations.join("\n"));
-        std::fs::write(shots.join(format!("anonymous{}.png", path.replace(['/', '?', '='], "_"))), client.screenshot().await.unwrap()).unwrap();
+        std::fs::write(
+            shots.join(format!("anonymous{}.png", path.replace(['/', '?', '='], "_"))),
+            client.screenshot().await.unwrap(),
+        )
+        .unwrap();
     }
     for (user, pages) in ROLE_PAGES {
         log_in(&client, &app, user).await;
@@ -171,14 +242,42 @@ async fn forms_show_all_errors_at_once_and_pass_axe() {
     let app = TestApp::spawn().await;
     let (_driver, client) = start_browser().await;
     client.goto(&app.url("/register")).await.unwrap();
-    client.find(Locator::Id("id_number")).await.unwrap().send_keys("110105194912310021").await.unwrap();
-    client.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
-    let summary = client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("error-summary")).await.unwrap();
+    client
+        .find(Locator::Id("id_number"))
+        .await
+        .unwrap()
+        .send_keys("110105194912310021")
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("main form button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let summary = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Id("error-summary"))
+        .await
+        .unwrap();
     let text = summary.text().await.unwrap();
-    assert!(text.contains("校验位") && text.contains("手机号码") && text.contains("密码"), "{text}");
+    assert!(
+        text.contains("校验位") && text.contains("手机号码") && text.contains("密码"),
+        "{text}"
+    );
     let violations = axe(&client).await;
-    assert!(violations.is_empty(), "register with errors:\n{}", violations.join("\n"));
-    std::fs::write(screenshot_dir().join("anonymous_register_errors.png"), client.screenshot().await.unwrap()).unwrap();
+    assert!(
+        violations.is_empty(),
+        "register with errors:\n{}",
+        violations.join("\n")
+    );
+    std::fs::write(
+        screenshot_dir().join("anonymous_register_errors.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
     client.close().await.unwrap();
 }
 
@@ -191,17 +290,40 @@ async fn pages_fit_a_360px_phone_and_the_elderly_mode_enlarges_text() {
     log_in(&client, &app, "citizen01").await;
     for path in ["/", "/account", "/account/password"] {
         client.goto(&app.url(path)).await.unwrap();
-        let overflow = client.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
-        assert!(overflow.as_i64().unwrap() <= 0, "{path} scrolls sideways at 360 px by {overflow}");
+        let overflow = client
+            .execute(
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(
+            overflow.as_i64().unwrap() <= 0,
+            "{path} scrolls sideways at 360 px by {overflow}"
+        );
     }
     client.goto(&app.url("/")).await.unwrap();
     let size = |c: Client| async move {
-        c.execute("return parseFloat(getComputedStyle(document.body).fontSize);", vec![]).await.unwrap().as_f64().unwrap()
+        c.execute("return parseFloat(getComputedStyle(document.body).fontSize);", vec![])
+            .await
+            .unwrap()
+            .as_f64()
+            .unwrap()
     };
     assert!(size(client.clone()).await >= 16.0);
-    client.find(Locator::Css("button[value=large]")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("button[value=large]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(size(client.clone()).await >= 20.0, "长辈模式 text is at least 20 px");
-    std::fs::write(screenshot_dir().join("citizen01_phone_large.png"), client.screenshot().await.unwrap()).unwrap();
+    std::fs::write(
+        screenshot_dir().join("citizen01_phone_large.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
     client.close().await.unwrap();
 }

@@ -112,11 +112,7 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
         if let Some(d) = &id_digest
             && users::id_number_taken(&mut conn, d).await?
         {
-            p.add(
-                "id_number",
-                "taken",
-                "该身份证号已注册，请直接登录或找回密码",
-            );
+            p.add("id_number", "taken", "该身份证号已注册，请直接登录或找回密码");
         }
         if let Some(c) = &credit_code
             && users::credit_code_taken(&mut conn, c.as_str()).await?
@@ -136,9 +132,7 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
         site_id: None,
         password_hash: &hash,
         must_change_password: false,
-        id_number_enc: id_number
-            .as_ref()
-            .map(|id| core.cipher.encrypt(id.as_str())),
+        id_number_enc: id_number.as_ref().map(|id| core.cipher.encrypt(id.as_str())),
         id_number_digest: id_digest,
         phone_enc: phone.as_ref().map(|ph| core.cipher.encrypt(ph.as_str())),
         credit_code: credit_code.as_ref().map(CreditCode::as_str),

@@ -29,11 +29,7 @@ pub async fn record_denial(
     Ok(())
 }
 
-pub async fn list(
-    core: &Core,
-    actor: &Actor,
-    filter: &Filter,
-) -> Result<(i64, Vec<Entry>), AppError> {
+pub async fn list(core: &Core, actor: &Actor, filter: &Filter) -> Result<(i64, Vec<Entry>), AppError> {
     authorize(core, actor, Permission::AuditView, "audit_log").await?;
     Ok(audit::list(&mut *core.db.conn().await?, filter).await?)
 }
@@ -90,10 +86,7 @@ pub async fn verify_chain(core: &Core) -> Result<ChainReport, AppError> {
             broken: Some((checked + 1, "链尾记录缺失或链头被修改".into())),
         });
     }
-    Ok(ChainReport {
-        checked,
-        broken: None,
-    })
+    Ok(ChainReport { checked, broken: None })
 }
 
 /// Chinese names of audited actions, for the audit page.

@@ -32,12 +32,7 @@ pub struct LoggedIn {
 }
 
 #[instrument(skip_all, fields(ip = %origin.ip))]
-pub async fn login(
-    core: &Core,
-    origin: &Origin,
-    username: &str,
-    password: &str,
-) -> Result<LoggedIn, AppError> {
+pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str) -> Result<LoggedIn, AppError> {
     let now = now_ms();
     let username = username.trim();
     if core.throttle.is_blocked(&origin.ip, now) {
@@ -68,11 +63,7 @@ pub async fn login(
         .await?;
         return Err(AppError::Locked { until_ms: until });
     }
-    let ok = passwords::verify(
-        password.to_owned(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
+    let ok = passwords::verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user else {
         core.throttle.record_failure(&origin.ip, now);
         audit_anonymous(
@@ -122,15 +113,7 @@ pub async fn login(
         });
     }
     if user.disabled {
-        audit_user(
-            core,
-            origin,
-            &user,
-            "auth.login_refused",
-            Outcome::Denied,
-            "账户已停用",
-        )
-        .await?;
+        audit_user(core, origin, &user, "auth.login_refused", Outcome::Denied, "账户已停用").await?;
         return Err(AppError::Disabled);
     }
     let token = random_token();
@@ -141,15 +124,7 @@ pub async fn login(
     };
     let mut tx = core.db.begin().await?;
     users::clear_failures(&mut tx, user.id, now).await?;
-    sessions::insert(
-        &mut tx,
-        &sm3_hex(token.as_bytes()),
-        user.id,
-        now,
-        idle,
-        &origin.ip,
-    )
-    .await?;
+    sessions::insert(&mut tx, &sm3_hex(token.as_bytes()), user.id, now, idle, &origin.ip).await?;
     append(&mut tx, origin, &user, "auth.login", Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(LoggedIn { token, user })
@@ -159,35 +134,21 @@ pub async fn login(
 pub async fn logout(core: &Core, actor: &Actor, token: &str) -> Result<(), AppError> {
     let mut tx = core.db.begin().await?;
     sessions::delete(&mut tx, &sm3_hex(token.as_bytes())).await?;
-    super::audit_in(
-        &mut tx,
-        actor,
-        "auth.logout",
-        &actor.username,
-        Outcome::Success,
-        "",
-    )
-    .await?;
+    super::audit_in(&mut tx, actor, "auth.logout", &actor.username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Resolves a session cookie to the logged-in user, enforcing the idle and absolute limits.
 /// Expired or unknown sessions resolve to `None` (the caller then treats the user as anonymous).
-pub async fn actor_for_session(
-    core: &Core,
-    token: &str,
-    ip: &str,
-) -> Result<Option<Actor>, AppError> {
+pub async fn actor_for_session(core: &Core, token: &str, ip: &str) -> Result<Option<Actor>, AppError> {
     let now = now_ms();
     let hash = sm3_hex(token.as_bytes());
     let mut conn = core.db.conn().await?;
     let Some(session) = sessions::get(&mut conn, &hash).await? else {
         return Ok(None);
     };
-    if now - session.last_seen_at > session.idle_secs * 1000
-        || now - session.created_at > ABSOLUTE_MS
-    {
+    if now - session.last_seen_at > session.idle_secs * 1000 || now - session.created_at > ABSOLUTE_MS {
         sessions::delete(&mut conn, &hash).await?;
         return Ok(None);
     }

@@ -155,12 +155,7 @@ pub struct Origin {
 }
 
 /// Checks a permission; a denial is audited in its own transaction and returned as Forbidden.
-pub async fn authorize(
-    core: &Core,
-    actor: &Actor,
-    permission: Permission,
-    object: &str,
-) -> Result<(), AppError> {
+pub async fn authorize(core: &Core, actor: &Actor, permission: Permission, object: &str) -> Result<(), AppError> {
     if actor.can(permission) {
         return Ok(());
     }

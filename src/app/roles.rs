@@ -44,12 +44,7 @@ pub struct RoleInput {
 }
 
 /// Creates (`existing = false`) or updates a custom role.
-pub async fn save(
-    core: &Core,
-    actor: &Actor,
-    input: &RoleInput,
-    existing: bool,
-) -> Result<(), AppError> {
+pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool) -> Result<(), AppError> {
     authorize(core, actor, Permission::RoleManage, &input.code).await?;
     let mut p = Problems::default();
     let code = input.code.trim();
@@ -59,11 +54,7 @@ pub async fn save(
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
-        p.add(
-            "code",
-            "invalid",
-            "角色代码只能包含小写字母、数字和下划线，最长 32 位",
-        );
+        p.add("code", "invalid", "角色代码只能包含小写字母、数字和下划线，最长 32 位");
     }
     if input.name.trim().is_empty() {
         p.add("name", "required", "请填写角色名称");
@@ -106,11 +97,7 @@ pub async fn save(
         permissions: perms.iter().map(|p| p.name().to_owned()).collect(),
     };
     roles::upsert(&mut tx, &role).await?;
-    let action = if existing {
-        "role.update"
-    } else {
-        "role.create"
-    };
+    let action = if existing { "role.update" } else { "role.create" };
     audit_in(
         &mut tx,
         actor,

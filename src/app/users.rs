@@ -46,11 +46,7 @@ pub fn view(core: &Core, user: User, grants: Vec<Grant>) -> UserView {
     }
 }
 
-pub async fn list(
-    core: &Core,
-    actor: &Actor,
-    filter: &UserFilter,
-) -> Result<(i64, Vec<User>), AppError> {
+pub async fn list(core: &Core, actor: &Actor, filter: &UserFilter) -> Result<(i64, Vec<User>), AppError> {
     authorize(core, actor, Permission::UserView, "users").await?;
     Ok(users::list(&mut *core.db.conn().await?, filter).await?)
 }
@@ -150,15 +146,7 @@ pub async fn create_staff(
         now,
     };
     let id = users::insert(&mut tx, &new).await?;
-    audit_in(
-        &mut tx,
-        actor,
-        "user.create",
-        username,
-        Outcome::Success,
-        "",
-    )
-    .await?;
+    audit_in(&mut tx, actor, "user.create", username, Outcome::Success, "").await?;
     if !initial_roles.is_empty() {
         let target = users::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let checked = check_roles(&mut tx, actor, &target, initial_roles).await?;
@@ -177,58 +165,33 @@ pub async fn create_staff(
     Ok(password)
 }
 
-pub async fn set_disabled(
-    core: &Core,
-    actor: &Actor,
-    username: &str,
-    disabled: bool,
-) -> Result<(), AppError> {
+pub async fn set_disabled(core: &Core, actor: &Actor, username: &str, disabled: bool) -> Result<(), AppError> {
     authorize(core, actor, Permission::UserManage, username).await?;
     if username == actor.username {
         return Err(AppError::Conflict("不能停用自己的账户".into()));
     }
     let mut tx = core.db.begin().await?;
-    let user = users::by_username(&mut tx, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = users::by_username(&mut tx, username).await?.ok_or(AppError::NotFound)?;
     users::set_disabled(&mut tx, user.id, disabled, now_ms()).await?;
     if disabled {
         sessions::delete_for_user(&mut tx, user.id).await?;
     }
-    let action = if disabled {
-        "user.disable"
-    } else {
-        "user.enable"
-    };
+    let action = if disabled { "user.disable" } else { "user.enable" };
     audit_in(&mut tx, actor, action, username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Sets a one-time password, unlocks the account and ends its sessions; returns the password.
-pub async fn reset_password(
-    core: &Core,
-    actor: &Actor,
-    username: &str,
-) -> Result<String, AppError> {
+pub async fn reset_password(core: &Core, actor: &Actor, username: &str) -> Result<String, AppError> {
     authorize(core, actor, Permission::UserManage, username).await?;
     let password = random_password();
     let hash = passwords::hash(password.clone()).await?;
     let mut tx = core.db.begin().await?;
-    let user = users::by_username(&mut tx, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = users::by_username(&mut tx, username).await?.ok_or(AppError::NotFound)?;
     users::set_password(&mut tx, user.id, &hash, true, now_ms()).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
-    audit_in(
-        &mut tx,
-        actor,
-        "user.reset_password",
-        username,
-        Outcome::Success,
-        "",
-    )
-    .await?;
+    audit_in(&mut tx, actor, "user.reset_password", username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(password)
 }
@@ -247,9 +210,7 @@ pub async fn assign_roles(
         ));
     }
     let mut tx = core.db.begin().await?;
-    let user = users::by_username(&mut tx, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = users::by_username(&mut tx, username).await?.ok_or(AppError::NotFound)?;
     let checked = check_roles(&mut tx, actor, &user, assignments).await?;
     roles::set_user_roles(&mut tx, user.id, &checked).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
@@ -287,11 +248,7 @@ async fn check_roles(
             scope.clone()
         };
         match DataScope::parse(&scope) {
-            None => p.add(
-                "roles",
-                "invalid_scope",
-                format!("角色「{}」的数据范围无效", role.name),
-            ),
+            None => p.add("roles", "invalid_scope", format!("角色「{}」的数据范围无效", role.name)),
             Some(DataScope::Department) if user.department.is_none() => {
                 p.add(
                     "roles",
@@ -308,11 +265,7 @@ async fn check_roles(
             }
             Some(_) => {}
         }
-        perms.extend(
-            role.permissions
-                .iter()
-                .filter_map(|n| n.parse::<Permission>().ok()),
-        );
+        perms.extend(role.permissions.iter().filter_map(|n| n.parse::<Permission>().ok()));
         out.push((code.clone(), scope));
     }
     if let Some(duties) = mixed_admin_duties(perms) {

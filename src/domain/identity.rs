@@ -56,11 +56,7 @@ impl IdNumber {
 fn id_number_check_char(first17: &[u8]) -> u8 {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: &[u8; 11] = b"10X98765432";
-    let sum: u32 = first17
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = first17.iter().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     CHECK[(sum % 11) as usize]
 }
 
@@ -104,9 +100,7 @@ impl CreditCode {
 
 /// GB 32100-2015 check character: weights 3^i mod 31, check = 31 - (sum mod 31).
 fn credit_code_check_char(first17: &[u32]) -> u8 {
-    const WEIGHTS: [u32; 17] = [
-        1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-    ];
+    const WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
     let sum: u32 = first17.iter().zip(WEIGHTS).map(|(v, w)| v * w).sum();
     CREDIT_CODE_CHARSET[((31 - sum % 31) % 31) as usize]
 }
@@ -120,11 +114,7 @@ impl Phone {
         let s: String = input.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
         let s = s.strip_prefix("+86").unwrap_or(&s).to_owned();
         let b = s.as_bytes();
-        if b.len() == 11
-            && b[0] == b'1'
-            && (b'3'..=b'9').contains(&b[1])
-            && b.iter().all(u8::is_ascii_digit)
-        {
+        if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {
             Ok(Self(s))
         } else {
             Err(IdentifierError::Phone)
@@ -155,18 +145,10 @@ pub fn id_number_with_check(first17: &str) -> Option<String> {
 pub fn credit_code_with_check(first17: &str) -> Option<String> {
     let values: Option<Vec<u32>> = first17
         .bytes()
-        .map(|b| {
-            CREDIT_CODE_CHARSET
-                .iter()
-                .position(|c| *c == b)
-                .map(|p| p as u32)
-        })
+        .map(|b| CREDIT_CODE_CHARSET.iter().position(|c| *c == b).map(|p| p as u32))
         .collect();
     let values = values.filter(|v| v.len() == 17)?;
-    Some(format!(
-        "{first17}{}",
-        credit_code_check_char(&values) as char
-    ))
+    Some(format!("{first17}{}", credit_code_check_char(&values) as char))
 }
 
 #[cfg(test)]
@@ -191,10 +173,7 @@ mod tests {
     #[test]
     fn rejects_an_impossible_birth_date() {
         let bad = id_number_with_check("31010419990230123").unwrap_or_default();
-        assert_eq!(
-            IdNumber::parse(&bad),
-            Err(IdentifierError::IdNumberBirthDate)
-        );
+        assert_eq!(IdNumber::parse(&bad), Err(IdentifierError::IdNumberBirthDate));
     }
 
     #[test]
@@ -206,11 +185,7 @@ mod tests {
             "11010519491231002Y",
             "A1010519491231002X",
         ] {
-            assert_eq!(
-                IdNumber::parse(s),
-                Err(IdentifierError::IdNumberFormat),
-                "{s}"
-            );
+            assert_eq!(IdNumber::parse(s), Err(IdentifierError::IdNumberFormat), "{s}");
         }
     }
 
@@ -241,10 +216,7 @@ mod tests {
             CreditCode::parse("91350100M000100YI3"),
             Err(IdentifierError::CreditCodeFormat)
         );
-        assert_eq!(
-            CreditCode::parse("9135"),
-            Err(IdentifierError::CreditCodeFormat)
-        );
+        assert_eq!(CreditCode::parse("9135"), Err(IdentifierError::CreditCodeFormat));
     }
 
     #[test]
@@ -265,14 +237,8 @@ mod tests {
 
     #[test]
     fn phones_accept_common_spellings() {
-        assert_eq!(
-            Phone::parse("138 1234 5678").map(|p| p.0),
-            Ok("13812345678".into())
-        );
-        assert_eq!(
-            Phone::parse("+8613812345678").map(|p| p.0),
-            Ok("13812345678".into())
-        );
+        assert_eq!(Phone::parse("138 1234 5678").map(|p| p.0), Ok("13812345678".into()));
+        assert_eq!(Phone::parse("+8613812345678").map(|p| p.0), Ok("13812345678".into()));
         assert!(Phone::parse("12812345678").is_err());
         assert!(Phone::parse("1381234567").is_err());
     }

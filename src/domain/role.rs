@@ -13,12 +13,7 @@ pub enum DataScope {
 }
 
 impl DataScope {
-    pub const ALL: [DataScope; 4] = [
-        DataScope::All,
-        DataScope::Department,
-        DataScope::Site,
-        DataScope::Own,
-    ];
+    pub const ALL: [DataScope; 4] = [DataScope::All, DataScope::Department, DataScope::Site, DataScope::Own];
 
     pub fn name(self) -> &'static str {
         match self {

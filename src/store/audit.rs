@@ -84,8 +84,7 @@ fn chain_hash(
     detail: &str,
 ) -> String {
     // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
-    let body = serde_json::json!([seq, at, actor_id, actor, ip, action, object, result, detail])
-        .to_string();
+    let body = serde_json::json!([seq, at, actor_id, actor, ip, action, object, result, detail]).to_string();
     let mut input = String::with_capacity(prev.len() + body.len());
     input.push_str(prev);
     input.push_str(&body);
@@ -155,10 +154,7 @@ macro_rules! audit_filter {
 }
 
 pub async fn list(c: &mut AnyConnection, f: &Filter) -> sqlx::Result<(i64, Vec<Entry>)> {
-    const COUNT: &str = concat!(
-        "SELECT COUNT(*) AS n FROM audit_log WHERE ",
-        audit_filter!()
-    );
+    const COUNT: &str = concat!("SELECT COUNT(*) AS n FROM audit_log WHERE ", audit_filter!());
     const PAGE: &str = concat!(
         "SELECT seq, at, actor_id, actor, ip, action, object, result, detail, prev_hash, hash FROM audit_log WHERE ",
         audit_filter!(),
@@ -183,12 +179,7 @@ pub async fn list(c: &mut AnyConnection, f: &Filter) -> sqlx::Result<(i64, Vec<E
         .bind(f.offset)
         .fetch_all(&mut *c)
         .await?;
-    Ok((
-        total,
-        rows.iter()
-            .map(entry_from_row)
-            .collect::<sqlx::Result<_>>()?,
-    ))
+    Ok((total, rows.iter().map(entry_from_row).collect::<sqlx::Result<_>>()?))
 }
 
 /// Records in chain order, `limit` at a time after `after_seq` (for verification).
@@ -213,11 +204,7 @@ pub async fn head(c: &mut AnyConnection) -> sqlx::Result<(i64, String)> {
 }
 
 /// Number of successful logins since `since_ms` (for the dashboard).
-pub async fn count_action_since(
-    c: &mut AnyConnection,
-    action: &str,
-    since_ms: i64,
-) -> sqlx::Result<i64> {
+pub async fn count_action_since(c: &mut AnyConnection, action: &str, since_ms: i64) -> sqlx::Result<i64> {
     sqlx::query("SELECT COUNT(*) AS n FROM audit_log WHERE action = $1 AND at >= $2")
         .bind(action)
         .bind(since_ms)

@@ -68,15 +68,10 @@ impl Db {
                 && let Some(dir) = std::path::Path::new(&path).parent()
                 && !dir.as_os_str().is_empty()
             {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("creating {}", dir.display()))?;
+                std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
             }
             if !url.contains("mode=") {
-                url.push_str(if url.contains('?') {
-                    "&mode=rwc"
-                } else {
-                    "?mode=rwc"
-                });
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
             }
         }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
@@ -159,9 +154,7 @@ impl Db {
 
 /// The file path in a `sqlite://path?params` URL.
 fn sqlite_path(url: &str) -> Option<String> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())
 }
@@ -173,8 +166,7 @@ pub fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
 
 /// True when the error is a unique-constraint violation (mapped to a field error by callers).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .is_some_and(|d| d.is_unique_violation())
+    e.as_database_error().is_some_and(|d| d.is_unique_violation())
 }
 
 #[cfg(test)]
@@ -183,10 +175,7 @@ mod tests {
     fn every_migration_exists_for_both_backends() {
         for (version, name, sqlite, postgres) in super::MIGRATIONS {
             assert!(name.starts_with(&format!("{version:04}_")), "{name}");
-            assert!(
-                !sqlite.trim().is_empty() && !postgres.trim().is_empty(),
-                "{name}"
-            );
+            assert!(!sqlite.trim().is_empty() && !postgres.trim().is_empty(), "{name}");
         }
         let on_disk = |dir: &str| {
             let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -199,10 +188,7 @@ mod tests {
             names.sort();
             names
         };
-        let listed: Vec<String> = super::MIGRATIONS
-            .iter()
-            .map(|m| format!("{}.sql", m.1))
-            .collect();
+        let listed: Vec<String> = super::MIGRATIONS.iter().map(|m| format!("{}.sql", m.1)).collect();
         assert_eq!(on_disk("migrations/sqlite"), listed);
         assert_eq!(on_disk("migrations/postgres"), listed);
     }

@@ -43,18 +43,13 @@ pub async fn list_departments(c: &mut AnyConnection) -> sqlx::Result<Vec<Departm
 }
 
 pub async fn list_sites(c: &mut AnyConnection) -> sqlx::Result<Vec<Site>> {
-    let rows = sqlx::query(
-        "SELECT id, code, name, kind, subdistrict, address FROM sites ORDER BY sort, code",
-    )
-    .fetch_all(c)
-    .await?;
+    let rows = sqlx::query("SELECT id, code, name, kind, subdistrict, address FROM sites ORDER BY sort, code")
+        .fetch_all(c)
+        .await?;
     rows.iter().map(site_from_row).collect()
 }
 
-pub async fn department_by_code(
-    c: &mut AnyConnection,
-    code: &str,
-) -> sqlx::Result<Option<Department>> {
+pub async fn department_by_code(c: &mut AnyConnection, code: &str) -> sqlx::Result<Option<Department>> {
     let row = sqlx::query("SELECT id, code, name FROM departments WHERE code = $1")
         .bind(code)
         .fetch_optional(c)
@@ -63,11 +58,10 @@ pub async fn department_by_code(
 }
 
 pub async fn site_by_code(c: &mut AnyConnection, code: &str) -> sqlx::Result<Option<Site>> {
-    let row =
-        sqlx::query("SELECT id, code, name, kind, subdistrict, address FROM sites WHERE code = $1")
-            .bind(code)
-            .fetch_optional(c)
-            .await?;
+    let row = sqlx::query("SELECT id, code, name, kind, subdistrict, address FROM sites WHERE code = $1")
+        .bind(code)
+        .fetch_optional(c)
+        .await?;
     row.as_ref().map(site_from_row).transpose()
 }
 
@@ -119,24 +113,21 @@ pub async fn insert_site(
     address: &str,
     sort: i64,
 ) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO sites (code, name, kind, subdistrict, address, sort) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
-        .bind(code)
-        .bind(name)
-        .bind(kind)
-        .bind(subdistrict)
-        .bind(address)
-        .bind(sort)
-        .fetch_one(c)
-        .await?
-        .try_get("id")
+    sqlx::query(
+        "INSERT INTO sites (code, name, kind, subdistrict, address, sort) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(kind)
+    .bind(subdistrict)
+    .bind(address)
+    .bind(sort)
+    .fetch_one(c)
+    .await?
+    .try_get("id")
 }
 
-pub async fn insert_window(
-    c: &mut AnyConnection,
-    site_id: i64,
-    code: &str,
-    name: &str,
-) -> sqlx::Result<()> {
+pub async fn insert_window(c: &mut AnyConnection, site_id: i64, code: &str, name: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO windows (site_id, code, name) VALUES ($1, $2, $3)")
         .bind(site_id)
         .bind(code)

@@ -44,10 +44,7 @@ pub async fn list(c: &mut AnyConnection) -> sqlx::Result<Vec<Role>> {
                 permissions: Vec::new(),
             });
         }
-        if let (Some(role), Some(p)) = (
-            roles.last_mut(),
-            r.try_get::<Option<String>, _>("permission")?,
-        ) {
+        if let (Some(role), Some(p)) = (roles.last_mut(), r.try_get::<Option<String>, _>("permission")?) {
             role.permissions.push(p);
         }
     }
@@ -110,11 +107,7 @@ pub async fn grants_of(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<Vec<
 }
 
 /// Replaces the user's roles.
-pub async fn set_user_roles(
-    c: &mut AnyConnection,
-    user_id: i64,
-    roles: &[(String, String)],
-) -> sqlx::Result<()> {
+pub async fn set_user_roles(c: &mut AnyConnection, user_id: i64, roles: &[(String, String)]) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *c)

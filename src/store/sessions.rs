@@ -34,12 +34,10 @@ pub async fn insert(
 }
 
 pub async fn get(c: &mut AnyConnection, token_hash: &str) -> sqlx::Result<Option<Session>> {
-    let row = sqlx::query(
-        "SELECT user_id, created_at, last_seen_at, idle_secs FROM sessions WHERE token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(c)
-    .await?;
+    let row = sqlx::query("SELECT user_id, created_at, last_seen_at, idle_secs FROM sessions WHERE token_hash = $1")
+        .bind(token_hash)
+        .fetch_optional(c)
+        .await?;
     row.map(|r| {
         Ok(Session {
             user_id: r.try_get("user_id")?,
@@ -77,11 +75,7 @@ pub async fn delete_for_user(c: &mut AnyConnection, user_id: i64) -> sqlx::Resul
 }
 
 /// Ends every session of the user but the one kept (after a password change).
-pub async fn delete_others(
-    c: &mut AnyConnection,
-    user_id: i64,
-    keep_hash: &str,
-) -> sqlx::Result<u64> {
+pub async fn delete_others(c: &mut AnyConnection, user_id: i64, keep_hash: &str) -> sqlx::Result<u64> {
     Ok(
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
             .bind(user_id)
@@ -94,12 +88,12 @@ pub async fn delete_others(
 
 /// Removes sessions past their idle or absolute limit.
 pub async fn purge_expired(c: &mut AnyConnection, now: i64, absolute_ms: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query(
-        "DELETE FROM sessions WHERE last_seen_at + idle_secs * 1000 < $1 OR created_at + $2 < $1",
+    Ok(
+        sqlx::query("DELETE FROM sessions WHERE last_seen_at + idle_secs * 1000 < $1 OR created_at + $2 < $1")
+            .bind(now)
+            .bind(absolute_ms)
+            .execute(c)
+            .await?
+            .rows_affected(),
     )
-    .bind(now)
-    .bind(absolute_ms)
-    .execute(c)
-    .await?
-    .rows_affected())
 }

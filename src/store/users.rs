@@ -123,29 +123,18 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> sqlx::Result<(i64, V
         .bind(f.offset)
         .fetch_all(&mut *c)
         .await?;
-    Ok((
-        total,
-        rows.iter()
-            .map(user_from_row)
-            .collect::<sqlx::Result<_>>()?,
-    ))
+    Ok((total, rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?))
 }
 
 pub async fn count_by_kind(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64)>> {
     let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM users GROUP BY kind ORDER BY kind")
         .fetch_all(c)
         .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("kind")?, r.try_get("n")?)))
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("n")?))).collect()
 }
 
-pub async fn staff_of_department(
-    c: &mut AnyConnection,
-    department_id: i64,
-) -> sqlx::Result<Vec<User>> {
-    const SQL: &str =
-        select_user_where!("u.department_id = $1 AND u.kind = 'staff' ORDER BY u.username");
+pub async fn staff_of_department(c: &mut AnyConnection, department_id: i64) -> sqlx::Result<Vec<User>> {
+    const SQL: &str = select_user_where!("u.department_id = $1 AND u.kind = 'staff' ORDER BY u.username");
     let rows = sqlx::query(SQL).bind(department_id).fetch_all(c).await?;
     rows.iter().map(user_from_row).collect()
 }
@@ -199,33 +188,27 @@ pub async fn insert(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result<i64>
 }
 
 pub async fn id_number_taken(c: &mut AnyConnection, digest: &str) -> sqlx::Result<bool> {
-    Ok(
-        sqlx::query("SELECT 1 AS one FROM users WHERE id_number_digest = $1")
-            .bind(digest)
-            .fetch_optional(c)
-            .await?
-            .is_some(),
-    )
+    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE id_number_digest = $1")
+        .bind(digest)
+        .fetch_optional(c)
+        .await?
+        .is_some())
 }
 
 pub async fn credit_code_taken(c: &mut AnyConnection, code: &str) -> sqlx::Result<bool> {
-    Ok(
-        sqlx::query("SELECT 1 AS one FROM users WHERE credit_code = $1")
-            .bind(code)
-            .fetch_optional(c)
-            .await?
-            .is_some(),
-    )
+    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE credit_code = $1")
+        .bind(code)
+        .fetch_optional(c)
+        .await?
+        .is_some())
 }
 
 pub async fn username_taken(c: &mut AnyConnection, username: &str) -> sqlx::Result<bool> {
-    Ok(
-        sqlx::query("SELECT 1 AS one FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(c)
-            .await?
-            .is_some(),
-    )
+    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(c)
+        .await?
+        .is_some())
 }
 
 /// Counts one more failed login and returns the new count (atomic under concurrency).
@@ -239,35 +222,25 @@ pub async fn record_failure(c: &mut AnyConnection, id: i64, now: i64) -> sqlx::R
 }
 
 pub async fn lock_until(c: &mut AnyConnection, id: i64, until: i64, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET locked_until = $2, failed_attempts = 0, updated_at = $3 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(until)
-    .bind(now)
-    .execute(c)
-    .await?;
+    sqlx::query("UPDATE users SET locked_until = $2, failed_attempts = 0, updated_at = $3 WHERE id = $1")
+        .bind(id)
+        .bind(until)
+        .bind(now)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
 pub async fn clear_failures(c: &mut AnyConnection, id: i64, now: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1",
-    )
-    .bind(id)
-    .bind(now)
-    .execute(c)
-    .await?;
+    sqlx::query("UPDATE users SET failed_attempts = 0, locked_until = NULL, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
-pub async fn set_password(
-    c: &mut AnyConnection,
-    id: i64,
-    hash: &str,
-    must_change: bool,
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn set_password(c: &mut AnyConnection, id: i64, hash: &str, must_change: bool, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $2, must_change_password = $3, failed_attempts = 0, \
          locked_until = NULL, updated_at = $4 WHERE id = $1",
@@ -281,12 +254,7 @@ pub async fn set_password(
     Ok(())
 }
 
-pub async fn set_disabled(
-    c: &mut AnyConnection,
-    id: i64,
-    disabled: bool,
-    now: i64,
-) -> sqlx::Result<()> {
+pub async fn set_disabled(c: &mut AnyConnection, id: i64, disabled: bool, now: i64) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET disabled = $2, updated_at = $3 WHERE id = $1")
         .bind(id)
         .bind(i64::from(disabled))
@@ -321,8 +289,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
-        kind: UserKind::parse(&kind)
-            .ok_or_else(|| sqlx::Error::Decode(format!("unknown user kind {kind}").into()))?,
+        kind: UserKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("unknown user kind {kind}").into()))?,
         department,
         site,
         password_hash: r.try_get("password_hash")?,

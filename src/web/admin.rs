@@ -31,10 +31,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/admin/users/{username}", user_detail)
         .post("/admin/users/{username}/disable", user_disable)
         .post("/admin/users/{username}/enable", user_enable)
-        .post(
-            "/admin/users/{username}/reset-password",
-            user_reset_password,
-        )
+        .post("/admin/users/{username}/reset-password", user_reset_password)
         .post("/admin/users/{username}/roles", user_roles)
         .get("/admin/roles", roles)
         .get("/admin/roles/new", role_new_page)
@@ -167,11 +164,7 @@ struct UserNewPage {
     errors: FormErrors,
 }
 
-async fn user_new_page(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-) -> WebResult {
+async fn user_new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     app::authorize(&state.core, &user.actor, Permission::UserManage, "users").await?;
     let mut conn = state.core.db.conn().await?;
     let page = UserNewPage {
@@ -288,20 +281,12 @@ async fn user_detail(
     ))
 }
 
-async fn user_disable(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(username): Path<String>,
-) -> WebResult {
+async fn user_disable(State(state): State<AppState>, user: CurrentUser, Path(username): Path<String>) -> WebResult {
     app::users::set_disabled(&state.core, &user.actor, &username, true).await?;
     Ok(back_to_user(&username))
 }
 
-async fn user_enable(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path(username): Path<String>,
-) -> WebResult {
+async fn user_enable(State(state): State<AppState>, user: CurrentUser, Path(username): Path<String>) -> WebResult {
     app::users::set_disabled(&state.core, &user.actor, &username, false).await?;
     Ok(back_to_user(&username))
 }
@@ -397,13 +382,7 @@ impl RoleFormPage {
     }
 }
 
-fn role_form(
-    shell: Shell,
-    existing: bool,
-    builtin: bool,
-    form: RoleInput,
-    errors: FormErrors,
-) -> RoleFormPage {
+fn role_form(shell: Shell, existing: bool, builtin: bool, form: RoleInput, errors: FormErrors) -> RoleFormPage {
     RoleFormPage {
         shell,
         existing,
@@ -415,23 +394,13 @@ fn role_form(
     }
 }
 
-async fn role_new_page(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-) -> WebResult {
+async fn role_new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     app::authorize(&state.core, &user.actor, Permission::RoleManage, "roles").await?;
     let form = RoleInput {
         scope: "department".into(),
         ..RoleInput::default()
     };
-    Ok(render(&role_form(
-        shell,
-        false,
-        false,
-        form,
-        FormErrors::default(),
-    )))
+    Ok(render(&role_form(shell, false, false, form, FormErrors::default())))
 }
 
 fn role_input(pairs: &[(String, String)], code: Option<&str>) -> RoleInput {
@@ -493,13 +462,7 @@ async fn role_edit_submit(
     save_role(&state, shell, &user, input, true).await
 }
 
-async fn save_role(
-    state: &AppState,
-    shell: Shell,
-    user: &CurrentUser,
-    input: RoleInput,
-    existing: bool,
-) -> WebResult {
+async fn save_role(state: &AppState, shell: Shell, user: &CurrentUser, input: RoleInput, existing: bool) -> WebResult {
     match app::roles::save(&state.core, &user.actor, &input, existing).await {
         Ok(()) => Ok(Redirect::to("/admin/roles").into_response()),
         Err(AppError::Invalid(problems)) => Ok(render_status(

@@ -77,18 +77,8 @@ pub struct LoginResponse {
         (status = 403, description = "`account_locked` or `account_disabled`", body = ApiErrorBody),
         (status = 429, description = "too many failures from this address", body = ApiErrorBody),
     ))]
-async fn login(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    Json(req): Json<LoginRequest>,
-) -> WebResult {
-    let logged_in = app::auth::login(
-        &state.core,
-        &Origin { ip: visitor.ip },
-        &req.username,
-        &req.password,
-    )
-    .await?;
+async fn login(State(state): State<AppState>, visitor: Visitor, Json(req): Json<LoginRequest>) -> WebResult {
+    let logged_in = app::auth::login(&state.core, &Origin { ip: visitor.ip }, &req.username, &req.password).await?;
     let body = LoginResponse {
         username: logged_in.user.username.clone(),
         display_name: logged_in.user.display_name.clone(),
@@ -111,11 +101,7 @@ pub struct RegisterResponse {
 /// with `credit_code` and `contact_name`).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = Registration,
     responses((status = 201, body = RegisterResponse), (status = 422, description = "every problem at once", body = ApiErrorBody)))]
-async fn register(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    Json(r): Json<Registration>,
-) -> WebResult {
+async fn register(State(state): State<AppState>, visitor: Visitor, Json(r): Json<Registration>) -> WebResult {
     let username = app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &r).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { username })).into_response())
 }
@@ -125,10 +111,7 @@ async fn register(
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     app::auth::logout(&state.core, &user.actor, &user.token).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    append_cookie(
-        &mut response,
-        expired_session_cookie(state.settings.secure_cookies),
-    );
+    append_cookie(&mut response, expired_session_cookie(state.settings.secure_cookies));
     Ok(response)
 }
 

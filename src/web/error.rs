@@ -99,11 +99,7 @@ impl IntoResponse for WebError {
             }
         };
         let mut response = status.into_response();
-        response.extensions_mut().insert(ErrorInfo {
-            code,
-            message,
-            details,
-        });
+        response.extensions_mut().insert(ErrorInfo { code, message, details });
         response
     }
 }

@@ -42,11 +42,7 @@ impl FormErrors {
 
 /// Collects every value of a repeated form key (`permissions=a&permissions=b`).
 pub fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
-    pairs
-        .iter()
-        .filter(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .collect()
+    pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.clone()).collect()
 }
 
 /// The first value of a form key, or "".
@@ -60,11 +56,7 @@ pub fn value(pairs: &[(String, String)], key: &str) -> String {
 
 /// A `next` target that stays on this site (no open redirects).
 pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && !next.contains("://")
-    {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://") {
         next
     } else {
         "/"
@@ -93,13 +85,7 @@ pub struct Pager {
 }
 
 impl Pager {
-    pub fn new(
-        base: &str,
-        filters: &[(&str, &str)],
-        page: i64,
-        page_size: i64,
-        total: i64,
-    ) -> Self {
+    pub fn new(base: &str, filters: &[(&str, &str)], page: i64, page_size: i64, total: i64) -> Self {
         let pages = ((total + page_size - 1) / page_size).max(1);
         let href = |p: i64| {
             let mut pairs: Vec<(&str, String)> = filters
@@ -108,10 +94,7 @@ impl Pager {
                 .map(|(k, v)| (*k, (*v).to_owned()))
                 .collect();
             pairs.push(("page", p.to_string()));
-            format!(
-                "{base}?{}",
-                serde_urlencoded::to_string(pairs).unwrap_or_default()
-            )
+            format!("{base}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
         };
         Pager {
             page,

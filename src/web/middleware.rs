@@ -38,11 +38,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|s| {
-            !s.is_empty()
-                && s.len() <= 64
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        .filter(|s| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_owned)
         .unwrap_or_else(|| random_token()[..16].to_owned());
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -56,11 +52,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 }
 
 pub fn make_span(req: &Request<Body>) -> tracing::Span {
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.as_str())
-        .unwrap_or("-");
+    let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
     // Only the path: query strings may carry personal data.
     tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
@@ -107,19 +99,13 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            if content_type.starts_with("text/html") || content_type.starts_with("application/json")
-            {
+            if content_type.starts_with("text/html") || content_type.starts_with("application/json") {
                 return response; // a page or API body that handled its own error
             }
             info_for_status(status)
         }
     };
-    let cookies: Vec<HeaderValue> = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .cloned()
-        .collect();
+    let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
     let mut out = if is_api {
         let mut body = serde_json::json!({ "code": info.code, "message": info.message });
         if !info.details.is_empty() {
@@ -130,8 +116,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
         (status, axum::Json(body)).into_response()
     } else if info.code == "unauthenticated" {
-        let next =
-            serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
+        let next = serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
         Redirect::to(&format!("/login?{next}")).into_response()
     } else if info.code == "password_change_required" {
         Redirect::to("/account/password").into_response()
@@ -165,11 +150,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         HeaderName::from_static("permissions-policy"),
         "camera=(), microphone=(), geolocation=(), payment=()",
     );
-    set(
-        h,
-        HeaderName::from_static("cross-origin-opener-policy"),
-        "same-origin",
-    );
+    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages may hold personal data: never kept by browsers or proxies.
         set(h, header::CACHE_CONTROL, "no-store");
@@ -194,17 +175,13 @@ pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -
             CsrfVerdict::Failed => {
                 let info = ErrorInfo {
                     code: "csrf_failed",
-                    message: "页面已过期或请求来源无法确认。请返回上一页，刷新后重新提交"
-                        .to_owned(),
+                    message: "页面已过期或请求来源无法确认。请返回上一页，刷新后重新提交".to_owned(),
                     details: vec![],
                 };
                 let mut response = StatusCode::FORBIDDEN.into_response();
                 response.extensions_mut().insert(info);
                 if existing.is_none() {
-                    append_cookie(
-                        &mut response,
-                        csrf_cookie(token, state.settings.secure_cookies),
-                    );
+                    append_cookie(&mut response, csrf_cookie(token, state.settings.secure_cookies));
                 }
                 return response;
             }
@@ -212,10 +189,7 @@ pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -
     }
     let mut response = next.run(req).await;
     if existing.is_none() {
-        append_cookie(
-            &mut response,
-            csrf_cookie(token, state.settings.secure_cookies),
-        );
+        append_cookie(&mut response, csrf_cookie(token, state.settings.secure_cookies));
     }
     response
 }
@@ -232,14 +206,7 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
     };
     if let Some(given) = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
         let ok = constant_time_eq(given.as_bytes(), expected.as_bytes());
-        return (
-            if ok {
-                CsrfVerdict::Ok
-            } else {
-                CsrfVerdict::Failed
-            },
-            req,
-        );
+        return (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req);
     }
     let is_form = req
         .headers()
@@ -253,10 +220,7 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
     let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
         Ok(b) => b,
         Err(_) => {
-            return (
-                CsrfVerdict::TooLarge,
-                Request::from_parts(parts, Body::empty()),
-            );
+            return (CsrfVerdict::TooLarge, Request::from_parts(parts, Body::empty()));
         }
     };
     let ok = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
@@ -264,14 +228,7 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
         .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
         .is_some_and(|(_, v)| constant_time_eq(v.as_bytes(), expected.as_bytes()));
     let req = Request::from_parts(parts, Body::from(bytes));
-    (
-        if ok {
-            CsrfVerdict::Ok
-        } else {
-            CsrfVerdict::Failed
-        },
-        req,
-    )
+    (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req)
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -287,11 +244,7 @@ fn status_response(status: StatusCode) -> Response {
 /// Enforces the registry: loads the session, then lets the request through only if the route's
 /// access rule holds. Denials are audited.
 pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let Some(matched) = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned())
-    else {
+    let Some(matched) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
         return next.run(req).await; // the 404 fallback
     };
     let Some(spec) = registry::lookup(req.method().as_str(), &matched) else {
@@ -323,9 +276,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             Err(AppError::PasswordChangeRequired)
         }
         (Access::Perm(p), Some(a)) if !a.can(p) => {
-            match app::audit::record_denial(&state.core, Some(a), &ip, p.name(), req.uri().path())
-                .await
-            {
+            match app::audit::record_denial(&state.core, Some(a), &ip, p.name(), req.uri().path()).await {
                 Ok(()) => Err(AppError::Forbidden),
                 Err(e) => Err(e),
             }
@@ -335,8 +286,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Err(e) = decision {
         return WebError(e).into_response();
     }
-    req.extensions_mut()
-        .insert(CurrentSession { actor, token, ip });
+    req.extensions_mut().insert(CurrentSession { actor, token, ip });
     next.run(req).await
 }
 

@@ -31,16 +31,8 @@ async fn metrics(State(state): State<AppState>) -> Response {
     metrics::gauge!("db_pool_connections").set(f64::from(pool.size()));
     metrics::gauge!("db_pool_idle_connections").set(pool.num_idle() as f64);
     match &state.metrics {
-        Some(handle) => (
-            [("content-type", "text/plain; version=0.0.4")],
-            handle.render(),
-        )
-            .into_response(),
-        None => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder not installed",
-        )
-            .into_response(),
+        Some(handle) => ([("content-type", "text/plain; version=0.0.4")], handle.render()).into_response(),
+        None => (StatusCode::SERVICE_UNAVAILABLE, "metrics recorder not installed").into_response(),
     }
 }
 

@@ -42,8 +42,7 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
     let sites = org::list_sites(&mut *state.core.db.conn().await?).await?;
-    let (district_center, community_centers) =
-        sites.into_iter().partition(|s| s.kind == "district_center");
+    let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
     Ok(render(&HomePage {
         shell,
         district_center,
@@ -91,9 +90,7 @@ async fn login_submit(
     visitor: Visitor,
     Form(f): Form<LoginForm>,
 ) -> WebResult {
-    let origin = Origin {
-        ip: visitor.ip.clone(),
-    };
+    let origin = Origin { ip: visitor.ip.clone() };
     let result = if f.username.trim().is_empty() || f.password.is_empty() {
         Err(AppError::Invalid(vec![]))
     } else {
@@ -118,17 +115,12 @@ async fn login_submit(
         Err(AppError::Internal(e)) => Err(WebError(AppError::Internal(e))),
         Err(e) => {
             let (status, message) = match &e {
-                AppError::Invalid(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "请输入用户名和密码".to_owned(),
-                ),
+                AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "请输入用户名和密码".to_owned()),
                 AppError::Throttled => (
                     StatusCode::TOO_MANY_REQUESTS,
                     "尝试次数过多，请 15 分钟后再试".to_owned(),
                 ),
-                AppError::Locked { .. } | AppError::Disabled => {
-                    (StatusCode::FORBIDDEN, message_of(e))
-                }
+                AppError::Locked { .. } | AppError::Disabled => (StatusCode::FORBIDDEN, message_of(e)),
                 _ => (StatusCode::UNAUTHORIZED, message_of(e)),
             };
             let page = LoginPage {
@@ -167,10 +159,7 @@ async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebE
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     app::auth::logout(&state.core, &user.actor, &user.token).await?;
     let mut response = Redirect::to("/login").into_response();
-    append_cookie(
-        &mut response,
-        expired_session_cookie(state.settings.secure_cookies),
-    );
+    append_cookie(&mut response, expired_session_cookie(state.settings.secure_cookies));
     Ok(response)
 }
 

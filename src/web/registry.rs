@@ -25,11 +25,7 @@ pub struct RouteSpec {
 }
 
 const fn r(method: &'static str, path: &'static str, access: Access) -> RouteSpec {
-    RouteSpec {
-        method,
-        path,
-        access,
-    }
+    RouteSpec { method, path, access }
 }
 
 use Access::{Account, Public, Static};
@@ -69,11 +65,7 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("GET", "/admin/users/{username}", p(UserView)),
     r("POST", "/admin/users/{username}/disable", p(UserManage)),
     r("POST", "/admin/users/{username}/enable", p(UserManage)),
-    r(
-        "POST",
-        "/admin/users/{username}/reset-password",
-        p(UserManage),
-    ),
+    r("POST", "/admin/users/{username}/reset-password", p(UserManage)),
     r("POST", "/admin/users/{username}/roles", p(UserAssignRole)),
     r("GET", "/admin/roles", p(RoleManage)),
     r("GET", "/admin/roles/new", p(RoleManage)),
@@ -92,9 +84,7 @@ pub const REGISTRY: &[RouteSpec] = &[
 
 /// The spec for a matched route and method.
 pub fn lookup(method: &str, path: &str) -> Option<&'static RouteSpec> {
-    REGISTRY
-        .iter()
-        .find(|s| s.method == method && s.path == path)
+    REGISTRY.iter().find(|s| s.method == method && s.path == path)
 }
 
 /// True when the path is registered for some method (a wrong method then gets a 405).

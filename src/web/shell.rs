@@ -133,23 +133,15 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn for_actor(
-        actor: Option<&Actor>,
-        csrf: String,
-        prefs: Prefs,
-        demo: bool,
-        path: &str,
-    ) -> Self {
+    pub fn for_actor(actor: Option<&Actor>, csrf: String, prefs: Prefs, demo: bool, path: &str) -> Self {
         let nav = match actor {
             Some(a) if !a.must_change_password => MENU
                 .iter()
-                .filter(
-                    |(href, _)| match registry::lookup("GET", href).map(|s| s.access) {
-                        Some(Access::Perm(p)) => a.can(p),
-                        Some(Access::Account | Access::Public) => true,
-                        _ => false,
-                    },
-                )
+                .filter(|(href, _)| match registry::lookup("GET", href).map(|s| s.access) {
+                    Some(Access::Perm(p)) => a.can(p),
+                    Some(Access::Account | Access::Public) => true,
+                    _ => false,
+                })
                 .map(|(href, label)| NavItem {
                     href,
                     label,
@@ -161,13 +153,7 @@ impl Shell {
         Shell {
             user_name: actor.map(|a| a.display_name.clone()),
             role_names: actor
-                .map(|a| {
-                    a.roles
-                        .iter()
-                        .map(|r| r.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join("、")
-                })
+                .map(|a| a.roles.iter().map(|r| r.name.as_str()).collect::<Vec<_>>().join("、"))
                 .unwrap_or_default(),
             nav,
             csrf,
@@ -185,14 +171,8 @@ impl Shell {
 impl FromRequestParts<AppState> for Shell {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let actor = parts
-            .extensions
-            .get::<CurrentSession>()
-            .and_then(|s| s.actor.as_ref());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let actor = parts.extensions.get::<CurrentSession>().and_then(|s| s.actor.as_ref());
         let csrf = parts
             .extensions
             .get::<CsrfToken>()

@@ -15,9 +15,7 @@ use crate::store::users::User;
 use crate::store::{audit, org, users};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/hall", hall)
-        .get("/office", office)
-        .get("/dashboard", dashboard)
+    r.get("/hall", hall).get("/office", office).get("/dashboard", dashboard)
 }
 
 #[derive(Template)]
@@ -83,21 +81,10 @@ struct DashboardPage {
 }
 
 async fn dashboard(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
-    authorize(
-        &state.core,
-        &user.actor,
-        Permission::DashboardView,
-        "dashboard",
-    )
-    .await?;
+    authorize(&state.core, &user.actor, Permission::DashboardView, "dashboard").await?;
     let mut conn = state.core.db.conn().await?;
     let counts = users::count_by_kind(&mut conn).await?;
-    let count = |k: &str| {
-        counts
-            .iter()
-            .find(|(kind, _)| kind == k)
-            .map_or(0, |(_, n)| *n)
-    };
+    let count = |k: &str| counts.iter().find(|(kind, _)| kind == k).map_or(0, |(_, n)| *n);
     let sites = org::list_sites(&mut conn).await?;
     let midnight = crate::clock::to_china(crate::clock::now_ms())
         .date_naive()
@@ -112,10 +99,7 @@ async fn dashboard(State(state): State<AppState>, shell: Shell, user: CurrentUse
         staff: count("staff"),
         departments: org::list_departments(&mut conn).await?.len(),
         district_centers: sites.iter().filter(|s| s.kind == "district_center").count(),
-        community_centers: sites
-            .iter()
-            .filter(|s| s.kind == "community_center")
-            .count(),
+        community_centers: sites.iter().filter(|s| s.kind == "community_center").count(),
         windows: org::count_windows(&mut conn).await?,
         logins_today: audit::count_action_since(&mut conn, "auth.login", midnight).await?,
     };

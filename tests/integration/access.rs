@@ -25,8 +25,7 @@ async fn every_route_of_the_router_is_in_the_registry_and_back() {
 
 #[tokio::test]
 async fn every_api_operation_is_in_the_openapi_document() {
-    let doc =
-        serde_json::to_value(<tongban::web::api::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
+    let doc = serde_json::to_value(<tongban::web::api::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
     for spec in tongban::web::registry::REGISTRY
         .iter()
         .filter(|s| s.path.starts_with("/api/v1/"))
@@ -107,10 +106,7 @@ const MATRIX: &[(&str, &[&str])] = &[
             "/admin/org",
         ],
     ),
-    (
-        "secadmin",
-        &["/", "/account", "/admin", "/admin/users", "/admin/roles"],
-    ),
+    ("secadmin", &["/", "/account", "/admin", "/admin/users", "/admin/roles"]),
     ("auditor", &["/", "/account", "/admin", "/admin/audit"]),
     ("window01", &["/", "/account", "/hall"]),
     ("reviewer01", &["/", "/account", "/office"]),
@@ -147,10 +143,7 @@ async fn each_builtin_role_opens_exactly_its_pages() {
             {
                 let in_menu = html.contains(&format!("<li><a href=\"{other}\""));
                 if in_menu {
-                    assert!(
-                        allowed.contains(other),
-                        "{username} sees {other} in the menu on {page}"
-                    );
+                    assert!(allowed.contains(other), "{username} sees {other} in the menu on {page}");
                 }
             }
         }
@@ -161,21 +154,13 @@ async fn each_builtin_role_opens_exactly_its_pages() {
 async fn a_denied_page_is_audited() {
     let app = TestApp::spawn().await;
     let citizen = app.login_as("citizen01").await;
-    assert_eq!(
-        app.get(&citizen, "/admin").await.status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get(&citizen, "/office").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&citizen, "/admin").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&citizen, "/office").await.status(), StatusCode::FORBIDDEN);
     let denials = app.audit_rows("access.denied").await;
     assert!(
         denials
             .iter()
-            .any(|(actor, object, result)| actor == "citizen01"
-                && object == "/admin"
-                && result == "denied")
+            .any(|(actor, object, result)| actor == "citizen01" && object == "/admin" && result == "denied")
     );
     assert!(
         denials
@@ -237,18 +222,9 @@ async fn the_three_administrators_cannot_do_each_others_jobs() {
         app.get(&secadmin, "/admin/users/new").await.status(),
         StatusCode::FORBIDDEN
     );
-    assert_eq!(
-        app.get(&admin, "/admin/audit").await.status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get(&secadmin, "/admin/audit").await.status(),
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        app.get(&auditor, "/admin/users").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&admin, "/admin/audit").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&secadmin, "/admin/audit").await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&auditor, "/admin/users").await.status(), StatusCode::FORBIDDEN);
 
     // Nobody may hold two administrator duties, and nobody may change their own roles.
     let r = app
@@ -283,15 +259,10 @@ async fn use_cases_check_permissions_themselves() {
     // An actor built for a citizen, calling administrator use cases directly (no web layer).
     let token = {
         let origin = tongban::app::Origin { ip: "test".into() };
-        tongban::app::auth::login(
-            &app.state.core,
-            &origin,
-            "citizen01",
-            crate::common::PASSWORD,
-        )
-        .await
-        .unwrap()
-        .token
+        tongban::app::auth::login(&app.state.core, &origin, "citizen01", crate::common::PASSWORD)
+            .await
+            .unwrap()
+            .token
     };
     let citizen = tongban::app::auth::actor_for_session(&app.state.core, &token, "test")
         .await
@@ -394,12 +365,7 @@ async fn custom_roles_cannot_mix_administrator_duties() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let html = app
-        .get(&secadmin, "/admin/roles")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get(&secadmin, "/admin/roles").await.text().await.unwrap();
     assert!(html.contains("大厅值班长"));
     // Built-in roles are read-only.
     let r = app

@@ -18,12 +18,7 @@ async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
         .unwrap();
     assert!(html.contains("citizen01") && html.contains("登录失败"));
     assert!(!html.contains(">auditor<"), "filtered to failures only");
-    let html = app
-        .get(&auditor, "/admin/audit?verify=1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get(&auditor, "/admin/audit?verify=1").await.text().await.unwrap();
     assert!(html.contains("完整性校验通过"));
 }
 
@@ -33,16 +28,12 @@ async fn editing_any_audit_row_breaks_the_chain() {
     for user in ["citizen01", "citizen02", "head01"] {
         app.api_login(user, PASSWORD).await;
     }
-    let report = tongban::app::audit::verify_chain(&app.state.core)
-        .await
-        .unwrap();
+    let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_none());
     assert!(report.checked >= 4);
     app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
         .await;
-    let report = tongban::app::audit::verify_chain(&app.state.core)
-        .await
-        .unwrap();
+    let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert_eq!(report.broken.map(|b| b.0), Some(3));
     assert_eq!(report.checked, 2);
 }
@@ -53,9 +44,7 @@ async fn deleting_the_newest_audit_rows_is_detected() {
     app.api_login("citizen01", PASSWORD).await;
     app.sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
         .await;
-    let report = tongban::app::audit::verify_chain(&app.state.core)
-        .await
-        .unwrap();
+    let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_some());
 }
 
@@ -78,9 +67,7 @@ async fn concurrent_appends_keep_one_unbroken_chain() {
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), StatusCode::UNAUTHORIZED);
     }
-    let report = tongban::app::audit::verify_chain(&app.state.core)
-        .await
-        .unwrap();
+    let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_none(), "{report:?}");
     assert!(report.checked >= 21);
 }

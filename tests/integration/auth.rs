@@ -50,9 +50,7 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
     );
 
     // The page says so in Chinese too.
-    let r = app
-        .submit_login(&app.client(), "reviewer01", PASSWORD)
-        .await;
+    let r = app.submit_login(&app.client(), "reviewer01", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("账户已锁定"));
 
@@ -69,17 +67,11 @@ async fn a_successful_login_resets_the_failure_count() {
     for _ in 0..4 {
         app.api_login("head01", "Wrong-password-1").await;
     }
-    assert_eq!(
-        app.api_login("head01", PASSWORD).await.1.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.api_login("head01", PASSWORD).await.1.status(), StatusCode::OK);
     for _ in 0..4 {
         app.api_login("head01", "Wrong-password-1").await;
     }
-    assert_eq!(
-        app.api_login("head01", PASSWORD).await.1.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.api_login("head01", PASSWORD).await.1.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -101,9 +93,7 @@ async fn one_address_is_throttled_after_many_failures() {
     let app = TestApp::spawn().await;
     let limit = tongban::app::throttle::MAX_FAILURES_PER_WINDOW;
     for i in 0..limit {
-        let (_, r) = app
-            .api_login(&format!("guess{i}"), "Wrong-password-1")
-            .await;
+        let (_, r) = app.api_login(&format!("guess{i}"), "Wrong-password-1").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
@@ -269,11 +259,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
         "every other page waits for the new password"
     );
     let r = client.get(app.url("/api/v1/me")).send().await.unwrap();
-    assert_eq!(
-        r.status(),
-        StatusCode::OK,
-        "the API still says who is logged in"
-    );
+    assert_eq!(r.status(), StatusCode::OK, "the API still says who is logged in");
     assert_eq!(json(r).await["must_change_password"], true);
 
     let r = app
@@ -310,20 +296,10 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
-    assert_eq!(
-        app.get(&client, "/api/v1/me").await.status(),
-        StatusCode::OK
-    );
-    let r = client
-        .post(app.url("/api/v1/auth/logout"))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
+    let r = client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(
-        app.get(&client, "/api/v1/me").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(app.audit_rows("auth.logout").await.len(), 1);
 }
 
@@ -333,16 +309,10 @@ async fn a_staff_session_expires_after_thirty_idle_minutes() {
     let (client, _) = app.api_login("reviewer01", PASSWORD).await;
     app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 29 * 60 * 1000")
         .await;
-    assert_eq!(
-        app.get(&client, "/api/v1/me").await.status(),
-        StatusCode::OK
-    );
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
     app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000")
         .await;
-    assert_eq!(
-        app.get(&client, "/api/v1/me").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -351,23 +321,14 @@ async fn no_session_outlives_twelve_hours() {
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
     app.sql("UPDATE sessions SET created_at = created_at - 13 * 3600 * 1000")
         .await;
-    assert_eq!(
-        app.get(&client, "/api/v1/me").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn session_cookies_are_http_only_and_same_site() {
     let app = TestApp::spawn().await;
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
-    let cookie = r
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("tb_session="));
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -381,18 +342,10 @@ async fn disabling_an_account_ends_its_sessions() {
     let (citizen, _) = app.api_login("citizen02", PASSWORD).await;
     let admin = app.login_as("admin").await;
     let r = app
-        .post_form(
-            &admin,
-            "/admin/users/citizen02",
-            "/admin/users/citizen02/disable",
-            &[],
-        )
+        .post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/disable", &[])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        app.get(&citizen, "/api/v1/me").await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.get(&citizen, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
     let (_, r) = app.api_login("citizen02", PASSWORD).await;
     assert_eq!(json(r).await["code"], "account_disabled");
 }

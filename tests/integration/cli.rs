@@ -24,14 +24,9 @@ async fn audit_verify_passes_then_names_the_first_tampered_record() {
     app.api_login("citizen01", "Wrong-password-1").await;
     app.api_login("citizen01", crate::common::PASSWORD).await;
     let out = tongban(&app, &["audit", "verify"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("校验通过"));
-    app.sql("UPDATE audit_log SET detail = '' WHERE seq = 2")
-        .await;
+    app.sql("UPDATE audit_log SET detail = '' WHERE seq = 2").await;
     let out = tongban(&app, &["audit", "verify"]);
     assert!(!out.status.success());
     assert!(
@@ -57,11 +52,7 @@ async fn the_first_administrator_is_made_from_the_console() {
             "sysadmin",
         ],
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let password = stdout
         .lines()

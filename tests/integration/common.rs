@@ -66,18 +66,13 @@ impl TestApp {
         if demo {
             tongban::demo::seed(&state.core).await.expect("demo seed");
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let app = tongban::web::build_app(state.clone());
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await
-            .expect("serve");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .expect("serve");
         });
         TestApp {
             base: format!("http://{addr}"),
@@ -109,11 +104,7 @@ impl TestApp {
     pub async fn login_as_with(&self, username: &str, password: &str) -> Client {
         let client = self.client();
         let response = self.submit_login(&client, username, password).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::SEE_OTHER,
-            "login of {username} failed"
-        );
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "login of {username} failed");
         client
     }
 
@@ -157,22 +148,11 @@ impl TestApp {
     }
 
     /// Posts a form with the CSRF token taken from `form_page`.
-    pub async fn post_form(
-        &self,
-        client: &Client,
-        form_page: &str,
-        action: &str,
-        fields: &[(&str, &str)],
-    ) -> Response {
+    pub async fn post_form(&self, client: &Client, form_page: &str, action: &str, fields: &[(&str, &str)]) -> Response {
         let token = self.csrf(client, form_page).await;
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
-        client
-            .post(self.url(action))
-            .form(&all)
-            .send()
-            .await
-            .expect("post")
+        client.post(self.url(action)).form(&all).send().await.expect("post")
     }
 
     pub async fn get(&self, client: &Client, path: &str) -> Response {
@@ -190,16 +170,14 @@ impl TestApp {
     /// Audit records of one action, newest first, as (actor, object, result).
     pub async fn audit_rows(&self, action: &'static str) -> Vec<(String, String, String)> {
         use sqlx::Row;
-        sqlx::query(
-            "SELECT actor, object, result FROM audit_log WHERE action = $1 ORDER BY seq DESC",
-        )
-        .bind(action)
-        .fetch_all(self.state.core.db.pool())
-        .await
-        .expect("audit rows")
-        .iter()
-        .map(|r| (r.get("actor"), r.get("object"), r.get("result")))
-        .collect()
+        sqlx::query("SELECT actor, object, result FROM audit_log WHERE action = $1 ORDER BY seq DESC")
+            .bind(action)
+            .fetch_all(self.state.core.db.pool())
+            .await
+            .expect("audit rows")
+            .iter()
+            .map(|r| (r.get("actor"), r.get("object"), r.get("result")))
+            .collect()
     }
 }
 
@@ -214,9 +192,7 @@ impl Drop for TestApp {
                     .build()
                     .expect("runtime");
                 rt.block_on(async move {
-                    if let Ok(mut conn) =
-                        <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
-                    {
+                    if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await {
                         let _ = conn
                             .execute(sqlx::AssertSqlSafe(format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"

@@ -18,9 +18,7 @@ async fn malformed_api_requests_get_json_errors() {
     let r = post("{not json", "application/json").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert_eq!(json(r).await["code"], "bad_request");
-    let r = post("{\"username\": \"x\"}", "application/json")
-        .await
-        .unwrap();
+    let r = post("{\"username\": \"x\"}", "application/json").await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json(r).await["code"], "invalid");
     let r = post("username=x", "text/plain").await.unwrap();
@@ -56,10 +54,7 @@ async fn oversized_bodies_get_413() {
     // And on a page form (the CSRF check reads the body first).
     let client = app.client();
     let token = app.csrf(&client, "/login").await;
-    let body = format!(
-        "csrf_token={token}&username={}",
-        "a".repeat(3 * 1024 * 1024)
-    );
+    let body = format!("csrf_token={token}&username={}", "a".repeat(3 * 1024 * 1024));
     let r = client
         .post(app.url("/login"))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -77,12 +72,7 @@ async fn unknown_routes_and_wrong_methods_are_clear() {
     let client = app.client();
     let r = app.get(&client, "/no/such/page").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = r.text().await.unwrap();
     assert!(html.contains("页面不存在") && html.contains("请求编号"));
     let r = app.get(&client, "/api/v1/nothing").await;
@@ -132,16 +122,12 @@ async fn forms_without_a_csrf_token_are_refused() {
 async fn invalid_query_values_do_not_break_pages() {
     let app = TestApp::spawn().await;
     let auditor = app.login_as("auditor").await;
-    let r = app
-        .get(&auditor, "/admin/audit?from=yesterday&page=-3")
-        .await;
+    let r = app.get(&auditor, "/admin/audit?from=yesterday&page=-3").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("起始日期格式"));
     let admin = app.login_as("admin").await;
     assert_eq!(
-        app.get(&admin, "/admin/users?page=abc&kind=%27%3B--")
-            .await
-            .status(),
+        app.get(&admin, "/admin/users?page=abc&kind=%27%3B--").await.status(),
         StatusCode::OK
     );
     assert_eq!(
@@ -153,13 +139,7 @@ async fn invalid_query_values_do_not_break_pages() {
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
-    for path in [
-        "/",
-        "/login",
-        "/no-such-page",
-        "/api/v1/me",
-        "/assets/app.css",
-    ] {
+    for path in ["/", "/login", "/no-such-page", "/api/v1/me", "/assets/app.css"] {
         let r = app.get(&app.client(), path).await;
         let h = r.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
@@ -179,20 +159,11 @@ async fn every_response_carries_the_security_headers() {
 async fn pages_have_no_inline_scripts() {
     let app = TestApp::spawn().await;
     let client = app.login_as("secadmin").await;
-    for path in [
-        "/",
-        "/login",
-        "/register",
-        "/admin/users/head01",
-        "/admin/roles/new",
-    ] {
+    for path in ["/", "/login", "/register", "/admin/users/head01", "/admin/roles/new"] {
         let html = app.get(&client, path).await.text().await.unwrap();
         for (i, _) in html.match_indices("<script") {
             let tag = &html[i..i + html[i..].find('>').unwrap()];
-            assert!(
-                tag.contains("src=\"/assets/"),
-                "{path}: inline script {tag}"
-            );
+            assert!(tag.contains("src=\"/assets/"), "{path}: inline script {tag}");
         }
         assert!(
             !html.contains(" onclick=") && !html.contains(" style=\""),

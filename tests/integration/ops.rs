@@ -8,10 +8,7 @@ use crate::common::{TestApp, json};
 async fn probes_metrics_and_the_openapi_document_answer() {
     let app = TestApp::spawn().await;
     let client = app.client();
-    assert_eq!(
-        app.get(&client, "/healthz").await.text().await.unwrap(),
-        "ok"
-    );
+    assert_eq!(app.get(&client, "/healthz").await.text().await.unwrap(), "ok");
     assert_eq!(app.get(&client, "/readyz").await.status(), StatusCode::OK);
     app.get(&client, "/login").await;
     let metrics = app.get(&client, "/metrics").await.text().await.unwrap();
@@ -29,24 +26,12 @@ async fn assets_are_served_by_the_binary_itself() {
     let app = TestApp::spawn().await;
     let r = app.get(&app.client(), "/assets/htmx.min.js").await;
     assert_eq!(r.status(), StatusCode::OK);
-    assert!(
-        r.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("immutable")
-    );
+    assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     assert!(r.text().await.unwrap().contains("htmx"));
     let r = app.get(&app.client(), "/assets/app.css").await;
-    assert!(
-        r.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
     assert_eq!(
-        app.get(&app.client(), "/assets/../Cargo.toml")
-            .await
-            .status(),
+        app.get(&app.client(), "/assets/../Cargo.toml").await.status(),
         StatusCode::NOT_FOUND
     );
 }
@@ -88,12 +73,7 @@ async fn preferences_switch_to_the_large_font_mode_without_javascript() {
     let app = TestApp::spawn().await;
     let client = app.client();
     let r = app
-        .post_form(
-            &client,
-            "/",
-            "/preferences",
-            &[("toggle", "large"), ("next", "/login")],
-        )
+        .post_form(&client, "/", "/preferences", &[("toggle", "large"), ("next", "/login")])
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(crate::common::location(&r), "/login");
