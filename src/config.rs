@@ -104,3 +104,57 @@ fn read_file_config(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = std::env::temp_dir().join(format!("tongban-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let file = dir.join("tongban.toml");
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/tongban\"\ndemo = true\n",
+        )
+        .unwrap_or_default();
+        let storage = StorageArgs {
+            config: Some(file.clone()),
+            ..StorageArgs::default()
+        };
+        let c = Config::resolve(&storage, &ServeArgs::default(), None).ok();
+        assert_eq!(c.as_ref().map(|c| c.listen.port()), Some(9000));
+        assert_eq!(
+            c.as_ref().map(|c| c.database_url.as_str()),
+            Some("sqlite:///srv/tongban/tongban.db")
+        );
+        assert_eq!(c.as_ref().map(|c| c.demo), Some(true));
+        let storage = StorageArgs {
+            data_dir: Some("/tmp/x".into()),
+            config: Some(file.clone()),
+            ..StorageArgs::default()
+        };
+        let serve = ServeArgs {
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 1))),
+            ..ServeArgs::default()
+        };
+        let c = Config::resolve(&storage, &serve, Some("json")).ok();
+        assert_eq!(c.as_ref().map(|c| c.listen.port()), Some(1));
+        assert_eq!(c.as_ref().map(|c| c.data_dir.clone()), Some(PathBuf::from("/tmp/x")));
+        assert_eq!(c.as_ref().map(|c| c.log_json), Some(true));
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap_or_default();
+        assert!(
+            Config::resolve(
+                &StorageArgs {
+                    config: Some(file),
+                    ..StorageArgs::default()
+                },
+                &ServeArgs::default(),
+                None
+            )
+            .is_err()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -10,7 +10,7 @@
 #[allow(dead_code)]
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -107,7 +107,7 @@ async fn axe(client: &Client) -> Vec<String> {
     serde_json::from_value(result).unwrap()
 }
 
-async fn check_page(client: &Client, app: &TestApp, who: &str, path: &str, shots: &PathBuf) {
+async fn check_page(client: &Client, app: &TestApp, who: &str, path: &str, shots: &Path) {
     client.goto(&app.url(path)).await.unwrap();
     let h1 = client
         .find(Locator::Css("h1"))

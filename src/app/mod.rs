@@ -61,23 +61,7 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// One problem with one field, in Chinese.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    pub field: String,
-    pub code: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::FieldError;
 
 /// Collects field errors so that every problem is reported at once.
 #[derive(Debug, Default)]

@@ -247,7 +247,13 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     let Some(matched) = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()) else {
         return next.run(req).await; // the 404 fallback
     };
-    let Some(spec) = registry::lookup(req.method().as_str(), &matched) else {
+    // HEAD is served by the GET handler, so it is guarded as GET.
+    let method = if req.method() == Method::HEAD {
+        "GET"
+    } else {
+        req.method().as_str()
+    };
+    let Some(spec) = registry::lookup(method, &matched) else {
         if registry::path_known(&matched) {
             return next.run(req).await; // a wrong method: axum answers 405
         }

@@ -151,6 +151,18 @@ async fn each_builtin_role_opens_exactly_its_pages() {
 }
 
 #[tokio::test]
+async fn head_requests_are_guarded_like_get() {
+    let app = TestApp::spawn().await;
+    let citizen = app.login_as("citizen01").await;
+    let r = citizen.head(app.url("/admin")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = citizen.head(app.url("/account")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = app.client().head(app.url("/admin/audit")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
 async fn a_denied_page_is_audited() {
     let app = TestApp::spawn().await;
     let citizen = app.login_as("citizen01").await;

@@ -94,3 +94,58 @@ async fn the_first_administrator_is_made_from_the_console() {
             .any(|(actor, object, _)| actor == "console" && object == "root01")
     );
 }
+
+#[tokio::test]
+async fn serve_stops_cleanly_on_sigterm() {
+    let app = TestApp::spawn_with(false).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
+        .args([
+            "--data-dir",
+            app.data_dir.to_str().unwrap(),
+            "--database",
+            &app.database_url,
+            "serve",
+        ])
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("TONGBAN_LOG", "error")
+        .spawn()
+        .expect("start server");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not become ready");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let mut status = None;
+    for _ in 0..100 {
+        if let Some(s) = child.try_wait().unwrap() {
+            status = Some(s);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("server did not stop within 10 s of SIGTERM")
+    });
+    assert!(status.success(), "exit status {status}");
+}
