@@ -9,4 +9,12 @@
       event.preventDefault();
     }
   });
+  // Print buttons (links marked data-print); without script they are plain links.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-print]");
+    if (link) {
+      event.preventDefault();
+      window.print();
+    }
+  });
 })();

@@ -7,11 +7,37 @@ use anyhow::Context;
 use crate::app::{self, Actor, Core};
 use crate::clock::now_ms;
 use crate::domain::identity::{credit_code_with_check, id_number_with_check};
+use crate::domain::item::ItemDefinition;
 use crate::store::audit::Outcome;
 use crate::store::users::{NewUser, UserKind};
-use crate::store::{org, roles, users};
+use crate::store::{catalogue, org, roles, users};
 
 pub const DEMO_PASSWORD: &str = "Tongban@2026";
+
+/// The demo service catalogue: items with materials and forms, life events, search synonyms.
+pub const CATALOGUE_JSON: &str = include_str!("../seed/catalogue.json");
+
+#[derive(serde::Deserialize)]
+struct CatalogueSeed {
+    items: Vec<ItemDefinition>,
+    life_events: Vec<EventSeed>,
+    synonyms: Vec<SynonymSeed>,
+}
+
+#[derive(serde::Deserialize)]
+struct EventSeed {
+    code: String,
+    name: String,
+    description: String,
+    subjects: Vec<String>,
+    items: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct SynonymSeed {
+    term: String,
+    canonical: String,
+}
 
 /// (code, name)
 const DEPARTMENTS: &[(&str, &str)] = &[
@@ -241,6 +267,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     };
     let id = users::insert(&mut tx, &new).await?;
     roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
+    seed_catalogue(&mut tx).await?;
     app::audit_in(
         &mut tx,
         &Actor::console(),
@@ -252,5 +279,116 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
+    seed_applications(core).await?;
     Ok(())
+}
+
+async fn seed_catalogue(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+    let seed: CatalogueSeed = serde_json::from_str(CATALOGUE_JSON).context("seed/catalogue.json")?;
+    let console = Actor::console();
+    for def in &seed.items {
+        app::catalogue::publish_in(tx, &console, def)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo item {}: {e:?}", def.code))?;
+    }
+    for (i, e) in seed.life_events.iter().enumerate() {
+        let event = catalogue::LifeEvent {
+            code: e.code.clone(),
+            name: e.name.clone(),
+            description: e.description.clone(),
+            subjects: e.subjects.join(","),
+            items: e.items.clone(),
+        };
+        catalogue::insert_life_event(tx, &event, i as i64).await?;
+    }
+    let now = now_ms();
+    for s in &seed.synonyms {
+        catalogue::upsert_synonym(tx, &s.term, &s.canonical, now).await?;
+    }
+    catalogue::bump_revision(tx).await?;
+    Ok(())
+}
+
+/// A minimal valid PDF, standing in for a scanned document in demo applications.
+pub const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+/// A few applications of citizen01's: one submitted, one withdrawn, one draft.
+async fn seed_applications(core: &Core) -> anyhow::Result<()> {
+    let mut conn = core.db.conn().await?;
+    let citizen = users::by_username(&mut conn, "citizen01").await?.context("citizen01")?;
+    drop(conn);
+    let actor = app::auth::actor_for_user(core, citizen.id, "demo")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .context("actor")?;
+    let seed: CatalogueSeed = serde_json::from_str(CATALOGUE_JSON).context("seed/catalogue.json")?;
+    let picks: Vec<&ItemDefinition> = seed
+        .items
+        .iter()
+        .filter(|d| d.fully_online && d.subjects.contains(&crate::domain::item::Subject::Person))
+        .take(3)
+        .collect();
+    for (i, def) in picks.iter().enumerate() {
+        let values = demo_answers(def, &citizen.display_name);
+        let uploads = def
+            .materials
+            .iter()
+            .filter(|m| m.required && m.accept.iter().any(|a| a == "application/pdf"))
+            .map(|m| app::applications::Upload {
+                material_code: m.code.clone(),
+                file_name: format!("{}.pdf", m.name),
+                bytes: axum::body::Bytes::from_static(DEMO_PDF),
+            })
+            .collect();
+        let input = app::applications::Input {
+            values,
+            uploads,
+            idempotency_key: None,
+        };
+        let saved = app::applications::save(core, &actor, &def.code, input, i < 2, true)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo application for {}: {e:?}", def.code))?;
+        if i == 1 {
+            app::applications::withdraw(core, &actor, &saved.number)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Plausible answers for every field of a form (demo data only).
+fn demo_answers(def: &ItemDefinition, name: &str) -> serde_json::Map<String, serde_json::Value> {
+    use crate::domain::item::FieldType;
+    use serde_json::Value;
+    let sample = |kind: FieldType, field: &str, options: &[String]| -> Value {
+        match kind {
+            FieldType::IdNumber => Value::String(id_number_with_check("31011219850312123").unwrap_or_default()),
+            FieldType::Phone => Value::String("13800138001".into()),
+            FieldType::CreditCode => Value::String(credit_code_with_check("91310112MA1GDEM08").unwrap_or_default()),
+            FieldType::Email => Value::String("citizen01@example.com".into()),
+            FieldType::Date => Value::String("2026-11-20".into()),
+            FieldType::Number => Value::String("1".into()),
+            FieldType::Select => Value::String(options.first().cloned().unwrap_or_default()),
+            FieldType::Checkbox => Value::Bool(true),
+            FieldType::Address => Value::String("闵行区莘庄镇示例路 1 号".into()),
+            _ if field.contains("name") => Value::String(name.into()),
+            _ => Value::String("演示内容".into()),
+        }
+    };
+    let mut out = serde_json::Map::new();
+    for f in &def.form.fields {
+        let v = if f.kind == FieldType::Table {
+            let row: serde_json::Map<String, Value> = f
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), sample(c.kind, &c.name, &[])))
+                .collect();
+            Value::Array(vec![Value::Object(row)])
+        } else {
+            sample(f.kind, &f.name, &f.options)
+        };
+        out.insert(f.name.clone(), v);
+    }
+    out
 }

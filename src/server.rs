@@ -23,10 +23,15 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         db,
         cipher: FieldCipher::load_or_create(&config.data_dir)?,
         throttle: Arc::default(),
+        search: Arc::default(),
+        blobs: crate::store::blobs::Blobs::local(&config.data_dir.join("files"))?,
     };
     app::roles::sync_builtin(&core)
         .await
         .map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
+    app::calendar::seed_builtin(&core)
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
     Ok(AppState {
         core,
         settings: Arc::new(WebSettings {

@@ -8,7 +8,12 @@ use tracing_subscriber::EnvFilter;
 
 pub fn init_logging(json: bool) {
     let filter = EnvFilter::try_from_env("TONGBAN_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     // A second initialisation (tests) is harmless: the first subscriber stays.
     let _ = if json {
         builder.json().try_init()

@@ -166,6 +166,16 @@ pub async fn actor_for_session(core: &Core, token: &str, ip: &str) -> Result<Opt
     Ok(Some(actor_from(user, grants, ip)))
 }
 
+/// The actor for a user, without a session (console tools and demo data act as someone).
+pub async fn actor_for_user(core: &Core, user_id: i64, ip: &str) -> Result<Option<Actor>, AppError> {
+    let mut conn = core.db.conn().await?;
+    let Some(user) = users::by_id(&mut conn, user_id).await? else {
+        return Ok(None);
+    };
+    let grants = roles::grants_of(&mut conn, user.id).await?;
+    Ok(Some(actor_from(user, grants, ip)))
+}
+
 fn actor_from(user: User, grants: Vec<roles::Grant>, ip: &str) -> Actor {
     let mut held: Vec<HeldRole> = Vec::new();
     let mut permissions = BTreeSet::new();

@@ -2,10 +2,14 @@
 //! itself — the web layer's route guard is never the only guard.
 
 pub mod accounts;
+pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod calendar;
+pub mod catalogue;
 pub mod passwords;
 pub mod roles;
+pub mod search;
 pub mod throttle;
 pub mod users;
 
@@ -20,12 +24,15 @@ use crate::store::audit::{NewEntry, Outcome};
 use crate::store::org::{Department, Site};
 use crate::store::users::UserKind;
 
-/// What every use case needs: the database, the field cipher and the login throttle.
+/// What every use case needs: the database, the field cipher, the login throttle and the
+/// node's search index.
 #[derive(Clone)]
 pub struct Core {
     pub db: Db,
     pub cipher: FieldCipher,
     pub throttle: Arc<throttle::LoginThrottle>,
+    pub search: Arc<search::SearchIndex>,
+    pub blobs: crate::store::blobs::Blobs,
 }
 
 /// Errors a use case reports; each boundary (pages, API) renders them its own way.
@@ -51,6 +58,12 @@ pub enum AppError {
     Disabled,
     #[error("尝试过于频繁")]
     Throttled,
+    /// A file or body over its limit; the message names the limit.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A file whose content is not of an accepted type; the message says which are.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }

@@ -1,5 +1,6 @@
 //! Pure types and rules: no I/O. Everything here is unit-tested beside its definition.
 
+pub mod application;
 pub mod calendar;
 pub mod identity;
 pub mod item;

@@ -47,6 +47,7 @@ permissions! {
     RoleManage => "role.manage", "管理角色与权限", security;
     UserAssignRole => "user.assign_role", "为用户分配角色", security;
     AuditView => "audit.view", "查看审计日志", audit;
+    CatalogEdit => "catalog.edit", "维护事项目录（编辑、发布、暂停事项）", none;
 }
 
 /// The three separated administrator duties of 等保 2.0 (三员分立).

@@ -1,7 +1,10 @@
 //! SQL, one module per aggregate. Functions take a connection (a transaction derefs to one);
 //! the same SQL text runs on SQLite and PostgreSQL through sqlx's `Any` driver.
 
+pub mod applications;
 pub mod audit;
+pub mod blobs;
+pub mod catalogue;
 pub mod org;
 pub mod roles;
 pub mod sessions;
@@ -49,6 +52,8 @@ macro_rules! migrations {
 
 migrations! {
     1 => "0001_foundation",
+    2 => "0002_catalogue",
+    3 => "0003_applications",
 }
 
 impl Db {

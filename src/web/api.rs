@@ -2,7 +2,7 @@
 //! `/api/openapi.json`.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,12 @@ pub fn routes(r: Routes) -> Routes {
         .post("/api/v1/auth/logout", logout)
         .get("/api/v1/me", me)
         .post("/api/v1/account/password", change_password)
+        .get("/api/v1/items", list_items)
+        .get("/api/v1/items/{code}", get_item)
+        .post_upload("/api/v1/applications", create_application)
+        .get("/api/v1/applications", list_applications)
+        .get("/api/v1/applications/{number}", get_application)
+        .post("/api/v1/applications/{number}/withdraw", withdraw_application)
 }
 
 #[derive(OpenApi)]
@@ -29,7 +35,19 @@ pub fn routes(r: Routes) -> Routes {
         title = "通办 Tongban API",
         description = "一网通办政务服务平台接口。错误统一为 {code, message, details}。"
     ),
-    paths(login, register, logout, me, change_password),
+    paths(
+        login,
+        register,
+        logout,
+        me,
+        change_password,
+        list_items,
+        get_item,
+        create_application,
+        list_applications,
+        get_application,
+        withdraw_application
+    ),
     components(schemas(
         LoginRequest,
         LoginResponse,
@@ -39,7 +57,16 @@ pub fn routes(r: Routes) -> Routes {
         OrgRef,
         PasswordChange,
         ApiErrorBody,
-        FieldError
+        FieldError,
+        ItemList,
+        ItemSummary,
+        ItemDetail,
+        ApplicationCreated,
+        ApplicationList,
+        ApplicationSummary,
+        ApplicationDetail,
+        MaterialRef,
+        TimelineEntry
     ))
 )]
 pub struct ApiDoc;
@@ -187,4 +214,376 @@ async fn change_password(
 /// The OpenAPI document.
 pub fn openapi_json() -> Response {
     Json(ApiDoc::openapi()).into_response()
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ItemsParams {
+    /// Search words, as people type them (社保, 开饭店, gtgsh).
+    pub q: Option<String>,
+    /// Department code.
+    pub department: Option<String>,
+    /// `person` or `organisation`.
+    pub subject: Option<String>,
+    pub page: Option<i64>,
+    /// 1–100, default 20.
+    pub page_size: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemSummary {
+    pub code: String,
+    pub name: String,
+    pub item_type: String,
+    pub department: OrgRef,
+    /// `person` and/or `organisation`.
+    pub subjects: Vec<String>,
+    pub fully_online: bool,
+    pub citywide: bool,
+    pub promised_days: i64,
+    /// `published` or `suspended`.
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemList {
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub items: Vec<ItemSummary>,
+}
+
+fn summary(row: crate::store::catalogue::ItemRow) -> ItemSummary {
+    ItemSummary {
+        subjects: row
+            .subjects
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        code: row.code,
+        name: row.name,
+        item_type: row.item_type,
+        department: OrgRef {
+            code: row.department.code,
+            name: row.department.name,
+        },
+        fully_online: row.fully_online,
+        citywide: row.citywide,
+        promised_days: row.promised_days,
+        status: row.status,
+    }
+}
+
+/// Search or browse the public catalogue (published and suspended items), best match first.
+#[utoipa::path(get, path = "/api/v1/items", tag = "catalogue", params(ItemsParams),
+    responses((status = 200, body = ItemList), (status = 422, body = ApiErrorBody)))]
+async fn list_items(State(state): State<AppState>, Query(p): Query<ItemsParams>) -> WebResult {
+    let page = p.page.unwrap_or(1);
+    let page_size = p.page_size.unwrap_or(20);
+    let mut problems = crate::app::Problems::default();
+    if page < 1 {
+        problems.add("page", "out_of_range", "页码从 1 开始");
+    }
+    if !(1..=100).contains(&page_size) {
+        problems.add("page_size", "out_of_range", "每页条数应为 1–100");
+    }
+    let subject = p.subject.unwrap_or_default();
+    if !["", "person", "organisation"].contains(&subject.as_str()) {
+        problems.add("subject", "invalid", "服务对象应为 person 或 organisation");
+    }
+    problems.into_result()?;
+    let query = crate::app::catalogue::Query {
+        q: p.q.unwrap_or_default(),
+        department: p.department.unwrap_or_default(),
+        subject,
+        page,
+        page_size,
+    };
+    let (total, rows) = crate::app::catalogue::find(&state.core, &query).await?;
+    Ok(Json(ItemList {
+        total,
+        page,
+        page_size,
+        items: rows.into_iter().map(summary).collect(),
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ItemDetail {
+    pub code: String,
+    pub name: String,
+    pub item_type: String,
+    pub department: OrgRef,
+    pub subjects: Vec<crate::domain::item::Subject>,
+    pub legal_days: u32,
+    pub promised_days: u32,
+    pub case_kind: crate::domain::item::CaseKind,
+    pub visits_required: u32,
+    pub fully_online: bool,
+    pub citywide: bool,
+    /// Codes of the sites that handle the item.
+    pub sites: Vec<String>,
+    pub fee: Option<crate::domain::item::Fee>,
+    pub legal_basis: Vec<String>,
+    pub conditions: Vec<String>,
+    pub process: Vec<String>,
+    pub consult_phone: String,
+    pub complaint_phone: String,
+    pub faq: Vec<crate::domain::item::Faq>,
+    pub materials: Vec<crate::domain::item::Material>,
+    pub form: crate::domain::item::FormSchema,
+    pub status: String,
+    /// Why the item is suspended (empty otherwise).
+    pub status_reason: String,
+    pub version: i64,
+}
+
+/// One item's guide with its materials and application form.
+#[utoipa::path(get, path = "/api/v1/items/{code}", tag = "catalogue", params(("code" = String, Path, description = "item code")),
+    responses((status = 200, body = ItemDetail), (status = 404, body = ApiErrorBody)))]
+async fn get_item(State(state): State<AppState>, Path(code): Path<String>) -> WebResult {
+    let g = crate::app::catalogue::guide(&state.core, &code).await?;
+    let d = g.def;
+    Ok(Json(ItemDetail {
+        code: d.code,
+        name: d.name,
+        item_type: d.item_type,
+        department: OrgRef {
+            code: g.row.department.code,
+            name: g.row.department.name,
+        },
+        subjects: d.subjects,
+        legal_days: d.legal_days,
+        promised_days: d.promised_days,
+        case_kind: d.case_kind,
+        visits_required: d.visits_required,
+        fully_online: d.fully_online,
+        citywide: d.citywide,
+        sites: g.sites.into_iter().map(|s| s.code).collect(),
+        fee: d.fee,
+        legal_basis: d.legal_basis,
+        conditions: d.conditions,
+        process: d.process,
+        consult_phone: d.consult_phone,
+        complaint_phone: d.complaint_phone,
+        faq: d.faq,
+        materials: d.materials,
+        form: d.form,
+        status: g.row.status,
+        status_reason: g.row.status_reason,
+        version: g.version,
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationCreated {
+    pub number: String,
+    pub status: String,
+    /// `YYYY-MM-DD`: the promised completion date, counted in working days from today.
+    pub promised_deadline: Option<String>,
+}
+
+/// Submit an application. Multipart: part `item` (item code), part `form` (a JSON object keyed
+/// by field name), one file part per material named `material:<material code>`. With an
+/// `Idempotency-Key` header a repeat returns the first result instead of a second application.
+#[utoipa::path(post, path = "/api/v1/applications", tag = "applications",
+    request_body(content_type = "multipart/form-data", description = "item, form, material:<code> files"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes the submission idempotent")),
+    responses(
+        (status = 201, body = ApplicationCreated),
+        (status = 404, description = "unknown item", body = ApiErrorBody),
+        (status = 409, description = "item suspended, or not for this kind of applicant", body = ApiErrorBody),
+        (status = 413, description = "a file over its limit (the message names it)", body = ApiErrorBody),
+        (status = 415, description = "a file whose content is not an accepted type", body = ApiErrorBody),
+        (status = 422, description = "every missing or invalid field and material at once", body = ApiErrorBody),
+    ))]
+async fn create_application(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    headers: axum::http::HeaderMap,
+    multipart: axum::extract::Multipart,
+) -> WebResult {
+    let parts = super::applications::read_multipart(multipart).await?;
+    let text = |k: &str| parts.text.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let mut problems = crate::app::Problems::default();
+    let item = text("item").unwrap_or_default();
+    if item.trim().is_empty() {
+        problems.add("item", "required", "缺少事项编码（item）");
+    }
+    let values = match text("form") {
+        None => serde_json::Map::new(),
+        Some(raw) => match serde_json::from_str::<serde_json::Value>(&raw) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => {
+                problems.add("form", "invalid_json", "form 应为 JSON 对象，键为字段名");
+                serde_json::Map::new()
+            }
+        },
+    };
+    problems.into_result()?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
+    let input = crate::app::applications::Input {
+        values,
+        uploads: parts.uploads,
+        idempotency_key: key,
+    };
+    let saved = crate::app::applications::save(&state.core, &user.actor, item.trim(), input, true, false).await?;
+    let status = if saved.repeated {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let body = ApplicationCreated {
+        number: saved.number,
+        status: saved.status,
+        promised_deadline: saved.promised_deadline,
+    };
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationSummary {
+    pub number: String,
+    pub item: OrgRef,
+    pub department_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub submitted_at: Option<String>,
+    pub promised_deadline: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationList {
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    pub items: Vec<ApplicationSummary>,
+}
+
+fn application_summary(r: crate::store::applications::ApplicationRow) -> ApplicationSummary {
+    ApplicationSummary {
+        status_label: crate::domain::application::status_label(&r.status).to_owned(),
+        item: OrgRef {
+            code: r.item_code,
+            name: r.item_name,
+        },
+        department_name: r.department_name,
+        number: r.number,
+        status: r.status,
+        submitted_at: r.submitted_at.map(crate::clock::rfc3339),
+        promised_deadline: r.promised_deadline,
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// The caller's own applications, newest first.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(PageParams),
+    responses((status = 200, body = ApplicationList), (status = 401, body = ApiErrorBody)))]
+async fn list_applications(State(state): State<AppState>, user: CurrentUser, Query(p): Query<PageParams>) -> WebResult {
+    let page = p.page.unwrap_or(1);
+    let page_size = p.page_size.unwrap_or(20);
+    if page < 1 || !(1..=100).contains(&page_size) {
+        return Err(crate::app::AppError::Invalid(vec![FieldError::new(
+            "page_size",
+            "out_of_range",
+            "页码从 1 开始，每页条数应为 1–100",
+        )])
+        .into());
+    }
+    let (total, rows) = crate::app::applications::list_mine(&state.core, &user.actor, page, page_size).await?;
+    Ok(Json(ApplicationList {
+        total,
+        page,
+        page_size,
+        items: rows.into_iter().map(application_summary).collect(),
+    })
+    .into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MaterialRef {
+    pub code: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub sha256: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub kind: String,
+    pub label: String,
+    pub note: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationDetail {
+    #[serde(flatten)]
+    pub summary: ApplicationSummary,
+    /// The answers as submitted (normalised).
+    #[schema(value_type = Object)]
+    pub form: serde_json::Map<String, serde_json::Value>,
+    pub materials: Vec<MaterialRef>,
+    pub timeline: Vec<TimelineEntry>,
+    /// The item version the application was made on.
+    pub item_version: i64,
+}
+
+fn application_detail(v: crate::app::applications::View) -> ApplicationDetail {
+    ApplicationDetail {
+        form: v.values,
+        materials: v
+            .materials
+            .into_iter()
+            .map(|m| MaterialRef {
+                code: m.material_code,
+                file_name: m.file_name,
+                content_type: m.content_type,
+                size: m.size,
+                sha256: m.file_sha256,
+            })
+            .collect(),
+        timeline: v
+            .events
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: crate::clock::rfc3339(e.at),
+                label: crate::domain::application::event_label(&e.kind).to_owned(),
+                kind: e.kind,
+                note: e.note,
+            })
+            .collect(),
+        item_version: v.row.item_version,
+        summary: application_summary(v.row),
+    }
+}
+
+/// One of the caller's applications with its timeline (another applicant's: 404).
+#[utoipa::path(get, path = "/api/v1/applications/{number}", tag = "applications", params(("number" = String, Path)),
+    responses((status = 200, body = ApplicationDetail), (status = 404, body = ApiErrorBody)))]
+async fn get_application(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+    let v = crate::app::applications::mine(&state.core, &user.actor, &number).await?;
+    Ok(Json(application_detail(v)).into_response())
+}
+
+/// Withdraw a submitted application before it is accepted.
+#[utoipa::path(post, path = "/api/v1/applications/{number}/withdraw", tag = "applications", params(("number" = String, Path)),
+    responses((status = 200, body = ApplicationDetail), (status = 404, body = ApiErrorBody), (status = 409, body = ApiErrorBody)))]
+async fn withdraw_application(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(number): Path<String>,
+) -> WebResult {
+    let v = crate::app::applications::withdraw(&state.core, &user.actor, &number).await?;
+    Ok(Json(application_detail(v)).into_response())
 }

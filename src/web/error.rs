@@ -88,6 +88,10 @@ impl IntoResponse for WebError {
                 "尝试次数过多，请 15 分钟后再试".to_owned(),
                 vec![],
             ),
+            AppError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, vec![]),
+            AppError::UnsupportedMediaType(m) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m, vec![])
+            }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
                 (

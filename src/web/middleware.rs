@@ -208,6 +208,23 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
         let ok = constant_time_eq(given.as_bytes(), expected.as_bytes());
         return (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req);
     }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.starts_with("multipart/form-data") {
+        // Upload forms carry the token in their action URL: the body is streamed to the
+        // handler, not read here.
+        let given = req
+            .uri()
+            .query()
+            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
+            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
+            .map(|(_, v)| v);
+        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()));
+        return (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req);
+    }
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod applications;
 pub mod assets;
+pub mod catalogue;
 pub mod error;
 pub mod forms;
 pub mod middleware;
@@ -51,6 +53,8 @@ pub fn routes() -> Routes {
     let r = Routes::new();
     let r = ops::routes(r);
     let r = portal::routes(r);
+    let r = catalogue::routes(r);
+    let r = applications::routes(r);
     let r = staff::routes(r);
     let r = admin::routes(r);
     api::routes(r)

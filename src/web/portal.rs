@@ -16,6 +16,7 @@ use super::shell::{CurrentUser, Prefs, Shell, Visitor, render, render_status};
 use super::{AppState, Routes};
 use crate::app::accounts::Registration;
 use crate::app::{self, AppError, Origin};
+use crate::store::catalogue::{self, ItemRow, LifeEvent};
 use crate::store::org::{self, Site};
 use crate::store::users::UserKind;
 
@@ -38,15 +39,32 @@ struct HomePage {
     shell: Shell,
     district_center: Vec<Site>,
     community_centers: Vec<Site>,
+    events: Vec<LifeEvent>,
+    online: Vec<ItemRow>,
 }
 
 async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
-    let sites = org::list_sites(&mut *state.core.db.conn().await?).await?;
+    let mut conn = state.core.db.conn().await?;
+    let sites = org::list_sites(&mut conn).await?;
+    let events = catalogue::life_events(&mut conn).await?;
+    let filter = catalogue::ItemFilter {
+        subject: "person".into(),
+        limit: 100,
+        ..Default::default()
+    };
+    let (_, items) = catalogue::list_public(&mut conn, &filter).await?;
+    let online = items
+        .into_iter()
+        .filter(|i| i.fully_online && i.status == "published")
+        .take(12)
+        .collect();
     let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
     Ok(render(&HomePage {
         shell,
         district_center,
         community_centers,
+        events,
+        online,
     }))
 }
 

@@ -48,6 +48,16 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("GET", "/register", Public),
     r("POST", "/register", Public),
     r("POST", "/preferences", Public),
+    // portal: the catalogue
+    r("GET", "/items", Public),
+    r("GET", "/items/{code}", Public),
+    r("GET", "/events/{code}", Public),
+    // portal: applications (the applicant's own)
+    r("GET", "/apply/{code}", p(PortalMine)),
+    r("POST", "/apply/{code}", p(PortalMine)),
+    r("GET", "/my/applications", p(PortalMine)),
+    r("GET", "/my/applications/{number}", p(PortalMine)),
+    r("POST", "/my/applications/{number}/withdraw", p(PortalMine)),
     // own account
     r("POST", "/logout", Account),
     r("GET", "/account", Account),
@@ -80,6 +90,12 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("POST", "/api/v1/auth/logout", Account),
     r("GET", "/api/v1/me", Account),
     r("POST", "/api/v1/account/password", Account),
+    r("GET", "/api/v1/items", Public),
+    r("GET", "/api/v1/items/{code}", Public),
+    r("POST", "/api/v1/applications", p(PortalMine)),
+    r("GET", "/api/v1/applications", p(PortalMine)),
+    r("GET", "/api/v1/applications/{number}", p(PortalMine)),
+    r("POST", "/api/v1/applications/{number}/withdraw", p(PortalMine)),
 ];
 
 /// The spec for a matched route and method.

@@ -40,6 +40,21 @@ impl Routes {
         self
     }
 
+    /// A POST route that accepts uploads: its body limit is the submission limit, not the
+    /// default one for forms.
+    pub fn post_upload<H, T>(mut self, path: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let limit = crate::app::applications::MAX_SUBMISSION_BYTES + 1024 * 1024;
+        self.router = self
+            .router
+            .route(path, post(handler).layer(axum::extract::DefaultBodyLimit::max(limit)));
+        self.seen.push(("POST", path));
+        self
+    }
+
     pub fn seen(&self) -> &[(&'static str, &'static str)] {
         &self.seen
     }

@@ -1,0 +1,544 @@
+//! Portal pages of online applications: the application form rendered from the item's schema
+//! (drafts resume, materials upload), the receipt, and 我的办件.
+
+use askama::Template;
+use axum::extract::multipart::{Field as Part, Multipart};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use super::error::{WebError, WebResult};
+use super::forms::{FormErrors, Pager, page_number};
+use super::shell::{CurrentUser, Shell, render, render_status};
+use super::{AppState, Routes};
+use crate::app::applications::{self, Input, Upload, View, human_size};
+use crate::app::catalogue::Guide;
+use crate::app::{AppError, FieldError};
+use crate::clock;
+use crate::domain::application::{can_withdraw, event_label, status_label};
+use crate::domain::item::{Field, FieldType, ItemDefinition, Material};
+use crate::store::applications::{ApplicationRow, MaterialFile};
+use crate::store::users::UserKind;
+
+pub fn routes(r: Routes) -> Routes {
+    r.get("/apply/{code}", apply_page)
+        .post_upload("/apply/{code}", apply_submit)
+        .get("/my/applications", my_list)
+        .get("/my/applications/{number}", my_detail)
+        .post("/my/applications/{number}/withdraw", my_withdraw)
+}
+
+/// Text fields and files of a multipart submission.
+#[derive(Default)]
+pub struct Parts {
+    pub text: Vec<(String, String)>,
+    pub uploads: Vec<Upload>,
+}
+
+/// Reads a multipart body; file parts must be named `material:<code>`. Empty file inputs (no
+/// file chosen) are skipped.
+pub async fn read_multipart(mut multipart: Multipart) -> Result<Parts, WebError> {
+    let mut parts = Parts::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if let Some(code) = name.strip_prefix("material:") {
+            let file_name = field.file_name().unwrap_or_default().to_owned();
+            let bytes = read_part(field).await?;
+            if !bytes.is_empty() || !file_name.is_empty() {
+                if bytes.is_empty() {
+                    return Err(AppError::Invalid(vec![FieldError::new(
+                        &name,
+                        "empty_file",
+                        "上传的文件是空的，请重新选择",
+                    )])
+                    .into());
+                }
+                parts.uploads.push(Upload {
+                    material_code: code.to_owned(),
+                    file_name,
+                    bytes,
+                });
+            }
+        } else {
+            let bytes = read_part(field).await?;
+            let text = String::from_utf8(bytes.to_vec())
+                .map_err(|_| AppError::Invalid(vec![FieldError::new(&name, "encoding", "内容须为 UTF-8 文本")]))?;
+            parts.text.push((name, text));
+        }
+    }
+    Ok(parts)
+}
+
+async fn read_part(mut field: Part<'_>) -> Result<axum::body::Bytes, WebError> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        buf.extend_from_slice(&chunk);
+        if buf.len() > applications::MAX_SUBMISSION_BYTES {
+            return Err(too_large());
+        }
+    }
+    Ok(buf.into())
+}
+
+fn too_large() -> WebError {
+    AppError::PayloadTooLarge(format!(
+        "一次提交的材料合计不能超过 {} MB",
+        applications::MAX_SUBMISSION_BYTES / 1024 / 1024
+    ))
+    .into()
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large()
+    } else {
+        AppError::Invalid(vec![FieldError::new(
+            "body",
+            "malformed",
+            "上传内容不完整或格式不正确，请重新提交",
+        )])
+        .into()
+    }
+}
+
+/// Answers from `f.<field>` and `f.<table>.<row>.<column>` form names.
+fn answers(def: &ItemDefinition, text: &[(String, String)]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for f in &def.form.fields {
+        if f.kind == FieldType::Table {
+            let mut rows: Vec<Map<String, Value>> = Vec::new();
+            for (k, v) in text {
+                let Some(rest) = k.strip_prefix(&format!("f.{}.", f.name)) else {
+                    continue;
+                };
+                let Some((row, col)) = rest.split_once('.') else {
+                    continue;
+                };
+                let Ok(row) = row.parse::<usize>() else { continue };
+                if row >= 50 || v.trim().is_empty() {
+                    continue;
+                }
+                while rows.len() <= row {
+                    rows.push(Map::new());
+                }
+                rows[row].insert(col.to_owned(), Value::String(v.clone()));
+            }
+            let rows: Vec<Value> = rows.into_iter().filter(|r| !r.is_empty()).map(Value::Object).collect();
+            if !rows.is_empty() {
+                out.insert(f.name.clone(), Value::Array(rows));
+            }
+        } else if let Some((_, v)) = text.iter().find(|(k, _)| k == &format!("f.{}", f.name)) {
+            out.insert(f.name.clone(), Value::String(v.clone()));
+        }
+    }
+    out
+}
+
+/// One field as the template draws it.
+pub struct FieldView {
+    pub field: Field,
+    pub value: String,
+    pub rows: Vec<Vec<(String, String, String)>>,
+    pub input_type: &'static str,
+    pub inputmode: &'static str,
+    pub condition: String,
+}
+
+fn field_views(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<FieldView> {
+    def.form
+        .fields
+        .iter()
+        .map(|f| {
+            let value = match values.get(&f.name) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Bool(true)) => "on".to_owned(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            let existing: Vec<Map<String, Value>> = match values.get(&f.name) {
+                Some(Value::Array(rows)) => rows.iter().filter_map(|r| r.as_object().cloned()).collect(),
+                _ => Vec::new(),
+            };
+            let row_count = if f.kind == FieldType::Table {
+                existing.len() + 2
+            } else {
+                0
+            };
+            let rows = (0..row_count)
+                .map(|i| {
+                    f.columns
+                        .iter()
+                        .map(|c| {
+                            let v = existing
+                                .get(i)
+                                .and_then(|r| r.get(&c.name))
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_owned();
+                            (format!("f.{}.{}.{}", f.name, i, c.name), c.label.clone(), v)
+                        })
+                        .collect()
+                })
+                .collect();
+            let (input_type, inputmode) = match f.kind {
+                FieldType::Phone => ("tel", "tel"),
+                FieldType::Email => ("email", "email"),
+                FieldType::Number => ("text", "decimal"),
+                FieldType::Date => ("date", ""),
+                FieldType::IdNumber => ("text", ""),
+                _ => ("text", ""),
+            };
+            let condition = f
+                .show_if
+                .as_ref()
+                .and_then(|c| {
+                    def.form
+                        .fields
+                        .iter()
+                        .find(|o| o.name == c.field)
+                        .map(|o| format!("仅当“{}”为“{}”时填写", o.label, c.equals))
+                })
+                .unwrap_or_default();
+            FieldView {
+                field: f.clone(),
+                value,
+                rows,
+                input_type,
+                inputmode,
+                condition,
+            }
+        })
+        .collect()
+}
+
+pub struct MaterialView {
+    pub material: Material,
+    pub accept: String,
+    pub limit: String,
+    pub held: Vec<MaterialFile>,
+}
+
+fn material_views(def: &ItemDefinition, held: &[MaterialFile]) -> Vec<MaterialView> {
+    def.materials
+        .iter()
+        .map(|m| MaterialView {
+            accept: m.accept.join(","),
+            limit: human_size(m.max_bytes),
+            held: held.iter().filter(|h| h.material_code == m.code).cloned().collect(),
+            material: m.clone(),
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "apply.html")]
+struct ApplyPage {
+    shell: Shell,
+    g: Guide,
+    fields: Vec<FieldView>,
+    materials: Vec<MaterialView>,
+    errors: FormErrors,
+    draft: Option<(String, String)>,
+    saved: bool,
+}
+
+impl ApplyPage {
+    fn accept_labels(&self, accept: &str) -> String {
+        accept
+            .split(',')
+            .map(|a| match a {
+                "application/pdf" => "PDF",
+                "image/jpeg" => "JPG",
+                "image/png" => "PNG",
+                _ => "",
+            })
+            .collect::<Vec<_>>()
+            .join("、")
+    }
+
+    fn size(&self, bytes: &i64) -> String {
+        human_size(*bytes as u64)
+    }
+
+    fn action(&self) -> String {
+        let q = serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default();
+        format!("/apply/{}?{q}", self.g.row.code)
+    }
+}
+
+/// Values to start a fresh form with: the applicant's own details where a field asks for them.
+async fn prefill(state: &AppState, user: &CurrentUser, def: &ItemDefinition) -> Result<Map<String, Value>, WebError> {
+    let mut values = Map::new();
+    let u = crate::store::users::by_id(&mut *state.core.db.conn().await?, user.actor.user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let decrypt = |v: &Option<String>| v.as_ref().and_then(|s| state.core.cipher.decrypt(s).ok());
+    for f in &def.form.fields {
+        let v = match f.kind {
+            FieldType::IdNumber if u.kind == UserKind::Person => decrypt(&u.id_number_enc),
+            FieldType::CreditCode => u.credit_code.clone(),
+            FieldType::Phone => decrypt(&u.phone_enc),
+            FieldType::Text
+                if matches!(f.name.as_str(), "applicant_name" | "name" | "applicant") && u.kind == UserKind::Person =>
+            {
+                Some(u.display_name.clone())
+            }
+            FieldType::Text
+                if matches!(f.name.as_str(), "organisation_name" | "company_name" | "org_name")
+                    && u.kind == UserKind::Organisation =>
+            {
+                Some(u.display_name.clone())
+            }
+            _ => None,
+        };
+        if let Some(v) = v
+            && !values.contains_key(&f.name)
+        {
+            values.insert(f.name.clone(), Value::String(v));
+        }
+    }
+    Ok(values)
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+async fn apply_page(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    Query(q): Query<SavedQuery>,
+) -> WebResult {
+    let g = applications::applicable(&state.core, &user.actor, &code).await?;
+    let draft = applications::draft(&state.core, &user.actor, &g).await?;
+    let (values, held, draft_info) = match draft {
+        Some(v) => (
+            v.values.clone(),
+            v.materials.clone(),
+            Some((v.row.number.clone(), clock::display(v.row.updated_at))),
+        ),
+        None => (prefill(&state, &user, &g.def).await?, Vec::new(), None),
+    };
+    let page = ApplyPage {
+        shell,
+        fields: field_views(&g.def, &values),
+        materials: material_views(&g.def, &held),
+        g,
+        errors: FormErrors::default(),
+        draft: draft_info,
+        saved: q.saved.is_some(),
+    };
+    Ok(render(&page))
+}
+
+async fn apply_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    multipart: Multipart,
+) -> WebResult {
+    let parts = read_multipart(multipart).await?;
+    let g = applications::applicable(&state.core, &user.actor, &code).await?;
+    let submit = parts.text.iter().any(|(k, v)| k == "action" && v == "submit");
+    let values = answers(&g.def, &parts.text);
+    let input = Input {
+        values: values.clone(),
+        uploads: parts.uploads,
+        idempotency_key: None,
+    };
+    match applications::save(&state.core, &user.actor, &code, input, submit, true).await {
+        Ok(saved) if submit => {
+            Ok(Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response())
+        }
+        Ok(_) => Ok(Redirect::to(&format!("/apply/{code}?saved=1")).into_response()),
+        Err(AppError::Invalid(problems)) => {
+            let draft = applications::draft(&state.core, &user.actor, &g).await?;
+            let held = draft.as_ref().map(|d| d.materials.clone()).unwrap_or_default();
+            let page = ApplyPage {
+                shell,
+                fields: field_views(&g.def, &values),
+                materials: material_views(&g.def, &held),
+                draft: draft.map(|d| (d.row.number.clone(), clock::display(d.row.updated_at))),
+                g,
+                errors: FormErrors(problems),
+                saved: false,
+            };
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "my_applications.html")]
+struct MyListPage {
+    shell: Shell,
+    rows: Vec<ApplicationRow>,
+    pager: Pager,
+}
+
+impl MyListPage {
+    fn status(&self, s: &str) -> &'static str {
+        status_label(s)
+    }
+
+    fn date(&self, ms: &Option<i64>) -> String {
+        ms.map(|m| clock::display(m)[..10].to_owned()).unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    page: String,
+}
+
+async fn my_list(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Query(q): Query<PageQuery>,
+) -> WebResult {
+    let page = page_number(&q.page);
+    let (total, rows) = applications::list_mine(&state.core, &user.actor, page, 20).await?;
+    let pager = Pager::new("/my/applications", &[], page, 20, total);
+    Ok(render(&MyListPage { shell, rows, pager }))
+}
+
+#[derive(Template)]
+#[template(path = "my_application.html")]
+struct MyDetailPage {
+    shell: Shell,
+    v: View,
+    submitted: bool,
+    answers: Vec<(String, String)>,
+    materials: Vec<(String, Vec<MaterialFile>)>,
+    promised_days: u32,
+}
+
+impl MyDetailPage {
+    fn status(&self) -> &'static str {
+        status_label(&self.v.row.status)
+    }
+
+    fn can_withdraw(&self) -> bool {
+        can_withdraw(&self.v.row.status)
+    }
+
+    fn event(&self, kind: &str) -> &'static str {
+        event_label(kind)
+    }
+
+    fn time(&self, ms: &i64) -> String {
+        clock::display(*ms)
+    }
+
+    fn deadline(&self) -> String {
+        self.v
+            .row
+            .promised_deadline
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| d.format("%Y年%-m月%-d日").to_string())
+            .unwrap_or_default()
+    }
+
+    fn size(&self, bytes: &i64) -> String {
+        human_size(*bytes as u64)
+    }
+}
+
+/// Field labels with the answers given, in form order (tables summarised per row).
+fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(String, String)> {
+    def.form
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let v = values.get(&f.name)?;
+            let text = match v {
+                Value::String(s) if f.kind == FieldType::IdNumber => crate::domain::mask::id_number(s),
+                Value::String(s) => s.clone(),
+                Value::Bool(true) => "是".to_owned(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(rows) => rows
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|r| {
+                        f.columns
+                            .iter()
+                            .filter_map(|c| {
+                                r.get(&c.name).and_then(Value::as_str).map(|v| {
+                                    let v = if c.kind == FieldType::IdNumber {
+                                        crate::domain::mask::id_number(v)
+                                    } else {
+                                        v.to_owned()
+                                    };
+                                    format!("{}：{v}", c.label)
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                            .join("，")
+                    })
+                    .collect::<Vec<_>>()
+                    .join("；"),
+                _ => return None,
+            };
+            Some((f.label.clone(), text))
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+struct SubmittedQuery {
+    submitted: Option<String>,
+}
+
+async fn my_detail(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(number): Path<String>,
+    Query(q): Query<SubmittedQuery>,
+) -> WebResult {
+    let v = applications::mine(&state.core, &user.actor, &number).await?;
+    let def = match &v.definition {
+        Some(d) => d.clone(),
+        None => crate::app::catalogue::guide(&state.core, &v.row.item_code).await?.def,
+    };
+    let answers = answer_list(&def, &v.values);
+    let materials = def
+        .materials
+        .iter()
+        .map(|m| {
+            (
+                m.name.clone(),
+                v.materials
+                    .iter()
+                    .filter(|f| f.material_code == m.code)
+                    .cloned()
+                    .collect(),
+            )
+        })
+        .filter(|(_, files): &(String, Vec<MaterialFile>)| !files.is_empty())
+        .collect();
+    let page = MyDetailPage {
+        shell,
+        submitted: q.submitted.is_some(),
+        answers,
+        materials,
+        promised_days: def.promised_days,
+        v,
+    };
+    Ok(render(&page))
+}
+
+async fn my_withdraw(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+    applications::withdraw(&state.core, &user.actor, &number).await?;
+    Ok(Redirect::to(&format!("/my/applications/{number}")).into_response())
+}
