@@ -358,7 +358,7 @@ async fn seed_applications(core: &Core) -> anyhow::Result<()> {
 }
 
 /// Plausible answers for every field of a form (demo data only).
-fn demo_answers(def: &ItemDefinition, name: &str) -> serde_json::Map<String, serde_json::Value> {
+pub fn demo_answers(def: &ItemDefinition, name: &str) -> serde_json::Map<String, serde_json::Value> {
     use crate::domain::item::FieldType;
     use serde_json::Value;
     let sample = |kind: FieldType, field: &str, options: &[String]| -> Value {

@@ -188,3 +188,46 @@ pub async fn find(core: &Core, query: &Query) -> Result<(i64, Vec<ItemRow>), App
         .collect();
     Ok((total, rows))
 }
+
+/// Suspends a published item (暂停办理): applications are refused with the reason, the guide
+/// stays readable with the reason shown.
+pub async fn suspend(core: &Core, actor: &Actor, code: &str, reason: &str) -> Result<(), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::Invalid(vec![crate::domain::FieldError::new(
+            "reason",
+            "required",
+            "请填写暂停原因，申请人会看到它",
+        )]));
+    }
+    let mut tx = core.db.begin().await?;
+    let row = catalogue::item_by_code(&mut tx, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if row.status != "published" {
+        return Err(AppError::Conflict("只有已发布的事项可以暂停".into()));
+    }
+    catalogue::set_status(&mut tx, row.id, "suspended", reason, now_ms()).await?;
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(&mut tx, actor, "item.suspend", code, Outcome::Success, reason).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resumes a suspended item.
+pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let mut tx = core.db.begin().await?;
+    let row = catalogue::item_by_code(&mut tx, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if row.status != "suspended" {
+        return Err(AppError::Conflict("只有暂停中的事项可以恢复".into()));
+    }
+    catalogue::set_status(&mut tx, row.id, "published", "", now_ms()).await?;
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(&mut tx, actor, "item.resume", code, Outcome::Success, "").await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,5 +1,5 @@
-//! Catalogue search as people type it: Chinese without spaces (segmented on a dictionary of the
-//! catalogue's own words), two-character words (社保, 医保), everyday words mapped to official
+//! Catalogue search as people type it: Chinese without spaces (segmented by jieba's general
+//! dictionary plus the catalogue's own words), two-character words (社保, 医保), everyday words mapped to official
 //! names through the synonym table (开饭店 → 食品经营许可), and pinyin initials (gtgsh).
 //!
 //! The index lives in memory on each node and is rebuilt when the catalogue revision in the
@@ -21,6 +21,7 @@ pub struct Entry {
     keywords: Vec<String>,
     extra: String,
     initials: String,
+    keyword_initials: Vec<String>,
 }
 
 /// An immutable index over the published catalogue.
@@ -40,7 +41,9 @@ pub struct Hit<'a> {
 
 impl Index {
     pub fn build(revision: i64, items: Vec<(ItemRow, ItemDefinition)>, synonyms: Vec<(String, String)>) -> Self {
-        let mut jieba = Jieba::empty();
+        // The general dictionary segments everyday words (失业, 饭店); the catalogue's own words
+        // are added on top so that official names stay whole.
+        let mut jieba = Jieba::new();
         let mut words: HashSet<String> = HashSet::new();
         let mut entries = Vec::with_capacity(items.len());
         for (row, def) in items {
@@ -66,12 +69,18 @@ impl Index {
                 def.conditions.join(" ")
             ));
             let initials = initials(&def.name);
+            let keyword_initials = keywords
+                .iter()
+                .map(|k| self::initials(k))
+                .filter(|k| k.len() >= 2)
+                .collect();
             entries.push(Entry {
                 row,
                 name,
                 keywords,
                 extra,
                 initials,
+                keyword_initials,
             });
         }
         let synonyms: Vec<(String, String)> = synonyms
@@ -114,7 +123,7 @@ impl Index {
         let expansions: Vec<&str> = self
             .synonyms
             .iter()
-            .filter(|(t, _)| q.contains(t.as_str()))
+            .filter(|(t, _)| q.contains(t.as_str()) || object_of(t).is_some_and(|o| q.contains(o)))
             .map(|(_, c)| c.as_str())
             .collect();
         let mut tokens: Vec<String> = Vec::new();
@@ -197,6 +206,8 @@ fn score(e: &Entry, q: &str, expansions: &[&str], tokens: &[String], bigrams: &[
             s += 900;
         } else if e.initials.starts_with(q) {
             s += 500;
+        } else if e.keyword_initials.iter().any(|k| k == q) {
+            s += 700;
         } else if e.initials.contains(q) {
             s += 150;
         }
@@ -206,6 +217,17 @@ fn score(e: &Entry, q: &str, expansions: &[&str], tokens: &[String], bigrams: &[
         s += 1;
     }
     s
+}
+
+/// The object of a verb-object phrase (开饭店 → 饭店, 办居住证 → 居住证), so that "开一家饭店"
+/// still meets the synonym "开饭店".
+fn object_of(term: &str) -> Option<&str> {
+    const VERBS: &[char] = &['开', '办', '领', '取', '交', '换', '补', '查', '缴', '申', '报', '考'];
+    let mut chars = term.char_indices();
+    let (_, first) = chars.next()?;
+    let (at, _) = chars.next()?;
+    let rest = &term[at..];
+    (VERBS.contains(&first) && rest.chars().count() >= 2).then_some(rest)
 }
 
 /// Lower-case, half-width, without spaces and punctuation noise.

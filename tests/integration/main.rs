@@ -4,8 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod access;
+mod applications;
 mod audit;
 mod auth;
+mod catalogue;
 mod cli;
 mod common;
 mod errors;
