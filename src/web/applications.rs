@@ -130,7 +130,9 @@ fn answers(def: &ItemDefinition, text: &[(String, String)]) -> Map<String, Value
                 out.insert(f.name.clone(), Value::Array(rows));
             }
         } else if let Some((_, v)) = text.iter().find(|(k, _)| k == &format!("f.{}", f.name)) {
-            out.insert(f.name.clone(), Value::String(v.clone()));
+            // A ticked box posts "on"; the schema speaks of true.
+            let v = if f.kind == FieldType::Checkbox { Value::Bool(v == "on" || v == "true") } else { Value::String(v.clone()) };
+            out.insert(f.name.clone(), v);
         }
     }
     out

@@ -166,12 +166,9 @@ fn message_of(e: AppError) -> String {
 async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebError> {
     let actor = app::auth::actor_for_session(&state.core, token, ip).await?;
     let shell = Shell::for_actor(actor.as_ref(), String::new(), Prefs::default(), false, "");
-    Ok(shell
-        .nav
-        .first()
-        .filter(|n| n.href != "/account")
-        .map_or("/", |n| n.href)
-        .to_owned())
+    // Citizens land on the home page (search first); staff on their first room.
+    let room = shell.nav.iter().find(|n| !matches!(n.href, "/account" | "/items" | "/my/applications"));
+    Ok(room.map_or("/", |n| n.href).to_owned())
 }
 
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {

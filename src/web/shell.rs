@@ -114,6 +114,8 @@ pub struct NavItem {
 
 /// Menu entries; each is shown only to users whom the registry lets open it.
 const MENU: &[(&str, &str)] = &[
+    ("/items", "办事指南"),
+    ("/my/applications", "我的办件"),
     ("/hall", "窗口工作台"),
     ("/office", "审批工作台"),
     ("/dashboard", "数据看板"),

@@ -80,40 +80,23 @@ async fn the_api_answers_401_json_to_anonymous_callers() {
 }
 
 /// Who may open which page: the specification of page-level access control.
+#[rustfmt::skip]
 const PAGES: &[&str] = &[
-    "/",
-    "/account",
-    "/hall",
-    "/office",
-    "/dashboard",
-    "/admin",
-    "/admin/users",
-    "/admin/users/new",
-    "/admin/roles",
-    "/admin/org",
-    "/admin/audit",
+    "/", "/items", "/my/applications", "/account", "/hall", "/office", "/dashboard", "/admin", "/admin/users",
+    "/admin/users/new", "/admin/roles", "/admin/org", "/admin/audit",
 ];
 
+#[rustfmt::skip]
 const MATRIX: &[(&str, &[&str])] = &[
-    (
-        "admin",
-        &[
-            "/",
-            "/account",
-            "/admin",
-            "/admin/users",
-            "/admin/users/new",
-            "/admin/org",
-        ],
-    ),
-    ("secadmin", &["/", "/account", "/admin", "/admin/users", "/admin/roles"]),
-    ("auditor", &["/", "/account", "/admin", "/admin/audit"]),
-    ("window01", &["/", "/account", "/hall"]),
-    ("reviewer01", &["/", "/account", "/office"]),
-    ("head01", &["/", "/account", "/office", "/dashboard"]),
-    ("leader01", &["/", "/account", "/dashboard"]),
-    ("citizen01", &["/", "/account"]),
-    ("biz01", &["/", "/account"]),
+    ("admin", &["/", "/items", "/account", "/admin", "/admin/users", "/admin/users/new", "/admin/org"]),
+    ("secadmin", &["/", "/items", "/account", "/admin", "/admin/users", "/admin/roles"]),
+    ("auditor", &["/", "/items", "/account", "/admin", "/admin/audit"]),
+    ("window01", &["/", "/items", "/account", "/hall"]),
+    ("reviewer01", &["/", "/items", "/account", "/office"]),
+    ("head01", &["/", "/items", "/account", "/office", "/dashboard"]),
+    ("leader01", &["/", "/items", "/account", "/dashboard"]),
+    ("citizen01", &["/", "/items", "/my/applications", "/account"]),
+    ("biz01", &["/", "/items", "/my/applications", "/account"]),
 ];
 
 #[tokio::test]
