@@ -144,6 +144,13 @@ const STAFF: &[DemoUser] = &[
         department: None,
         site: None,
     },
+    DemoUser {
+        username: "catalog01",
+        name: "郑文",
+        role: "catalog_admin",
+        department: None,
+        site: None,
+    },
 ];
 
 /// Seeds the demo data when the database has none; returns whether it did.

@@ -193,7 +193,16 @@ const ROLE_PAGES: &[(&str, &[&str])] = &[
     ("reviewer01", &["/office"]),
     ("head01", &["/office", "/dashboard"]),
     ("leader01", &["/dashboard"]),
-    ("citizen01", &["/", "/account", "/account/password", "/my/applications", "/items?q=%E7%A4%BE%E4%BF%9D"]),
+    (
+        "citizen01",
+        &[
+            "/",
+            "/account",
+            "/account/password",
+            "/my/applications",
+            "/items?q=%E7%A4%BE%E4%BF%9D",
+        ],
+    ),
     ("biz01", &["/account", "/items?subject=organisation"]),
 ];
 
@@ -346,7 +355,9 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         .find(|d| {
             d.fully_online
                 && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials.iter().all(|m| m.accept.iter().any(|a| a == "application/pdf"))
+                && d.materials
+                    .iter()
+                    .all(|m| m.accept.iter().any(|a| a == "application/pdf"))
                 && d.form.fields.iter().all(|f| f.show_if.is_none())
         })
         .unwrap();
@@ -356,19 +367,52 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
     log_in(&client, &app, "citizen02").await;
     // Search from the home page, as a person would.
     client.goto(&app.url("/")).await.unwrap();
-    client.find(Locator::Id("q")).await.unwrap().send_keys(&def.name).await.unwrap();
-    client.find(Locator::Css("form.search button[type=submit]")).await.unwrap().click().await.unwrap();
-    let first = client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("a.result-title")).await.unwrap();
+    client
+        .find(Locator::Id("q"))
+        .await
+        .unwrap()
+        .send_keys(&def.name)
+        .await
+        .unwrap();
+    client
+        .find(Locator::Css("form.search button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let first = client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("a.result-title"))
+        .await
+        .unwrap();
     assert_eq!(first.text().await.unwrap(), def.name);
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "search results:\n{}", violations.join("\n"));
     first.click().await.unwrap();
-    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("a[href^='/apply/']")).await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("a[href^='/apply/']"))
+        .await
+        .unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "guide:\n{}", violations.join("\n"));
     std::fs::write(shots.join("citizen02_guide.png"), client.screenshot().await.unwrap()).unwrap();
-    client.find(Locator::Css("a[href^='/apply/']")).await.unwrap().click().await.unwrap();
-    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("form[enctype='multipart/form-data']")).await.unwrap();
+    client
+        .find(Locator::Css("a[href^='/apply/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form[enctype='multipart/form-data']"))
+        .await
+        .unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "application form:\n{}", violations.join("\n"));
 
@@ -378,7 +422,13 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         let value = answers.get(&f.name).cloned().unwrap_or_default();
         match f.kind {
             FieldType::Select => {
-                client.find(Locator::Id(&f.name)).await.unwrap().select_by_index(1).await.unwrap();
+                client
+                    .find(Locator::Id(&f.name))
+                    .await
+                    .unwrap()
+                    .select_by_index(1)
+                    .await
+                    .unwrap();
             }
             FieldType::Checkbox => {
                 let b = client.find(Locator::Id(&f.name)).await.unwrap();
@@ -390,14 +440,26 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
                 for row in value.as_array().into_iter().flatten().take(1) {
                     for (c, v) in row.as_object().unwrap() {
                         let css = format!("input[name='f.{}.0.{c}']", f.name);
-                        client.find(Locator::Css(&css)).await.unwrap().send_keys(v.as_str().unwrap_or_default()).await.unwrap();
+                        client
+                            .find(Locator::Css(&css))
+                            .await
+                            .unwrap()
+                            .send_keys(v.as_str().unwrap_or_default())
+                            .await
+                            .unwrap();
                     }
                 }
             }
             FieldType::Date => {
                 // A date input's typed order follows the browser's locale; set it through the DOM.
                 let el = client.find(Locator::Id(&f.name)).await.unwrap();
-                client.execute("arguments[0].value = arguments[1];", vec![serde_json::to_value(&el).unwrap(), value.clone()]).await.unwrap();
+                client
+                    .execute(
+                        "arguments[0].value = arguments[1];",
+                        vec![serde_json::to_value(&el).unwrap(), value.clone()],
+                    )
+                    .await
+                    .unwrap();
             }
             _ => {
                 let input = client.find(Locator::Id(&f.name)).await.unwrap();
@@ -410,21 +472,48 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         let input = client.find(Locator::Id(&format!("material:{}", m.code))).await.unwrap();
         input.send_keys(pdf.to_str().unwrap()).await.unwrap();
     }
-    std::fs::write(shots.join("citizen02_apply_filled.png"), client.screenshot().await.unwrap()).unwrap();
-    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
-    let Ok(receipt) = client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".receipt")).await else {
+    std::fs::write(
+        shots.join("citizen02_apply_filled.png"),
+        client.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    client
+        .find(Locator::Css("button[value=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let Ok(receipt) = client
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(".receipt"))
+        .await
+    else {
         let body = client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         panic!("no receipt; the page says:\n{body}");
     };
     let text = receipt.text().await.unwrap();
     assert!(text.contains("申请已提交") && text.contains("申请编号"), "{text}");
-    let number = client.find(Locator::Css(".receipt strong.mono")).await.unwrap().text().await.unwrap();
+    let number = client
+        .find(Locator::Css(".receipt strong.mono"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "receipt:\n{}", violations.join("\n"));
     std::fs::write(shots.join("citizen02_receipt.png"), client.screenshot().await.unwrap()).unwrap();
 
     client.goto(&app.url("/my/applications")).await.unwrap();
-    let table = client.find(Locator::Css("main table")).await.unwrap().text().await.unwrap();
+    let table = client
+        .find(Locator::Css("main table"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(table.contains(&number), "{table}");
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "my applications:\n{}", violations.join("\n"));

@@ -231,3 +231,202 @@ pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppErr
     tx.commit().await?;
     Ok(())
 }
+
+/// Saves a definition as the item's draft: the unpublished latest version is rewritten, or a
+/// new version is started. Nothing changes for applicants until it is published.
+pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Result<i64, AppError> {
+    authorize(core, actor, Permission::CatalogEdit, &def.code).await?;
+    let mut p = Problems(def.problems());
+    let mut tx = core.db.begin().await?;
+    let department = org::department_by_code(&mut tx, &def.department).await?;
+    if department.is_none() {
+        p.add("department", "unknown", format!("实施部门 {} 不存在", def.department));
+    }
+    p.into_result()?;
+    let department = department.ok_or(AppError::NotFound)?;
+    let subjects = subjects_text(&def.subjects);
+    let facts = ItemFacts {
+        name: &def.name,
+        item_type: &def.item_type,
+        subjects: &subjects,
+        fully_online: def.fully_online,
+        citywide: def.citywide,
+        promised_days: i64::from(def.promised_days),
+    };
+    let now = now_ms();
+    let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
+    let version = match catalogue::item_by_code(&mut tx, &def.code).await? {
+        Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再修改".into())),
+        Some(row) if Some(row.latest_version) != row.published_version => {
+            catalogue::update_version(&mut tx, row.id, row.latest_version, &json, &actor.username, now).await?;
+            catalogue::set_draft_facts(&mut tx, row.id, department.id, &facts, now).await?;
+            row.latest_version
+        }
+        Some(row) => {
+            catalogue::insert_version(&mut tx, row.id, row.latest_version + 1, &json, &actor.username, now).await?;
+            row.latest_version + 1
+        }
+        None => {
+            let id = catalogue::insert_item(&mut tx, &def.code, department.id, "draft", &facts, now).await?;
+            catalogue::insert_version(&mut tx, id, 1, &json, &actor.username, now).await?;
+            1
+        }
+    };
+    audit_in(
+        &mut tx,
+        actor,
+        "item.save_draft",
+        &def.code,
+        Outcome::Success,
+        &format!("第 {version} 版"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+/// Publishes the item's latest (draft) version.
+pub async fn publish_latest(core: &Core, actor: &Actor, code: &str) -> Result<i64, AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let mut tx = core.db.begin().await?;
+    let row = catalogue::item_by_code(&mut tx, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if Some(row.latest_version) == row.published_version {
+        return Err(AppError::Conflict("没有待发布的修改".into()));
+    }
+    if row.status == "cancelled" {
+        return Err(AppError::Conflict("该事项已取消，不能发布".into()));
+    }
+    let (json, _) = catalogue::version(&mut tx, row.id, row.latest_version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let def: ItemDefinition = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
+    let subjects = subjects_text(&def.subjects);
+    let facts = ItemFacts {
+        name: &def.name,
+        item_type: &def.item_type,
+        subjects: &subjects,
+        fully_online: def.fully_online,
+        citywide: def.citywide,
+        promised_days: i64::from(def.promised_days),
+    };
+    catalogue::publish_version(&mut tx, row.id, row.latest_version, &facts, now_ms()).await?;
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(
+        &mut tx,
+        actor,
+        "item.publish",
+        code,
+        Outcome::Success,
+        &format!("第 {} 版", row.latest_version),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.latest_version)
+}
+
+/// An item as administrators see it: every version, the latest definition.
+pub struct AdminItem {
+    pub row: ItemRow,
+    pub latest: ItemDefinition,
+    pub versions: Vec<catalogue::VersionInfo>,
+}
+
+pub async fn admin_item(core: &Core, actor: &Actor, code: &str) -> Result<AdminItem, AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let mut conn = core.db.conn().await?;
+    let row = catalogue::item_by_code(&mut conn, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (json, _) = catalogue::version(&mut conn, row.id, row.latest_version)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let latest = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
+    let versions = catalogue::versions(&mut conn, row.id).await?;
+    Ok(AdminItem { row, latest, versions })
+}
+
+/// The top-level fields that differ between two versions, as (field, old, new) pretty JSON.
+pub async fn compare(
+    core: &Core,
+    actor: &Actor,
+    code: &str,
+    a: i64,
+    b: i64,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let mut conn = core.db.conn().await?;
+    let row = catalogue::item_by_code(&mut conn, code)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let load =
+        |json: String| serde_json::from_str::<serde_json::Value>(&json).map_err(|e| AppError::Internal(e.into()));
+    let (ja, _) = catalogue::version(&mut conn, row.id, a)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (jb, _) = catalogue::version(&mut conn, row.id, b)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (va, vb) = (load(ja)?, load(jb)?);
+    let empty = serde_json::Map::new();
+    let (ma, mb) = (va.as_object().unwrap_or(&empty), vb.as_object().unwrap_or(&empty));
+    let mut keys: Vec<&String> = ma.keys().chain(mb.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let pretty = |v: Option<&serde_json::Value>| {
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
+            .unwrap_or_default()
+    };
+    Ok(keys
+        .into_iter()
+        .filter(|k| ma.get(*k) != mb.get(*k))
+        .map(|k| (k.clone(), pretty(ma.get(k)), pretty(mb.get(k))))
+        .collect())
+}
+
+pub async fn list_admin(
+    core: &Core,
+    actor: &Actor,
+    filter: &catalogue::AdminFilter,
+) -> Result<(i64, Vec<ItemRow>), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, "items").await?;
+    Ok(catalogue::list_admin(&mut *core.db.conn().await?, filter).await?)
+}
+
+pub async fn synonyms(core: &Core, actor: &Actor) -> Result<Vec<(String, String)>, AppError> {
+    authorize(core, actor, Permission::CatalogEdit, "synonyms").await?;
+    Ok(catalogue::synonyms(&mut *core.db.conn().await?).await?)
+}
+
+/// Adds or changes a search synonym (an everyday word → words of official item names).
+pub async fn save_synonym(core: &Core, actor: &Actor, term: &str, canonical: &str) -> Result<(), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, "synonyms").await?;
+    let (term, canonical) = (term.trim(), canonical.trim());
+    let mut p = Problems::default();
+    if term.is_empty() || term.chars().count() > 20 {
+        p.add("term", "invalid", "请填写群众常用的说法（不超过 20 字）");
+    }
+    if canonical.is_empty() || canonical.chars().count() > 40 {
+        p.add("canonical", "invalid", "请填写对应的规范用语（不超过 40 字）");
+    }
+    p.into_result()?;
+    let mut tx = core.db.begin().await?;
+    catalogue::upsert_synonym(&mut tx, term, canonical, now_ms()).await?;
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(&mut tx, actor, "synonym.save", term, Outcome::Success, canonical).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn delete_synonym(core: &Core, actor: &Actor, term: &str) -> Result<(), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, "synonyms").await?;
+    let mut tx = core.db.begin().await?;
+    if !catalogue::delete_synonym(&mut tx, term).await? {
+        return Err(AppError::NotFound);
+    }
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(&mut tx, actor, "synonym.delete", term, Outcome::Success, "").await?;
+    tx.commit().await?;
+    Ok(())
+}

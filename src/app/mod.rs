@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod calendar;
 pub mod catalogue;
+pub mod catalogue_io;
 pub mod passwords;
 pub mod roles;
 pub mod search;

@@ -102,6 +102,12 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         scope: DataScope::All,
         permissions: &[AccountSelf, AdminView, AuditView],
     },
+    BuiltinRole {
+        code: "catalog_admin",
+        name: "事项管理员",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, AdminView, CatalogEdit],
+    },
 ];
 
 pub fn builtin(code: &str) -> Option<&'static BuiltinRole> {

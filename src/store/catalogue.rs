@@ -30,6 +30,11 @@ impl ItemRow {
         self.subjects.split(',').any(|s| s == "person")
     }
 
+    /// True when the latest version is a draft not yet published.
+    pub fn has_unpublished(&self) -> bool {
+        Some(self.latest_version) != self.published_version
+    }
+
     pub fn serves_organisations(&self) -> bool {
         self.subjects.split(',').any(|s| s == "organisation")
     }
@@ -397,4 +402,145 @@ fn item_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<ItemRow> {
         promised_days: r.try_get("promised_days")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// Filters of the administrators' item list (every status); empty strings mean "any".
+#[derive(Debug, Default, Clone)]
+pub struct AdminFilter {
+    pub q: String,
+    pub department: String,
+    pub status: String,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+macro_rules! admin_filter {
+    () => {
+        "($1 = '' OR i.name LIKE $2 OR i.code LIKE $2) AND ($3 = '' OR d.code = $3) AND ($4 = '' OR i.status = $4)"
+    };
+}
+
+pub async fn list_admin(c: &mut AnyConnection, f: &AdminFilter) -> sqlx::Result<(i64, Vec<ItemRow>)> {
+    const COUNT: &str = concat!(
+        "SELECT COUNT(*) AS n FROM items i JOIN departments d ON d.id = i.department_id WHERE ",
+        admin_filter!()
+    );
+    const PAGE: &str = select_item_where!(
+        admin_filter!(),
+        " ORDER BY i.updated_at DESC, i.code LIMIT $5 OFFSET $6"
+    );
+    let like = format!("%{}%", f.q.replace(['%', '_'], ""));
+    let total: i64 = sqlx::query(COUNT)
+        .bind(&f.q)
+        .bind(&like)
+        .bind(&f.department)
+        .bind(&f.status)
+        .fetch_one(&mut *c)
+        .await?
+        .try_get("n")?;
+    let rows = sqlx::query(PAGE)
+        .bind(&f.q)
+        .bind(&like)
+        .bind(&f.department)
+        .bind(&f.status)
+        .bind(f.limit)
+        .bind(f.offset)
+        .fetch_all(&mut *c)
+        .await?;
+    Ok((total, rows.iter().map(item_from_row).collect::<sqlx::Result<_>>()?))
+}
+
+/// Every item with the definition of its latest version (for export).
+pub async fn all_with_latest(c: &mut AnyConnection) -> sqlx::Result<Vec<(ItemRow, String)>> {
+    let rows = sqlx::query(concat!(
+        "SELECT x.*, v.definition FROM (",
+        select_item_where!("1 = 1"),
+        ") x JOIN item_versions v ON v.item_id = x.id AND v.version = x.latest_version ORDER BY x.code"
+    ))
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((item_from_row(r)?, r.try_get("definition")?)))
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    pub version: i64,
+    pub created_at: i64,
+    pub created_by: String,
+    pub published_at: Option<i64>,
+}
+
+pub async fn versions(c: &mut AnyConnection, item_id: i64) -> sqlx::Result<Vec<VersionInfo>> {
+    let rows = sqlx::query(
+        "SELECT version, created_at, created_by, published_at FROM item_versions WHERE item_id = $1 ORDER BY version DESC",
+    )
+    .bind(item_id)
+    .fetch_all(c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(VersionInfo {
+                version: r.try_get("version")?,
+                created_at: r.try_get("created_at")?,
+                created_by: r.try_get("created_by")?,
+                published_at: r.try_get("published_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Rewrites an unpublished version (a draft being edited).
+pub async fn update_version(
+    c: &mut AnyConnection,
+    item_id: i64,
+    version: i64,
+    definition: &str,
+    by: &str,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE item_versions SET definition = $3, created_by = $4, created_at = $5 \
+         WHERE item_id = $1 AND version = $2 AND published_at IS NULL",
+    )
+    .bind(item_id)
+    .bind(version)
+    .bind(definition)
+    .bind(by)
+    .bind(now)
+    .execute(&mut *c)
+    .await?;
+    sqlx::query("UPDATE items SET updated_at = $2 WHERE id = $1")
+        .bind(item_id)
+        .bind(now)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Copies a never-published item's facts from its draft (so lists show what is being edited).
+pub async fn set_draft_facts(
+    c: &mut AnyConnection,
+    item_id: i64,
+    department_id: i64,
+    facts: &ItemFacts<'_>,
+    now: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE items SET department_id = $2, name = $3, item_type = $4, subjects = $5, fully_online = $6, citywide = $7, \
+         promised_days = $8, updated_at = $9 WHERE id = $1 AND published_version IS NULL",
+    )
+    .bind(item_id)
+    .bind(department_id)
+    .bind(facts.name)
+    .bind(facts.item_type)
+    .bind(facts.subjects)
+    .bind(i64::from(facts.fully_online))
+    .bind(i64::from(facts.citywide))
+    .bind(facts.promised_days)
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(())
 }

@@ -92,6 +92,22 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
                 text: "登录、越权访问和所有变更的记录，带 SM3 哈希链校验",
             },
         ),
+        (
+            Permission::CatalogEdit,
+            Card {
+                href: "/admin/items",
+                title: "事项目录",
+                text: "维护政务服务事项、申请材料和表单，发布新版本，暂停办理，批量导入导出",
+            },
+        ),
+        (
+            Permission::CatalogEdit,
+            Card {
+                href: "/admin/synonyms",
+                title: "搜索同义词",
+                text: "把群众的说法对应到事项的规范名称",
+            },
+        ),
     ];
     let cards = all
         .into_iter()

@@ -131,7 +131,11 @@ fn answers(def: &ItemDefinition, text: &[(String, String)]) -> Map<String, Value
             }
         } else if let Some((_, v)) = text.iter().find(|(k, _)| k == &format!("f.{}", f.name)) {
             // A ticked box posts "on"; the schema speaks of true.
-            let v = if f.kind == FieldType::Checkbox { Value::Bool(v == "on" || v == "true") } else { Value::String(v.clone()) };
+            let v = if f.kind == FieldType::Checkbox {
+                Value::Bool(v == "on" || v == "true")
+            } else {
+                Value::String(v.clone())
+            };
             out.insert(f.name.clone(), v);
         }
     }
@@ -543,4 +547,16 @@ async fn my_detail(
 async fn my_withdraw(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
     applications::withdraw(&state.core, &user.actor, &number).await?;
     Ok(Redirect::to(&format!("/my/applications/{number}")).into_response())
+}
+
+/// The bytes of one file part named `name` (other parts are ignored); `None` when no file was
+/// chosen.
+pub async fn read_multipart_files(mut multipart: Multipart, name: &str) -> Result<Option<axum::body::Bytes>, WebError> {
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        if field.name() == Some(name) {
+            let bytes = read_part(field).await?;
+            return Ok((!bytes.is_empty()).then_some(bytes));
+        }
+    }
+    Ok(None)
 }

@@ -2,6 +2,7 @@
 //! CSRF, security headers, metrics and uniform error pages.
 
 pub mod admin;
+pub mod admin_catalogue;
 pub mod api;
 pub mod applications;
 pub mod assets;
@@ -57,6 +58,7 @@ pub fn routes() -> Routes {
     let r = applications::routes(r);
     let r = staff::routes(r);
     let r = admin::routes(r);
+    let r = admin_catalogue::routes(r);
     api::routes(r)
 }
 

@@ -167,7 +167,10 @@ async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebE
     let actor = app::auth::actor_for_session(&state.core, token, ip).await?;
     let shell = Shell::for_actor(actor.as_ref(), String::new(), Prefs::default(), false, "");
     // Citizens land on the home page (search first); staff on their first room.
-    let room = shell.nav.iter().find(|n| !matches!(n.href, "/account" | "/items" | "/my/applications"));
+    let room = shell
+        .nav
+        .iter()
+        .find(|n| !matches!(n.href, "/account" | "/items" | "/my/applications"));
     Ok(room.map_or("/", |n| n.href).to_owned())
 }
 

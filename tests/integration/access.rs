@@ -83,7 +83,7 @@ async fn the_api_answers_401_json_to_anonymous_callers() {
 #[rustfmt::skip]
 const PAGES: &[&str] = &[
     "/", "/items", "/my/applications", "/account", "/hall", "/office", "/dashboard", "/admin", "/admin/users",
-    "/admin/users/new", "/admin/roles", "/admin/org", "/admin/audit",
+    "/admin/users/new", "/admin/roles", "/admin/org", "/admin/audit", "/admin/items", "/admin/synonyms",
 ];
 
 #[rustfmt::skip]
@@ -97,6 +97,7 @@ const MATRIX: &[(&str, &[&str])] = &[
     ("leader01", &["/", "/items", "/account", "/dashboard"]),
     ("citizen01", &["/", "/items", "/my/applications", "/account"]),
     ("biz01", &["/", "/items", "/my/applications", "/account"]),
+    ("catalog01", &["/", "/items", "/account", "/admin", "/admin/items", "/admin/synonyms"]),
 ];
 
 #[tokio::test]

@@ -8,6 +8,7 @@ mod applications;
 mod audit;
 mod auth;
 mod catalogue;
+mod catalogue_admin;
 mod cli;
 mod common;
 mod errors;

@@ -1,0 +1,301 @@
+//! Catalogue and submission benchmark (issue: service catalogue and online applications).
+//!
+//! Runs the real server in-process on a fresh SQLite database holding 3,000 published items
+//! (the demo catalogue plus generated variants), then drives it over loopback HTTP with a fixed
+//! number of concurrent clients (closed loop) and reports latency percentiles and throughput:
+//!
+//! - search: `GET /api/v1/items?q=` with the everyday queries of seed/search_queries.json;
+//! - item page: `GET /items/{code}` (the 办事指南 page, HTML);
+//! - submissions: `POST /api/v1/applications` with a distinct 1 MB PDF each (no dedup).
+//!
+//! `cargo bench --bench catalogue` (add `-- --seconds 20 --clients 16` to change the load).
+//! Server and load generator share the machine's cores; the open-loop, separate-process
+//! harness with ceilings belongs to the benchmark issue.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use tongban::app::Actor;
+use tongban::domain::item::ItemDefinition;
+
+const ITEMS: usize = 3000;
+
+#[derive(serde::Deserialize)]
+struct Seed {
+    items: Vec<ItemDefinition>,
+}
+
+#[derive(serde::Deserialize)]
+struct Case {
+    query: String,
+}
+
+fn arg(name: &str, default: u64) -> u64 {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+struct Report {
+    name: &'static str,
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+impl Report {
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies[i].as_secs_f64() * 1000.0
+    }
+
+    fn row(&mut self) -> String {
+        self.latencies.sort();
+        format!(
+            "| {} | {} | {} | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
+            self.name,
+            self.latencies.len(),
+            self.errors,
+            self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
+            self.pct(0.50),
+            self.pct(0.95),
+            self.pct(0.99),
+            self.pct(1.0)
+        )
+    }
+}
+
+/// Runs `clients` loops of `request` for `seconds`; each returns whether it succeeded.
+async fn run<F, Fut>(name: &'static str, clients: u64, seconds: u64, request: F) -> Report
+where
+    F: Fn(u64, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            let mut i = 0;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let ok = request(c, i).await;
+                lat.push(t.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+                i += 1;
+            }
+            (lat, errors)
+        }));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    Report {
+        name,
+        latencies,
+        errors,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(bench());
+}
+
+async fn bench() {
+    let seconds = arg("--seconds", 10);
+    let clients = arg("--clients", 8);
+    let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = tongban::config::Config {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: tongban::config::default_sqlite_url(&dir),
+        data_dir: dir.clone(),
+        demo: true,
+        secure_cookies: false,
+        log_json: false,
+    };
+    let state = tongban::server::build_state(&config).await.unwrap();
+    tongban::demo::seed(&state.core).await.unwrap();
+
+    // Grow the catalogue to 3,000 published items with variants of the demo items.
+    let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
+    let sites = [
+        "江川路",
+        "古美路",
+        "新虹",
+        "浦锦",
+        "莘庄",
+        "七宝",
+        "颛桥",
+        "华漕",
+        "虹桥",
+        "梅陇",
+        "吴泾",
+        "马桥",
+        "浦江",
+        "莘庄工业区",
+    ];
+    let console = Actor::console();
+    let mut tx = state.core.db.begin().await.unwrap();
+    let mut codes: Vec<String> = seed.items.iter().map(|d| d.code.clone()).collect();
+    let mut n = 0;
+    while codes.len() < ITEMS {
+        let base = &seed.items[n % seed.items.len()];
+        let mut def = base.clone();
+        def.code = format!("310112-BENCH-{n:05}");
+        def.name = format!("{}（{}受理点）", base.name, sites[(n / seed.items.len()) % sites.len()]);
+        tongban::app::catalogue::publish_in(&mut tx, &console, &def)
+            .await
+            .unwrap();
+        codes.push(def.code);
+        n += 1;
+    }
+    tongban::store::catalogue::bump_revision(&mut tx).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = tongban::web::build_app(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .unwrap();
+    });
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
+    // Warm the search index (built once per catalogue revision).
+    http.get(format!("{base}/api/v1/items?q=warm")).send().await.unwrap();
+
+    let queries: Vec<String> = serde_json::from_str::<Vec<Case>>(include_str!("../seed/search_queries.json"))
+        .unwrap()
+        .into_iter()
+        .map(|c| c.query)
+        .collect();
+    let queries = Arc::new(queries);
+    let (h, b, q) = (http.clone(), base.clone(), queries.clone());
+    let mut search = run("search `GET /api/v1/items?q=`", clients, seconds, move |c, i| {
+        let url = format!(
+            "{b}/api/v1/items?q={}",
+            urlencode(&q[((c * 7919 + i) as usize) % q.len()])
+        );
+        let h = h.clone();
+        async move { h.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+
+    let codes = Arc::new(codes);
+    let (h, b, cs) = (http.clone(), base.clone(), codes.clone());
+    let mut item = run("item page `GET /items/{code}`", clients, seconds, move |c, i| {
+        let url = format!("{b}/items/{}", cs[((c * 104_729 + i * 31) as usize) % cs.len()]);
+        let h = h.clone();
+        async move { h.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+
+    // Submissions: one logged-in citizen per client, each file distinct (1 MB).
+    let target = seed
+        .items
+        .iter()
+        .find(|d| {
+            d.fully_online
+                && d.subjects.contains(&tongban::domain::item::Subject::Person)
+                && d.materials
+                    .iter()
+                    .all(|m| m.accept.iter().any(|a| a == "application/pdf") && m.max_bytes >= 2 * 1024 * 1024)
+        })
+        .expect("an item taking 1 MB PDFs")
+        .clone();
+    let mut sessions = Vec::new();
+    for c in 0..clients {
+        let id = tongban::domain::identity::id_number_with_check(&format!("31011219800101{:03}", c)).unwrap();
+        let user = format!("bench{c:03}");
+        let r = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&serde_json::json!({"kind": "person", "username": user, "name": "压测", "id_number": id, "phone": "13900000000", "password": "Bench#Minhang2026"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "register {}", r.status());
+        let client = reqwest::Client::builder().cookie_store(true).build().unwrap();
+        let r = client
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&serde_json::json!({"username": user, "password": "Bench#Minhang2026"}))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+        sessions.push(client);
+    }
+    let sessions = Arc::new(sessions);
+    let answers = serde_json::Value::Object(tongban::demo::demo_answers(&target, "压测")).to_string();
+    let (b, t, s) = (base.clone(), Arc::new(target), sessions.clone());
+    let answers = Arc::new(answers);
+    let mut submit = run("submission with a 1 MB file", clients, seconds, move |c, _| {
+        let mut form = reqwest::multipart::Form::new()
+            .text("item", t.code.clone())
+            .text("form", answers.as_str().to_owned());
+        for m in t.materials.iter().filter(|m| m.required) {
+            let mut bytes = vec![0u8; 1024 * 1024];
+            bytes[..9].copy_from_slice(b"%PDF-1.7\n");
+            rand::rng().fill_bytes(&mut bytes[9..]);
+            form = form.part(
+                format!("material:{}", m.code),
+                reqwest::multipart::Part::bytes(bytes).file_name("scan.pdf"),
+            );
+        }
+        let h = s[c as usize].clone();
+        let url = format!("{b}/api/v1/applications");
+        async move {
+            h.post(url)
+                .multipart(form)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == reqwest::StatusCode::CREATED)
+        }
+    })
+    .await;
+
+    println!(
+        "\n{} items, {} concurrent clients, {} s per scenario, SQLite (synchronous=FULL), one process\n",
+        codes.len(),
+        clients,
+        seconds
+    );
+    println!("| scenario | requests | errors | throughput | p50 ms | p95 ms | p99 ms | max ms |");
+    println!("|---|---|---|---|---|---|---|---|");
+    println!("{}", search.row());
+    println!("{}", item.row());
+    println!("{}", submit.row());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("q", s)])
+        .unwrap_or_default()
+        .trim_start_matches("q=")
+        .to_owned()
+}
