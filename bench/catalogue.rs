@@ -36,11 +36,7 @@ struct Case {
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 struct Report {
@@ -110,19 +106,11 @@ where
         latencies.extend(l);
         errors += e;
     }
-    Report {
-        name,
-        latencies,
-        errors,
-        elapsed: started.elapsed(),
-    }
+    Report { name, latencies, errors, elapsed: started.elapsed() }
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(bench());
 }
 
@@ -169,9 +157,7 @@ async fn bench() {
         let mut def = base.clone();
         def.code = format!("310112-BENCH-{n:05}");
         def.name = format!("{}（{}受理点）", base.name, sites[(n / seed.items.len()) % sites.len()]);
-        tongban::app::catalogue::publish_in(&mut tx, &console, &def)
-            .await
-            .unwrap();
+        tongban::app::catalogue::publish_in(&mut tx, &console, &def).await.unwrap();
         codes.push(def.code);
         n += 1;
     }
@@ -182,9 +168,7 @@ async fn bench() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = tongban::web::build_app(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
-            .unwrap();
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     // Warm the search index (built once per catalogue revision).
@@ -198,10 +182,7 @@ async fn bench() {
     let queries = Arc::new(queries);
     let (h, b, q) = (http.clone(), base.clone(), queries.clone());
     let mut search = run("search `GET /api/v1/items?q=`", clients, seconds, move |c, i| {
-        let url = format!(
-            "{b}/api/v1/items?q={}",
-            urlencode(&q[((c * 7919 + i) as usize) % q.len()])
-        );
+        let url = format!("{b}/api/v1/items?q={}", urlencode(&q[((c * 7919 + i) as usize) % q.len()]));
         let h = h.clone();
         async move { h.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
     })
@@ -294,8 +275,5 @@ async fn bench() {
 }
 
 fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("q", s)])
-        .unwrap_or_default()
-        .trim_start_matches("q=")
-        .to_owned()
+    serde_urlencoded::to_string([("q", s)]).unwrap_or_default().trim_start_matches("q=").to_owned()
 }

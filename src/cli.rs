@@ -77,19 +77,14 @@ pub async fn user_disable(config: &Config, username: &str) -> anyhow::Result<Exi
 
 pub async fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {
     let state = build_state(config).await?;
-    let report = app::audit::verify_chain(&state.core)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let report = app::audit::verify_chain(&state.core).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     match report.broken {
         None => {
             println!("审计日志完整：{} 条记录的 SM3 哈希链校验通过", report.checked);
             Ok(ExitCode::SUCCESS)
         }
         Some((seq, why)) => {
-            eprintln!(
-                "审计日志被篡改：第 {seq} 条记录起链条断裂（{why}）；此前 {} 条完好",
-                report.checked
-            );
+            eprintln!("审计日志被篡改：第 {seq} 条记录起链条断裂（{why}）；此前 {} 条完好", report.checked);
             Ok(ExitCode::FAILURE)
         }
     }

@@ -12,10 +12,7 @@ pub fn china() -> FixedOffset {
 }
 
 pub fn to_china(ms: i64) -> DateTime<FixedOffset> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or_default()
-        .with_timezone(&china())
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default().with_timezone(&china())
 }
 
 /// RFC 3339 with the +08:00 offset, as the API conventions require.

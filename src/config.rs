@@ -60,16 +60,9 @@ pub struct Config {
 impl Config {
     pub fn resolve(storage: &StorageArgs, serve: &ServeArgs, log_format: Option<&str>) -> anyhow::Result<Self> {
         let file = read_file_config(storage.config.as_deref())?;
-        let data_dir = storage
-            .data_dir
-            .clone()
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from("./data"));
-        let database_url = storage
-            .database_url
-            .clone()
-            .or(file.database_url)
-            .unwrap_or_else(|| default_sqlite_url(&data_dir));
+        let data_dir = storage.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("./data"));
+        let database_url =
+            storage.database_url.clone().or(file.database_url).unwrap_or_else(|| default_sqlite_url(&data_dir));
         let listen = match serve.listen.or(file.listen) {
             Some(addr) => addr,
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
@@ -114,46 +107,24 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tongban-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap_or_default();
         let file = dir.join("tongban.toml");
-        std::fs::write(
-            &file,
-            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/tongban\"\ndemo = true\n",
-        )
-        .unwrap_or_default();
-        let storage = StorageArgs {
-            config: Some(file.clone()),
-            ..StorageArgs::default()
-        };
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/tongban\"\ndemo = true\n")
+            .unwrap_or_default();
+        let storage = StorageArgs { config: Some(file.clone()), ..StorageArgs::default() };
         let c = Config::resolve(&storage, &ServeArgs::default(), None).ok();
         assert_eq!(c.as_ref().map(|c| c.listen.port()), Some(9000));
-        assert_eq!(
-            c.as_ref().map(|c| c.database_url.as_str()),
-            Some("sqlite:///srv/tongban/tongban.db")
-        );
+        assert_eq!(c.as_ref().map(|c| c.database_url.as_str()), Some("sqlite:///srv/tongban/tongban.db"));
         assert_eq!(c.as_ref().map(|c| c.demo), Some(true));
-        let storage = StorageArgs {
-            data_dir: Some("/tmp/x".into()),
-            config: Some(file.clone()),
-            ..StorageArgs::default()
-        };
-        let serve = ServeArgs {
-            listen: Some(SocketAddr::from(([127, 0, 0, 1], 1))),
-            ..ServeArgs::default()
-        };
+        let storage =
+            StorageArgs { data_dir: Some("/tmp/x".into()), config: Some(file.clone()), ..StorageArgs::default() };
+        let serve = ServeArgs { listen: Some(SocketAddr::from(([127, 0, 0, 1], 1))), ..ServeArgs::default() };
         let c = Config::resolve(&storage, &serve, Some("json")).ok();
         assert_eq!(c.as_ref().map(|c| c.listen.port()), Some(1));
         assert_eq!(c.as_ref().map(|c| c.data_dir.clone()), Some(PathBuf::from("/tmp/x")));
         assert_eq!(c.as_ref().map(|c| c.log_json), Some(true));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap_or_default();
         assert!(
-            Config::resolve(
-                &StorageArgs {
-                    config: Some(file),
-                    ..StorageArgs::default()
-                },
-                &ServeArgs::default(),
-                None
-            )
-            .is_err()
+            Config::resolve(&StorageArgs { config: Some(file), ..StorageArgs::default() }, &ServeArgs::default(), None)
+                .is_err()
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

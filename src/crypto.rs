@@ -58,10 +58,7 @@ impl FieldCipher {
         let mut index_key = [0u8; 16];
         enc.copy_from_slice(&key[..16]);
         index_key.copy_from_slice(&key[16..]);
-        Self {
-            cipher: Sm4Gcm::new(&enc.into()),
-            index_key,
-        }
+        Self { cipher: Sm4Gcm::new(&enc.into()), index_key }
     }
 
     /// Loads the key from `<data-dir>/keys/field.key`, creating it (mode 0600) on first start.
@@ -87,10 +84,7 @@ impl FieldCipher {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         // Encryption with a fresh nonce and an in-memory buffer cannot fail.
-        let ciphertext = self
-            .cipher
-            .encrypt(&Nonce::from(nonce), plaintext.as_bytes())
-            .unwrap_or_default();
+        let ciphertext = self.cipher.encrypt(&Nonce::from(nonce), plaintext.as_bytes()).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
         STANDARD.encode(out)
@@ -127,9 +121,7 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
+    let mut file = options.open(path).with_context(|| format!("creating {}", path.display()))?;
     std::io::Write::write_all(&mut file, contents)?;
     file.sync_all()?;
     Ok(())
@@ -142,10 +134,7 @@ mod tests {
     #[test]
     fn sm3_matches_the_standard_test_vector() {
         // GB/T 32905-2016 example 1: "abc".
-        assert_eq!(
-            sm3_hex(b"abc"),
-            "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
-        );
+        assert_eq!(sm3_hex(b"abc"), "66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0");
     }
 
     #[test]
@@ -167,10 +156,7 @@ mod tests {
     fn random_passwords_meet_the_policy() {
         for _ in 0..50 {
             let p = random_password();
-            assert!(
-                crate::domain::password::policy_violations("admin", &p).is_empty(),
-                "{p}"
-            );
+            assert!(crate::domain::password::policy_violations("admin", &p).is_empty(), "{p}");
         }
     }
 }

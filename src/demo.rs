@@ -88,69 +88,17 @@ struct DemoUser {
 }
 
 const STAFF: &[DemoUser] = &[
+    DemoUser { username: "admin", name: "王建国", role: "sysadmin", department: None, site: None },
+    DemoUser { username: "secadmin", name: "李安平", role: "secadmin", department: None, site: None },
+    DemoUser { username: "auditor", name: "赵审之", role: "auditor", department: None, site: None },
     DemoUser {
-        username: "admin",
-        name: "王建国",
-        role: "sysadmin",
-        department: None,
-        site: None,
+        username: "window01", name: "陈晓梅", role: "window", department: None, site: Some("district-center")
     },
-    DemoUser {
-        username: "secadmin",
-        name: "李安平",
-        role: "secadmin",
-        department: None,
-        site: None,
-    },
-    DemoUser {
-        username: "auditor",
-        name: "赵审之",
-        role: "auditor",
-        department: None,
-        site: None,
-    },
-    DemoUser {
-        username: "window01",
-        name: "陈晓梅",
-        role: "window",
-        department: None,
-        site: Some("district-center"),
-    },
-    DemoUser {
-        username: "window02",
-        name: "吴静",
-        role: "window",
-        department: None,
-        site: Some("xinzhuang"),
-    },
-    DemoUser {
-        username: "reviewer01",
-        name: "刘志强",
-        role: "reviewer",
-        department: Some("SCJGJ"),
-        site: None,
-    },
-    DemoUser {
-        username: "head01",
-        name: "孙丽华",
-        role: "head",
-        department: Some("SCJGJ"),
-        site: None,
-    },
-    DemoUser {
-        username: "leader01",
-        name: "周明",
-        role: "leader",
-        department: None,
-        site: None,
-    },
-    DemoUser {
-        username: "catalog01",
-        name: "郑文",
-        role: "catalog_admin",
-        department: None,
-        site: None,
-    },
+    DemoUser { username: "window02", name: "吴静", role: "window", department: None, site: Some("xinzhuang") },
+    DemoUser { username: "reviewer01", name: "刘志强", role: "reviewer", department: Some("SCJGJ"), site: None },
+    DemoUser { username: "head01", name: "孙丽华", role: "head", department: Some("SCJGJ"), site: None },
+    DemoUser { username: "leader01", name: "周明", role: "leader", department: None, site: None },
+    DemoUser { username: "catalog01", name: "郑文", role: "catalog_admin", department: None, site: None },
 ];
 
 /// Seeds the demo data when the database has none; returns whether it did.
@@ -201,12 +149,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     }
     for u in STAFF {
         let department_id = match u.department {
-            Some(code) => Some(
-                org::department_by_code(&mut tx, code)
-                    .await?
-                    .context("demo department")?
-                    .id,
-            ),
+            Some(code) => Some(org::department_by_code(&mut tx, code).await?.context("demo department")?.id),
             None => None,
         };
         let site_id = match u.site {
@@ -275,16 +218,9 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let id = users::insert(&mut tx, &new).await?;
     roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
     seed_catalogue(&mut tx).await?;
-    app::audit_in(
-        &mut tx,
-        &Actor::console(),
-        "demo.seed",
-        "demo",
-        Outcome::Success,
-        "演示数据",
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    app::audit_in(&mut tx, &Actor::console(), "demo.seed", "demo", Outcome::Success, "演示数据")
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
     seed_applications(core).await?;
     Ok(())
@@ -347,18 +283,12 @@ async fn seed_applications(core: &Core) -> anyhow::Result<()> {
                 bytes: axum::body::Bytes::from_static(DEMO_PDF),
             })
             .collect();
-        let input = app::applications::Input {
-            values,
-            uploads,
-            idempotency_key: None,
-        };
+        let input = app::applications::Input { values, uploads, idempotency_key: None };
         let saved = app::applications::save(core, &actor, &def.code, input, i < 2, true)
             .await
             .map_err(|e| anyhow::anyhow!("demo application for {}: {e:?}", def.code))?;
         if i == 1 {
-            app::applications::withdraw(core, &actor, &saved.number)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            app::applications::withdraw(core, &actor, &saved.number).await.map_err(|e| anyhow::anyhow!("{e:?}"))?;
         }
     }
     Ok(())
@@ -386,11 +316,8 @@ pub fn demo_answers(def: &ItemDefinition, name: &str) -> serde_json::Map<String,
     let mut out = serde_json::Map::new();
     for f in &def.form.fields {
         let v = if f.kind == FieldType::Table {
-            let row: serde_json::Map<String, Value> = f
-                .columns
-                .iter()
-                .map(|c| (c.name.clone(), sample(c.kind, &c.name, &[])))
-                .collect();
+            let row: serde_json::Map<String, Value> =
+                f.columns.iter().map(|c| (c.name.clone(), sample(c.kind, &c.name, &[]))).collect();
             Value::Array(vec![Value::Object(row)])
         } else {
             sample(f.kind, &f.name, &f.options)

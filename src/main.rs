@@ -92,24 +92,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Serve(_) => tongban::server::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => cli::migrate(&config).await,
         Command::Demo => cli::demo(&config).await,
-        Command::User(UserCommand::Create {
-            username,
-            name,
-            roles,
-            department,
-            site,
-        }) => {
+        Command::User(UserCommand::Create { username, name, roles, department, site }) => {
             let password = read_password_from_stdin()?;
-            cli::user_create(
-                &config,
-                &username,
-                &name,
-                &roles,
-                department.as_deref(),
-                site.as_deref(),
-                password,
-            )
-            .await
+            cli::user_create(&config, &username, &name, &roles, department.as_deref(), site.as_deref(), password).await
         }
         Command::User(UserCommand::ResetPassword { username }) => cli::user_reset_password(&config, &username).await,
         Command::User(UserCommand::Disable { username }) => cli::user_disable(&config, &username).await,

@@ -26,18 +26,11 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         search: Arc::default(),
         blobs: crate::store::blobs::Blobs::local(&config.data_dir.join("files"))?,
     };
-    app::roles::sync_builtin(&core)
-        .await
-        .map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
-    app::calendar::seed_builtin(&core)
-        .await
-        .map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
+    app::roles::sync_builtin(&core).await.map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
+    app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
     Ok(AppState {
         core,
-        settings: Arc::new(WebSettings {
-            demo: config.demo,
-            secure_cookies: config.secure_cookies,
-        }),
+        settings: Arc::new(WebSettings { demo: config.demo, secure_cookies: config.secure_cookies }),
         metrics: crate::telemetry::metrics_handle(),
     })
 }
@@ -49,17 +42,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(seeded, "demo mode");
     }
     tokio::spawn(purge_sessions(state.core.clone()));
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     tracing::info!("通办 listening on http://{}", listener.local_addr()?);
     let db = state.core.db.clone();
-    axum::serve(
-        listener,
-        web::build_app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, web::build_app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     // In-flight requests have finished; close the pool so SQLite checkpoints its WAL cleanly.
     db.pool().close().await;
     tracing::info!("stopped");

@@ -32,11 +32,7 @@ impl Drop for Driver {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 async fn start_browser() -> (Driver, Client) {
@@ -49,11 +45,7 @@ async fn start_browser() -> (Driver, Client) {
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {chromedriver} (apt-get install chromium chromium-driver): {e}"));
     let profile = std::env::temp_dir().join(format!("tongban-chromium-{port}"));
-    let driver = Driver {
-        child,
-        port,
-        profile: profile.clone(),
-    };
+    let driver = Driver { child, port, profile: profile.clone() };
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
@@ -109,48 +101,20 @@ async fn axe(client: &Client) -> Vec<String> {
 
 async fn check_page(client: &Client, app: &TestApp, who: &str, path: &str, shots: &Path) {
     client.goto(&app.url(path)).await.unwrap();
-    let h1 = client
-        .find(Locator::Css("h1"))
-        .await
-        .unwrap_or_else(|_| panic!("{who} {path}: no heading"));
+    let h1 = client.find(Locator::Css("h1")).await.unwrap_or_else(|_| panic!("{who} {path}: no heading"));
     let title = h1.text().await.unwrap();
-    assert!(
-        !title.is_empty() && !title.contains("无法访问") && !title.contains("不存在"),
-        "{who} {path}: {title}"
-    );
+    assert!(!title.is_empty() && !title.contains("无法访问") && !title.contains("不存在"), "{who} {path}: {title}");
     let violations = axe(client).await;
-    assert!(
-        violations.is_empty(),
-        "{who} {path}: accessibility violations:\n{}",
-        violations.join("\n")
-    );
+    assert!(violations.is_empty(), "{who} {path}: accessibility violations:\n{}", violations.join("\n"));
     let name = format!("{who}{}.png", path.replace('/', "_"));
     std::fs::write(shots.join(name), client.screenshot().await.unwrap()).unwrap();
 }
 
 async fn log_in(client: &Client, app: &TestApp, username: &str) {
     client.goto(&app.url("/login")).await.unwrap();
-    client
-        .find(Locator::Id("username"))
-        .await
-        .unwrap()
-        .send_keys(username)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form[action='/login'] button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    client.find(Locator::Id("username")).await.unwrap().send_keys(username).await.unwrap();
+    client.find(Locator::Id("password")).await.unwrap().send_keys(PASSWORD).await.unwrap();
+    client.find(Locator::Css("form[action='/login'] button[type=submit]")).await.unwrap().click().await.unwrap();
     // The form posts and redirects; wait until the browser has left the login page.
     for _ in 0..100 {
         if client.current_url().await.unwrap().path() != "/login" {
@@ -162,47 +126,19 @@ async fn log_in(client: &Client, app: &TestApp, username: &str) {
 }
 
 async fn log_out(client: &Client) {
-    client
-        .find(Locator::Css("form[action='/logout'] button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    client.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 const ROLE_PAGES: &[(&str, &[&str])] = &[
-    (
-        "admin",
-        &[
-            "/admin",
-            "/admin/users",
-            "/admin/users/new",
-            "/admin/users/citizen01",
-            "/admin/org",
-            "/account",
-        ],
-    ),
-    (
-        "secadmin",
-        &["/admin", "/admin/users/head01", "/admin/roles", "/admin/roles/new"],
-    ),
+    ("admin", &["/admin", "/admin/users", "/admin/users/new", "/admin/users/citizen01", "/admin/org", "/account"]),
+    ("secadmin", &["/admin", "/admin/users/head01", "/admin/roles", "/admin/roles/new"]),
     ("auditor", &["/admin", "/admin/audit", "/admin/audit?verify=1"]),
     ("window01", &["/hall", "/account"]),
     ("reviewer01", &["/office"]),
     ("head01", &["/office", "/dashboard"]),
     ("leader01", &["/dashboard"]),
-    (
-        "citizen01",
-        &[
-            "/",
-            "/account",
-            "/account/password",
-            "/my/applications",
-            "/items?q=%E7%A4%BE%E4%BF%9D",
-        ],
-    ),
+    ("citizen01", &["/", "/account", "/account/password", "/my/applications", "/items?q=%E7%A4%BE%E4%BF%9D"]),
     ("biz01", &["/account", "/items?subject=organisation"]),
 ];
 
@@ -215,17 +151,8 @@ async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
     // The checker itself must be able to fail: plant a violation and expect axe to report it.
     client.goto(&app.url("/login")).await.unwrap();
     client.execute("const i = document.createElement('img'); i.src = '/assets/none.png'; document.querySelector('main').appendChild(i);", vec![]).await.unwrap();
-    assert!(
-        axe(&client).await.iter().any(|v| v.starts_with("image-alt")),
-        "axe did not catch a planted violation"
-    );
-    for path in [
-        "/",
-        "/login",
-        "/register",
-        "/register?kind=organisation",
-        "/no-such-page",
-    ] {
+    assert!(axe(&client).await.iter().any(|v| v.starts_with("image-alt")), "axe did not catch a planted violation");
+    for path in ["/", "/login", "/register", "/register?kind=organisation", "/no-such-page"] {
         client.goto(&app.url(path)).await.unwrap();
         let violations = axe(&client).await;
         assert!(violations.is_empty(), "anonymous {path}:\n{}", violations.join("\n"));
@@ -251,42 +178,15 @@ async fn forms_show_all_errors_at_once_and_pass_axe() {
     let app = TestApp::spawn().await;
     let (_driver, client) = start_browser().await;
     client.goto(&app.url("/register")).await.unwrap();
-    client
-        .find(Locator::Id("id_number"))
-        .await
-        .unwrap()
-        .send_keys("110105194912310021")
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("main form button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let summary = client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Id("error-summary"))
-        .await
-        .unwrap();
+    client.find(Locator::Id("id_number")).await.unwrap().send_keys("110105194912310021").await.unwrap();
+    client.find(Locator::Css("main form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let summary =
+        client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id("error-summary")).await.unwrap();
     let text = summary.text().await.unwrap();
-    assert!(
-        text.contains("校验位") && text.contains("手机号码") && text.contains("密码"),
-        "{text}"
-    );
+    assert!(text.contains("校验位") && text.contains("手机号码") && text.contains("密码"), "{text}");
     let violations = axe(&client).await;
-    assert!(
-        violations.is_empty(),
-        "register with errors:\n{}",
-        violations.join("\n")
-    );
-    std::fs::write(
-        screenshot_dir().join("anonymous_register_errors.png"),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    assert!(violations.is_empty(), "register with errors:\n{}", violations.join("\n"));
+    std::fs::write(screenshot_dir().join("anonymous_register_errors.png"), client.screenshot().await.unwrap()).unwrap();
     client.close().await.unwrap();
 }
 
@@ -299,17 +199,9 @@ async fn pages_fit_a_360px_phone_and_the_elderly_mode_enlarges_text() {
     log_in(&client, &app, "citizen01").await;
     for path in ["/", "/account", "/account/password"] {
         client.goto(&app.url(path)).await.unwrap();
-        let overflow = client
-            .execute(
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert!(
-            overflow.as_i64().unwrap() <= 0,
-            "{path} scrolls sideways at 360 px by {overflow}"
-        );
+        let overflow =
+            client.execute("return document.documentElement.scrollWidth - window.innerWidth;", vec![]).await.unwrap();
+        assert!(overflow.as_i64().unwrap() <= 0, "{path} scrolls sideways at 360 px by {overflow}");
     }
     client.goto(&app.url("/")).await.unwrap();
     let size = |c: Client| async move {
@@ -320,20 +212,10 @@ async fn pages_fit_a_360px_phone_and_the_elderly_mode_enlarges_text() {
             .unwrap()
     };
     assert!(size(client.clone()).await >= 16.0);
-    client
-        .find(Locator::Css("button[value=large]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    client.find(Locator::Css("button[value=large]")).await.unwrap().click().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(size(client.clone()).await >= 20.0, "长辈模式 text is at least 20 px");
-    std::fs::write(
-        screenshot_dir().join("citizen01_phone_large.png"),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
+    std::fs::write(screenshot_dir().join("citizen01_phone_large.png"), client.screenshot().await.unwrap()).unwrap();
     client.close().await.unwrap();
 }
 
@@ -355,9 +237,7 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         .find(|d| {
             d.fully_online
                 && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials
-                    .iter()
-                    .all(|m| m.accept.iter().any(|a| a == "application/pdf"))
+                && d.materials.iter().all(|m| m.accept.iter().any(|a| a == "application/pdf"))
                 && d.form.fields.iter().all(|f| f.show_if.is_none())
         })
         .unwrap();
@@ -367,46 +247,19 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
     log_in(&client, &app, "citizen02").await;
     // Search from the home page, as a person would.
     client.goto(&app.url("/")).await.unwrap();
-    client
-        .find(Locator::Id("q"))
-        .await
-        .unwrap()
-        .send_keys(&def.name)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("form.search button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let first = client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("a.result-title"))
-        .await
-        .unwrap();
+    client.find(Locator::Id("q")).await.unwrap().send_keys(&def.name).await.unwrap();
+    client.find(Locator::Css("form.search button[type=submit]")).await.unwrap().click().await.unwrap();
+    let first =
+        client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("a.result-title")).await.unwrap();
     assert_eq!(first.text().await.unwrap(), def.name);
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "search results:\n{}", violations.join("\n"));
     first.click().await.unwrap();
-    client
-        .wait()
-        .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("a[href^='/apply/']"))
-        .await
-        .unwrap();
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("a[href^='/apply/']")).await.unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "guide:\n{}", violations.join("\n"));
     std::fs::write(shots.join("citizen02_guide.png"), client.screenshot().await.unwrap()).unwrap();
-    client
-        .find(Locator::Css("a[href^='/apply/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    client.find(Locator::Css("a[href^='/apply/']")).await.unwrap().click().await.unwrap();
     client
         .wait()
         .at_most(Duration::from_secs(10))
@@ -422,13 +275,7 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         let value = answers.get(&f.name).cloned().unwrap_or_default();
         match f.kind {
             FieldType::Select => {
-                client
-                    .find(Locator::Id(&f.name))
-                    .await
-                    .unwrap()
-                    .select_by_index(1)
-                    .await
-                    .unwrap();
+                client.find(Locator::Id(&f.name)).await.unwrap().select_by_index(1).await.unwrap();
             }
             FieldType::Checkbox => {
                 let b = client.find(Locator::Id(&f.name)).await.unwrap();
@@ -472,48 +319,21 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         let input = client.find(Locator::Id(&format!("material:{}", m.code))).await.unwrap();
         input.send_keys(pdf.to_str().unwrap()).await.unwrap();
     }
-    std::fs::write(
-        shots.join("citizen02_apply_filled.png"),
-        client.screenshot().await.unwrap(),
-    )
-    .unwrap();
-    client
-        .find(Locator::Css("button[value=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    let Ok(receipt) = client
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(".receipt"))
-        .await
-    else {
+    std::fs::write(shots.join("citizen02_apply_filled.png"), client.screenshot().await.unwrap()).unwrap();
+    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
+    let Ok(receipt) = client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".receipt")).await else {
         let body = client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
         panic!("no receipt; the page says:\n{body}");
     };
     let text = receipt.text().await.unwrap();
     assert!(text.contains("申请已提交") && text.contains("申请编号"), "{text}");
-    let number = client
-        .find(Locator::Css(".receipt strong.mono"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let number = client.find(Locator::Css(".receipt strong.mono")).await.unwrap().text().await.unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "receipt:\n{}", violations.join("\n"));
     std::fs::write(shots.join("citizen02_receipt.png"), client.screenshot().await.unwrap()).unwrap();
 
     client.goto(&app.url("/my/applications")).await.unwrap();
-    let table = client
-        .find(Locator::Css("main table"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let table = client.find(Locator::Css("main table")).await.unwrap().text().await.unwrap();
     assert!(table.contains(&number), "{table}");
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "my applications:\n{}", violations.join("\n"));

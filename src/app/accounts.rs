@@ -36,10 +36,7 @@ pub fn username_problem(username: &str) -> Option<&'static str> {
     if !(4..=32).contains(&len) {
         return Some("用户名长度应为 4–32 位");
     }
-    if !username
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
+    if !username.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')) {
         return Some("用户名只能包含字母、数字、下划线、点和连字符");
     }
     None
@@ -62,15 +59,7 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
     }
     let name = r.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
-        p.add(
-            "name",
-            "required",
-            if kind == UserKind::Person {
-                "请填写姓名"
-            } else {
-                "请填写单位名称"
-            },
-        );
+        p.add("name", "required", if kind == UserKind::Person { "请填写姓名" } else { "请填写单位名称" });
     }
     let phone = match Phone::parse(&r.phone) {
         Ok(ph) => Some(ph),
@@ -144,19 +133,11 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
         Ok(id) => id,
         // Two registrations racing for the same name: the loser gets the same field error.
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Invalid(vec![super::FieldError::new(
-                "username",
-                "taken",
-                "该用户名或证件已注册",
-            )]));
+            return Err(AppError::Invalid(vec![super::FieldError::new("username", "taken", "该用户名或证件已注册")]));
         }
         Err(e) => return Err(e.into()),
     };
-    let role = if kind == UserKind::Person {
-        "citizen"
-    } else {
-        "business"
-    };
+    let role = if kind == UserKind::Person { "citizen" } else { "business" };
     roles::set_user_roles(&mut tx, id, &[(role.to_owned(), "own".to_owned())]).await?;
     let entry = NewEntry {
         actor_id: Some(id),

@@ -71,19 +71,12 @@ pub async fn applicable(core: &Core, actor: &Actor, item_code: &str) -> Result<G
     authorize(core, actor, Permission::PortalMine, item_code).await?;
     let guide = catalogue::guide(core, item_code).await?;
     if guide.is_suspended() {
-        let reason = if guide.row.status_reason.is_empty() {
-            "请关注后续通知"
-        } else {
-            guide.row.status_reason.as_str()
-        };
+        let reason =
+            if guide.row.status_reason.is_empty() { "请关注后续通知" } else { guide.row.status_reason.as_str() };
         return Err(AppError::Conflict(format!("本事项暂停办理：{reason}")));
     }
     if !serves(&guide.def, actor.kind) {
-        let who = if actor.kind == UserKind::Person {
-            "法人（企业）"
-        } else {
-            "个人"
-        };
+        let who = if actor.kind == UserKind::Person { "法人（企业）" } else { "个人" };
         return Err(AppError::Conflict(format!("本事项只面向{who}办理，您的账户不能申请")));
     }
     Ok(guide)
@@ -110,11 +103,7 @@ fn check_uploads(def: &ItemDefinition, uploads: &[Upload]) -> Result<Vec<(Upload
             continue;
         };
         if u.bytes.len() as u64 > m.max_bytes {
-            return Err(AppError::PayloadTooLarge(format!(
-                "「{}」的文件不能超过 {}",
-                m.name,
-                human_size(m.max_bytes)
-            )));
+            return Err(AppError::PayloadTooLarge(format!("「{}」的文件不能超过 {}", m.name, human_size(m.max_bytes))));
         }
         let kind = rules::sniff_content_type(&u.bytes).filter(|k| m.accept.iter().any(|a| a == k));
         let Some(kind) = kind else {
@@ -141,11 +130,7 @@ fn mime_label(mime: &str) -> &'static str {
 }
 
 pub fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{} MB", bytes / 1024 / 1024)
-    } else {
-        format!("{} KB", bytes.div_ceil(1024))
-    }
+    if bytes >= 1024 * 1024 { format!("{} MB", bytes / 1024 / 1024) } else { format!("{} KB", bytes.div_ceil(1024)) }
 }
 
 /// Problems with the materials held for a submission: every required material must be there.
@@ -153,13 +138,7 @@ fn missing_materials(def: &ItemDefinition, held: &[MaterialFile]) -> Vec<FieldEr
     def.materials
         .iter()
         .filter(|m| m.required && !held.iter().any(|h| h.material_code == m.code))
-        .map(|m| {
-            FieldError::new(
-                &format!("material:{}", m.code),
-                "required",
-                format!("请上传「{}」", m.name),
-            )
-        })
+        .map(|m| FieldError::new(&format!("material:{}", m.code), "required", format!("请上传「{}」", m.name)))
         .collect()
 }
 
@@ -216,11 +195,7 @@ pub async fn save(
     }
     let raw_json = Value::Object(input.values.clone()).to_string();
     let validation = guide.def.form.validate(&input.values);
-    let calendar = if submit {
-        Some(super::calendar::load(core).await?)
-    } else {
-        None
-    };
+    let calendar = if submit { Some(super::calendar::load(core).await?) } else { None };
 
     let mut tx = core.db.begin().await?;
     let draft = match store::draft_for(&mut tx, actor.user_id, guide.row.id).await? {
@@ -238,26 +213,14 @@ pub async fn save(
     let mut codes: Vec<&str> = files.iter().map(|(c, _)| c.as_str()).collect();
     codes.dedup();
     for code in codes {
-        let of_code: Vec<MaterialFile> = files
-            .iter()
-            .filter(|(c, _)| c == code)
-            .map(|(_, f)| f.clone())
-            .collect();
+        let of_code: Vec<MaterialFile> = files.iter().filter(|(c, _)| c == code).map(|(_, f)| f.clone()).collect();
         for f in &of_code {
             store::insert_file(&mut tx, &f.file_sha256, f.size, &f.content_type, now).await?;
         }
         store::replace_material(&mut tx, draft.id, code, &of_code).await?;
     }
     if !submit {
-        audit_in(
-            &mut tx,
-            actor,
-            "application.save_draft",
-            &draft.number,
-            Outcome::Success,
-            item_code,
-        )
-        .await?;
+        audit_in(&mut tx, actor, "application.save_draft", &draft.number, Outcome::Success, item_code).await?;
         tx.commit().await?;
         return Ok(Saved {
             number: draft.number,
@@ -281,11 +244,8 @@ pub async fn save(
     let clean = Value::Object(validation.unwrap_or_default()).to_string();
     let snapshot = serde_json::json!({ "item_version": guide.version, "definition": guide.def }).to_string();
     let today = to_china(now).date_naive();
-    let deadline = calendar
-        .unwrap_or_default()
-        .add_working_days(today, guide.def.promised_days)
-        .format("%Y-%m-%d")
-        .to_string();
+    let deadline =
+        calendar.unwrap_or_default().add_working_days(today, guide.def.promised_days).format("%Y-%m-%d").to_string();
     let submission = Submission {
         form_data: &clean,
         snapshot: &snapshot,
@@ -313,15 +273,7 @@ pub async fn save(
         Err(e) => return Err(e.into()),
     }
     store::add_event(&mut tx, draft.id, "submitted", &actor.display_name, "", now).await?;
-    audit_in(
-        &mut tx,
-        actor,
-        "application.submit",
-        &draft.number,
-        Outcome::Success,
-        item_code,
-    )
-    .await?;
+    audit_in(&mut tx, actor, "application.submit", &draft.number, Outcome::Success, item_code).await?;
     tx.commit().await?;
     Ok(Saved {
         number: draft.number,
@@ -367,9 +319,7 @@ async fn insert_with_fresh_number(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(AppError::Internal(anyhow::anyhow!(
-        "no free application number after 5 tries"
-    )))
+    Err(AppError::Internal(anyhow::anyhow!("no free application number after 5 tries")))
 }
 
 /// The applicant's draft for an item, if any (to resume it).
@@ -382,10 +332,8 @@ pub async fn draft(core: &Core, actor: &Actor, guide: &Guide) -> Result<Option<V
 }
 
 async fn load_view(conn: &mut sqlx::AnyConnection, row: ApplicationRow) -> Result<View, AppError> {
-    let values = serde_json::from_str::<Value>(&row.form_data)
-        .ok()
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default();
+    let values =
+        serde_json::from_str::<Value>(&row.form_data).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let materials = store::materials(conn, row.id).await?;
     let events = store::events(conn, row.id).await?;
     let definition = row
@@ -393,13 +341,7 @@ async fn load_view(conn: &mut sqlx::AnyConnection, row: ApplicationRow) -> Resul
         .as_deref()
         .and_then(|s| serde_json::from_str::<Value>(s).ok())
         .and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
-    Ok(View {
-        row,
-        values,
-        materials,
-        events,
-        definition,
-    })
+    Ok(View { row, values, materials, events, definition })
 }
 
 /// One of the applicant's own applications; anybody else's is "not found".
@@ -431,22 +373,11 @@ pub async fn list_mine(
 pub async fn withdraw(core: &Core, actor: &Actor, number: &str) -> Result<View, AppError> {
     let view = mine(core, actor, number).await?;
     if !rules::can_withdraw(&view.row.status) {
-        return Err(AppError::Conflict(format!(
-            "当前状态为「{}」，不能撤回",
-            rules::status_label(&view.row.status)
-        )));
+        return Err(AppError::Conflict(format!("当前状态为「{}」，不能撤回", rules::status_label(&view.row.status))));
     }
     let now = now_ms();
     let mut tx = core.db.begin().await?;
-    if !store::transition(
-        &mut tx,
-        view.row.id,
-        Status::Submitted.name(),
-        Status::Withdrawn.name(),
-        now,
-    )
-    .await?
-    {
+    if !store::transition(&mut tx, view.row.id, Status::Submitted.name(), Status::Withdrawn.name(), now).await? {
         return Err(AppError::Conflict("申请状态已变化，请刷新后查看".into()));
     }
     store::add_event(&mut tx, view.row.id, "withdrawn", &actor.display_name, "", now).await?;

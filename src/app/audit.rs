@@ -58,20 +58,17 @@ pub async fn verify_chain(core: &Core) -> Result<ChainReport, AppError> {
         for e in chunk {
             if e.seq != expected_seq {
                 return Ok(ChainReport {
-                    checked,
-                    broken: Some((expected_seq, "记录缺失（序号不连续）".into())),
+                    checked, broken: Some((expected_seq, "记录缺失（序号不连续）".into()))
                 });
             }
             if e.prev_hash != prev_hash {
                 return Ok(ChainReport {
-                    checked,
-                    broken: Some((e.seq, "前序哈希与上一条记录不符".into())),
+                    checked, broken: Some((e.seq, "前序哈希与上一条记录不符".into()))
                 });
             }
             if e.expected_hash(&prev_hash) != e.hash {
                 return Ok(ChainReport {
-                    checked,
-                    broken: Some((e.seq, "记录内容与哈希不符（已被修改）".into())),
+                    checked, broken: Some((e.seq, "记录内容与哈希不符（已被修改）".into()))
                 });
             }
             prev_hash = e.hash;
@@ -81,10 +78,7 @@ pub async fn verify_chain(core: &Core) -> Result<ChainReport, AppError> {
     }
     let (head_seq, head_hash) = audit::head(&mut conn).await?;
     if head_seq != checked || head_hash != prev_hash {
-        return Ok(ChainReport {
-            checked,
-            broken: Some((checked + 1, "链尾记录缺失或链头被修改".into())),
-        });
+        return Ok(ChainReport { checked, broken: Some((checked + 1, "链尾记录缺失或链头被修改".into())) });
     }
     Ok(ChainReport { checked, broken: None })
 }

@@ -36,15 +36,7 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
     let now = now_ms();
     let username = username.trim();
     if core.throttle.is_blocked(&origin.ip, now) {
-        audit_anonymous(
-            core,
-            origin,
-            username,
-            "auth.throttled",
-            Outcome::Denied,
-            "同一地址登录失败次数过多",
-        )
-        .await?;
+        audit_anonymous(core, origin, username, "auth.throttled", Outcome::Denied, "同一地址登录失败次数过多").await?;
         return Err(AppError::Throttled);
     }
     let user = users::by_username(&mut *core.db.conn().await?, username).await?;
@@ -52,32 +44,14 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
         && let Some(until) = u.locked_until
         && until > now
     {
-        audit_user(
-            core,
-            origin,
-            u,
-            "auth.login_refused",
-            Outcome::Denied,
-            "账户锁定期间尝试登录",
-        )
-        .await?;
+        audit_user(core, origin, u, "auth.login_refused", Outcome::Denied, "账户锁定期间尝试登录").await?;
         return Err(AppError::Locked { until_ms: until });
     }
     let ok = passwords::verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user else {
         core.throttle.record_failure(&origin.ip, now);
-        audit_anonymous(
-            core,
-            origin,
-            username,
-            "auth.login_failed",
-            Outcome::Failure,
-            "用户名不存在",
-        )
-        .await?;
-        return Err(AppError::InvalidCredentials {
-            remaining: LOCK_AFTER_FAILURES,
-        });
+        audit_anonymous(core, origin, username, "auth.login_failed", Outcome::Failure, "用户名不存在").await?;
+        return Err(AppError::InvalidCredentials { remaining: LOCK_AFTER_FAILURES });
     };
     if !ok {
         core.throttle.record_failure(&origin.ip, now);
@@ -95,33 +69,19 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
         if failures >= LOCK_AFTER_FAILURES {
             let until = now + LOCK_MS;
             users::lock_until(&mut tx, user.id, until, now).await?;
-            append(
-                &mut tx,
-                origin,
-                &user,
-                "auth.locked",
-                Outcome::Success,
-                "连续 5 次密码错误，锁定 15 分钟",
-            )
-            .await?;
+            append(&mut tx, origin, &user, "auth.locked", Outcome::Success, "连续 5 次密码错误，锁定 15 分钟").await?;
             tx.commit().await?;
             return Err(AppError::Locked { until_ms: until });
         }
         tx.commit().await?;
-        return Err(AppError::InvalidCredentials {
-            remaining: LOCK_AFTER_FAILURES - failures,
-        });
+        return Err(AppError::InvalidCredentials { remaining: LOCK_AFTER_FAILURES - failures });
     }
     if user.disabled {
         audit_user(core, origin, &user, "auth.login_refused", Outcome::Denied, "账户已停用").await?;
         return Err(AppError::Disabled);
     }
     let token = random_token();
-    let idle = if user.kind == UserKind::Staff {
-        STAFF_IDLE_SECS
-    } else {
-        PUBLIC_IDLE_SECS
-    };
+    let idle = if user.kind == UserKind::Staff { STAFF_IDLE_SECS } else { PUBLIC_IDLE_SECS };
     let mut tx = core.db.begin().await?;
     users::clear_failures(&mut tx, user.id, now).await?;
     sessions::insert(&mut tx, &sm3_hex(token.as_bytes()), user.id, now, idle, &origin.ip).await?;
@@ -216,9 +176,7 @@ pub async fn change_password(
     confirm: &str,
 ) -> Result<(), AppError> {
     let mut problems = Problems::default();
-    let user = users::by_id(&mut *core.db.conn().await?, actor.user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = users::by_id(&mut *core.db.conn().await?, actor.user_id).await?.ok_or(AppError::NotFound)?;
     if !passwords::verify(current.to_owned(), Some(user.password_hash.clone())).await? {
         problems.add("current_password", "wrong_password", "当前密码不正确");
     }
@@ -237,15 +195,7 @@ pub async fn change_password(
     let mut tx = core.db.begin().await?;
     users::set_password(&mut tx, actor.user_id, &hash, false, now).await?;
     sessions::delete_others(&mut tx, actor.user_id, &sm3_hex(current_token.as_bytes())).await?;
-    super::audit_in(
-        &mut tx,
-        actor,
-        "auth.password_change",
-        &actor.username,
-        Outcome::Success,
-        "",
-    )
-    .await?;
+    super::audit_in(&mut tx, actor, "auth.password_change", &actor.username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -296,15 +246,7 @@ async fn audit_anonymous(
     // The typed name is kept (truncated) so that guessing is visible, but it is not an account.
     let typed: String = username.chars().take(64).collect();
     let mut tx = core.db.begin().await?;
-    let entry = NewEntry {
-        actor_id: None,
-        actor: &typed,
-        ip: &origin.ip,
-        action,
-        object: &typed,
-        outcome,
-        detail,
-    };
+    let entry = NewEntry { actor_id: None, actor: &typed, ip: &origin.ip, action, object: &typed, outcome, detail };
     audit::append(&mut tx, &entry, now_ms()).await?;
     tx.commit().await?;
     Ok(())

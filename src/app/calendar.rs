@@ -22,10 +22,9 @@ pub async fn seed_builtin(core: &Core) -> Result<(), AppError> {
 /// The calendar as the database holds it now.
 pub async fn load(core: &Core) -> Result<WorkCalendar, AppError> {
     let days = catalogue::calendar_days(&mut *core.db.conn().await?).await?;
-    Ok(WorkCalendar::new(days.into_iter().filter_map(|(day, kind)| {
-        Some((
-            NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?,
-            DayKind::parse(&kind)?,
-        ))
-    })))
+    Ok(WorkCalendar::new(
+        days.into_iter().filter_map(|(day, kind)| {
+            Some((NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?, DayKind::parse(&kind)?))
+        }),
+    ))
 }

@@ -29,6 +29,18 @@ impl Guide {
     }
 }
 
+/// The catalogue-row columns copied from a definition.
+fn facts_of<'a>(def: &'a ItemDefinition, subjects: &'a str) -> ItemFacts<'a> {
+    ItemFacts {
+        name: &def.name,
+        item_type: &def.item_type,
+        subjects,
+        fully_online: def.fully_online,
+        citywide: def.citywide,
+        promised_days: i64::from(def.promised_days),
+    }
+}
+
 fn subjects_text(subjects: &[Subject]) -> String {
     let mut s: Vec<&str> = subjects
         .iter()
@@ -45,28 +57,19 @@ fn subjects_text(subjects: &[Subject]) -> String {
 /// The public guide of an item: published or suspended ones; others do not exist publicly.
 pub async fn guide(core: &Core, code: &str) -> Result<Guide, AppError> {
     let mut conn = core.db.conn().await?;
-    let row = catalogue::item_by_code(&mut conn, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut conn, code).await?.ok_or(AppError::NotFound)?;
     let version = match (row.status.as_str(), row.published_version) {
         ("published" | "suspended", Some(v)) => v,
         _ => return Err(AppError::NotFound),
     };
-    let (json, _) = catalogue::version(&mut conn, row.id, version)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (json, _) = catalogue::version(&mut conn, row.id, version).await?.ok_or(AppError::NotFound)?;
     let def: ItemDefinition = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
     let all_sites = org::list_sites(&mut conn).await?;
     let sites = match &def.sites {
         Sites::All(_) => all_sites,
         Sites::Listed(codes) => all_sites.into_iter().filter(|s| codes.contains(&s.code)).collect(),
     };
-    Ok(Guide {
-        row,
-        version,
-        def,
-        sites,
-    })
+    Ok(Guide { row, version, def, sites })
 }
 
 /// Saves a definition as the item's next version and publishes it (creating the item when new).
@@ -91,36 +94,18 @@ pub async fn publish_in(tx: &mut sqlx::AnyConnection, actor: &Actor, def: &ItemD
     p.into_result()?;
     let department = department.ok_or(AppError::NotFound)?;
     let subjects = subjects_text(&def.subjects);
-    let facts = ItemFacts {
-        name: &def.name,
-        item_type: &def.item_type,
-        subjects: &subjects,
-        fully_online: def.fully_online,
-        citywide: def.citywide,
-        promised_days: i64::from(def.promised_days),
-    };
+    let facts = facts_of(def, &subjects);
     let now = now_ms();
     let existing = catalogue::item_by_code(tx, &def.code).await?;
     let (item_id, version) = match existing {
         Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再发布".into())),
         Some(row) => (row.id, row.latest_version + 1),
-        None => (
-            catalogue::insert_item(tx, &def.code, department.id, "draft", &facts, now).await?,
-            1,
-        ),
+        None => (catalogue::insert_item(tx, &def.code, department.id, "draft", &facts, now).await?, 1),
     };
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     catalogue::insert_version(tx, item_id, version, &json, &actor.username, now).await?;
     catalogue::publish_version(tx, item_id, version, &facts, now).await?;
-    audit_in(
-        tx,
-        actor,
-        "item.publish",
-        &def.code,
-        Outcome::Success,
-        &format!("第 {version} 版"),
-    )
-    .await?;
+    audit_in(tx, actor, "item.publish", &def.code, Outcome::Success, &format!("第 {version} 版")).await?;
     Ok(version)
 }
 
@@ -180,12 +165,7 @@ pub async fn find(core: &Core, query: &Query) -> Result<(i64, Vec<ItemRow>), App
             }
     });
     let total = hits.len() as i64;
-    let rows = hits
-        .into_iter()
-        .skip(offset as usize)
-        .take(page_size as usize)
-        .map(|h| h.entry.row.clone())
-        .collect();
+    let rows = hits.into_iter().skip(offset as usize).take(page_size as usize).map(|h| h.entry.row.clone()).collect();
     Ok((total, rows))
 }
 
@@ -202,9 +182,7 @@ pub async fn suspend(core: &Core, actor: &Actor, code: &str, reason: &str) -> Re
         )]));
     }
     let mut tx = core.db.begin().await?;
-    let row = catalogue::item_by_code(&mut tx, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
     if row.status != "published" {
         return Err(AppError::Conflict("只有已发布的事项可以暂停".into()));
     }
@@ -219,9 +197,7 @@ pub async fn suspend(core: &Core, actor: &Actor, code: &str, reason: &str) -> Re
 pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppError> {
     authorize(core, actor, Permission::CatalogEdit, code).await?;
     let mut tx = core.db.begin().await?;
-    let row = catalogue::item_by_code(&mut tx, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
     if row.status != "suspended" {
         return Err(AppError::Conflict("只有暂停中的事项可以恢复".into()));
     }
@@ -245,14 +221,7 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
     p.into_result()?;
     let department = department.ok_or(AppError::NotFound)?;
     let subjects = subjects_text(&def.subjects);
-    let facts = ItemFacts {
-        name: &def.name,
-        item_type: &def.item_type,
-        subjects: &subjects,
-        fully_online: def.fully_online,
-        citywide: def.citywide,
-        promised_days: i64::from(def.promised_days),
-    };
+    let facts = facts_of(def, &subjects);
     let now = now_ms();
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     let version = match catalogue::item_by_code(&mut tx, &def.code).await? {
@@ -272,15 +241,7 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
             1
         }
     };
-    audit_in(
-        &mut tx,
-        actor,
-        "item.save_draft",
-        &def.code,
-        Outcome::Success,
-        &format!("第 {version} 版"),
-    )
-    .await?;
+    audit_in(&mut tx, actor, "item.save_draft", &def.code, Outcome::Success, &format!("第 {version} 版")).await?;
     tx.commit().await?;
     Ok(version)
 }
@@ -289,39 +250,20 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
 pub async fn publish_latest(core: &Core, actor: &Actor, code: &str) -> Result<i64, AppError> {
     authorize(core, actor, Permission::CatalogEdit, code).await?;
     let mut tx = core.db.begin().await?;
-    let row = catalogue::item_by_code(&mut tx, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
     if Some(row.latest_version) == row.published_version {
         return Err(AppError::Conflict("没有待发布的修改".into()));
     }
     if row.status == "cancelled" {
         return Err(AppError::Conflict("该事项已取消，不能发布".into()));
     }
-    let (json, _) = catalogue::version(&mut tx, row.id, row.latest_version)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (json, _) = catalogue::version(&mut tx, row.id, row.latest_version).await?.ok_or(AppError::NotFound)?;
     let def: ItemDefinition = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
     let subjects = subjects_text(&def.subjects);
-    let facts = ItemFacts {
-        name: &def.name,
-        item_type: &def.item_type,
-        subjects: &subjects,
-        fully_online: def.fully_online,
-        citywide: def.citywide,
-        promised_days: i64::from(def.promised_days),
-    };
+    let facts = facts_of(&def, &subjects);
     catalogue::publish_version(&mut tx, row.id, row.latest_version, &facts, now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(
-        &mut tx,
-        actor,
-        "item.publish",
-        code,
-        Outcome::Success,
-        &format!("第 {} 版", row.latest_version),
-    )
-    .await?;
+    audit_in(&mut tx, actor, "item.publish", code, Outcome::Success, &format!("第 {} 版", row.latest_version)).await?;
     tx.commit().await?;
     Ok(row.latest_version)
 }
@@ -336,12 +278,8 @@ pub struct AdminItem {
 pub async fn admin_item(core: &Core, actor: &Actor, code: &str) -> Result<AdminItem, AppError> {
     authorize(core, actor, Permission::CatalogEdit, code).await?;
     let mut conn = core.db.conn().await?;
-    let row = catalogue::item_by_code(&mut conn, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (json, _) = catalogue::version(&mut conn, row.id, row.latest_version)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut conn, code).await?.ok_or(AppError::NotFound)?;
+    let (json, _) = catalogue::version(&mut conn, row.id, row.latest_version).await?.ok_or(AppError::NotFound)?;
     let latest = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
     let versions = catalogue::versions(&mut conn, row.id).await?;
     Ok(AdminItem { row, latest, versions })
@@ -357,17 +295,11 @@ pub async fn compare(
 ) -> Result<Vec<(String, String, String)>, AppError> {
     authorize(core, actor, Permission::CatalogEdit, code).await?;
     let mut conn = core.db.conn().await?;
-    let row = catalogue::item_by_code(&mut conn, code)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let row = catalogue::item_by_code(&mut conn, code).await?.ok_or(AppError::NotFound)?;
     let load =
         |json: String| serde_json::from_str::<serde_json::Value>(&json).map_err(|e| AppError::Internal(e.into()));
-    let (ja, _) = catalogue::version(&mut conn, row.id, a)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let (jb, _) = catalogue::version(&mut conn, row.id, b)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (ja, _) = catalogue::version(&mut conn, row.id, a).await?.ok_or(AppError::NotFound)?;
+    let (jb, _) = catalogue::version(&mut conn, row.id, b).await?.ok_or(AppError::NotFound)?;
     let (va, vb) = (load(ja)?, load(jb)?);
     let empty = serde_json::Map::new();
     let (ma, mb) = (va.as_object().unwrap_or(&empty), vb.as_object().unwrap_or(&empty));
@@ -375,8 +307,7 @@ pub async fn compare(
     keys.sort();
     keys.dedup();
     let pretty = |v: Option<&serde_json::Value>| {
-        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default())
-            .unwrap_or_default()
+        v.map(|v| serde_json::to_string_pretty(v).unwrap_or_default()).unwrap_or_default()
     };
     Ok(keys
         .into_iter()

@@ -57,52 +57,28 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<HashMap<String, String>>, String> {
         use calamine::Reader;
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
             .map_err(|e| format!("无法读取 XLSX 文件：{e}"))?;
-        let range = book
-            .worksheet_range_at(0)
-            .ok_or("XLSX 文件中没有工作表")?
-            .map_err(|e| format!("无法读取工作表：{e}"))?;
+        let range =
+            book.worksheet_range_at(0).ok_or("XLSX 文件中没有工作表")?.map_err(|e| format!("无法读取工作表：{e}"))?;
         range.rows().map(|r| r.iter().map(cell_text).collect()).collect()
     } else {
         let text = std::str::from_utf8(bytes).map_err(|_| "CSV 文件须为 UTF-8 编码".to_owned())?;
         let text = text.trim_start_matches('\u{feff}');
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
         reader
             .records()
-            .map(|r| {
-                r.map(|r| r.iter().map(str::to_owned).collect())
-                    .map_err(|e| format!("CSV 格式错误：{e}"))
-            })
+            .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()).map_err(|e| format!("CSV 格式错误：{e}")))
             .collect::<Result<_, _>>()?
     };
     let mut rows = table.into_iter();
-    let header: Vec<String> = rows
-        .next()
-        .ok_or("文件是空的")?
-        .into_iter()
-        .map(|h| h.trim().to_owned())
-        .collect();
-    let missing: Vec<&str> = ["code", "name", "department"]
-        .into_iter()
-        .filter(|c| !header.iter().any(|h| h == c))
-        .collect();
+    let header: Vec<String> = rows.next().ok_or("文件是空的")?.into_iter().map(|h| h.trim().to_owned()).collect();
+    let missing: Vec<&str> =
+        ["code", "name", "department"].into_iter().filter(|c| !header.iter().any(|h| h == c)).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "表头缺少列：{}（第一行应为列名，见导出文件）",
-            missing.join("、")
-        ));
+        return Err(format!("表头缺少列：{}（第一行应为列名，见导出文件）", missing.join("、")));
     }
     Ok(rows
         .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.into_iter().chain(std::iter::repeat(String::new())))
-                .collect()
-        })
+        .map(|r| header.iter().cloned().zip(r.into_iter().chain(std::iter::repeat(String::new()))).collect())
         .collect())
 }
 
@@ -114,11 +90,7 @@ fn cell_text(d: &calamine::Data) -> String {
 }
 
 fn lines(s: &str) -> Vec<String> {
-    s.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect()
+    s.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
 }
 
 fn flag(s: &str) -> Result<bool, String> {
@@ -174,20 +146,13 @@ pub fn row_to_definition(row: &HashMap<String, String>) -> Result<ItemDefinition
     let sites = match get("sites").as_str() {
         "" | "all" => Sites::All("all".into()),
         list => Sites::Listed(
-            list.split([',', '，', '\n'])
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            list.split([',', '，', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         ),
     };
     let fee = match get("fee_fen").as_str() {
         "" | "0" => None,
         n => match n.parse::<i64>() {
-            Ok(amount_fen) if amount_fen > 0 => Some(Fee {
-                amount_fen,
-                basis: get("fee_basis"),
-            }),
+            Ok(amount_fen) if amount_fen > 0 => Some(Fee { amount_fen, basis: get("fee_basis") }),
             _ => {
                 p.push("fee_fen 应为以分为单位的正整数".into());
                 None
@@ -256,17 +221,10 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
     let rows = read_rows(bytes)
         .map_err(|m| AppError::Invalid(vec![crate::domain::FieldError::new("file", "unreadable", m)]))?;
     if rows.is_empty() {
-        return Err(AppError::Invalid(vec![crate::domain::FieldError::new(
-            "file",
-            "empty",
-            "文件中没有数据行",
-        )]));
+        return Err(AppError::Invalid(vec![crate::domain::FieldError::new("file", "empty", "文件中没有数据行")]));
     }
-    let departments: Vec<String> = org::list_departments(&mut *core.db.conn().await?)
-        .await?
-        .into_iter()
-        .map(|d| d.code)
-        .collect();
+    let departments: Vec<String> =
+        org::list_departments(&mut *core.db.conn().await?).await?.into_iter().map(|d| d.code).collect();
     let mut report = Vec::new();
     let mut defs = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -288,18 +246,11 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
             problems.push(format!("事项编码与第 {first} 行重复"));
         }
         if !problems.is_empty() {
-            report.push(RowReport {
-                row: line,
-                code,
-                problems,
-            });
+            report.push(RowReport { row: line, code, problems });
         }
     }
     if !report.is_empty() {
-        return Ok(Imported::Rejected {
-            rows: rows.len(),
-            report,
-        });
+        return Ok(Imported::Rejected { rows: rows.len(), report });
     }
     let mut tx = core.db.begin().await?;
     for def in &defs {
@@ -351,12 +302,7 @@ fn definition_cells(d: &ItemDefinition) -> Vec<String> {
         subjects.join(","),
         d.legal_days.to_string(),
         d.promised_days.to_string(),
-        if d.case_kind == CaseKind::Immediate {
-            "immediate"
-        } else {
-            "promised"
-        }
-        .to_owned(),
+        if d.case_kind == CaseKind::Immediate { "immediate" } else { "promised" }.to_owned(),
         d.visits_required.to_string(),
         yes(d.fully_online),
         yes(d.citywide),

@@ -7,15 +7,11 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 pub async fn hash(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .context("hashing task")?
+    tokio::task::spawn_blocking(move || hash_blocking(&password)).await.context("hashing task")?
 }
 
 pub fn hash_blocking(password: &str) -> anyhow::Result<String> {
-    let hash = Argon2::default()
-        .hash_password(password.as_bytes())
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+    let hash = Argon2::default().hash_password(password.as_bytes()).map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
     Ok(hash.to_string())
 }
 
@@ -26,9 +22,7 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
             Some(s) => s,
             None => dummy_hash().to_owned(),
         };
-        Argon2::default()
-            .verify_password(password.as_bytes(), stored.as_str())
-            .is_ok()
+        Argon2::default().verify_password(password.as_bytes(), stored.as_str()).is_ok()
     })
     .await
     .context("verification task")

@@ -50,9 +50,7 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
     let code = input.code.trim();
     if code.is_empty()
         || code.len() > 32
-        || !code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         p.add("code", "invalid", "角色代码只能包含小写字母、数字和下划线，最长 32 位");
     }
@@ -71,11 +69,7 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
     }
     if let Some(duties) = mixed_admin_duties(perms.iter().copied()) {
         let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
-        p.add(
-            "permissions",
-            "separation_of_duties",
-            format!("三员分立：一个角色不能同时包含{}权限", names.join("、")),
-        );
+        p.add("permissions", "separation_of_duties", format!("三员分立：一个角色不能同时包含{}权限", names.join("、")));
     }
     let mut tx = core.db.begin().await?;
     let current = roles::get(&mut tx, code).await?;
@@ -98,15 +92,7 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
     };
     roles::upsert(&mut tx, &role).await?;
     let action = if existing { "role.update" } else { "role.create" };
-    audit_in(
-        &mut tx,
-        actor,
-        action,
-        code,
-        Outcome::Success,
-        &role.permissions.join(","),
-    )
-    .await?;
+    audit_in(&mut tx, actor, action, code, Outcome::Success, &role.permissions.join(",")).await?;
     tx.commit().await?;
     Ok(())
 }

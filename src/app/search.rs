@@ -5,7 +5,7 @@
 //! The index lives in memory on each node and is rebuilt when the catalogue revision in the
 //! database moves on (any publish, suspension or synonym edit bumps it), so nodes agree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
 use jieba_rs::Jieba;
@@ -22,12 +22,17 @@ pub struct Entry {
     extra: String,
     initials: String,
     keyword_initials: Vec<String>,
+    /// Name and keywords together, for the character-pair overlap.
+    hay: String,
 }
 
 /// An immutable index over the published catalogue.
 pub struct Index {
     pub revision: i64,
     entries: Vec<Entry>,
+    /// Which entries contain each pair of adjacent Chinese characters: only entries sharing a
+    /// pair with the query (or its synonyms and words) are scored.
+    postings: HashMap<(char, char), Vec<u32>>,
     synonyms: Vec<(String, String)>,
     jieba: Jieba,
 }
@@ -48,12 +53,7 @@ impl Index {
         let mut entries = Vec::with_capacity(items.len());
         for (row, def) in items {
             let name = normalise(&def.name);
-            let keywords: Vec<String> = def
-                .keywords
-                .iter()
-                .map(|k| normalise(k))
-                .filter(|k| !k.is_empty())
-                .collect();
+            let keywords: Vec<String> = def.keywords.iter().map(|k| normalise(k)).filter(|k| !k.is_empty()).collect();
             for w in keywords.iter().chain(std::iter::once(&name)) {
                 words.insert(w.clone());
             }
@@ -62,26 +62,11 @@ impl Index {
                     words.insert(part.to_owned());
                 }
             }
-            let extra = normalise(&format!(
-                "{} {} {}",
-                row.department.name,
-                def.item_type,
-                def.conditions.join(" ")
-            ));
+            let extra = normalise(&format!("{} {} {}", row.department.name, def.item_type, def.conditions.join(" ")));
             let initials = initials(&def.name);
-            let keyword_initials = keywords
-                .iter()
-                .map(|k| self::initials(k))
-                .filter(|k| k.len() >= 2)
-                .collect();
-            entries.push(Entry {
-                row,
-                name,
-                keywords,
-                extra,
-                initials,
-                keyword_initials,
-            });
+            let keyword_initials = keywords.iter().map(|k| self::initials(k)).filter(|k| k.len() >= 2).collect();
+            let hay = format!("{} {}", name, keywords.join(" "));
+            entries.push(Entry { row, name, keywords, extra, initials, keyword_initials, hay });
         }
         let synonyms: Vec<(String, String)> = synonyms
             .into_iter()
@@ -97,12 +82,16 @@ impl Index {
             let freq = 10usize.pow(w.chars().count().min(6) as u32);
             jieba.add_word(w, Some(freq), None);
         }
-        Index {
-            revision,
-            entries,
-            synonyms,
-            jieba,
+        let mut postings: HashMap<(char, char), Vec<u32>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            let mut seen: Vec<(char, char)> = char_pairs(&e.hay).chain(char_pairs(&e.extra)).collect();
+            seen.sort_unstable();
+            seen.dedup();
+            for p in seen {
+                postings.entry(p).or_default().push(i as u32);
+            }
         }
+        Index { revision, entries, postings, synonyms, jieba }
     }
 
     pub fn len(&self) -> usize {
@@ -137,9 +126,22 @@ impl Index {
         }
         let bigrams = bigrams(&q);
         let ascii = q.chars().all(|c| c.is_ascii_alphabetic());
-        let mut hits: Vec<Hit<'_>> = self
-            .entries
-            .iter()
+        let mut pairs: Vec<(char, char)> = Vec::new();
+        for text in std::iter::once(q.as_str()).chain(expansions.iter().copied()).chain(tokens.iter().map(String::as_str)) {
+            pairs.extend(char_pairs(text));
+        }
+        // Letters (pinyin initials) and single characters cannot use the pairs: scan everything.
+        let candidates: Vec<u32> = if ascii || pairs.is_empty() {
+            (0..self.entries.len() as u32).collect()
+        } else {
+            let mut c: Vec<u32> = pairs.iter().filter_map(|p| self.postings.get(p)).flatten().copied().collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        };
+        let mut hits: Vec<Hit<'_>> = candidates
+            .into_iter()
+            .filter_map(|i| self.entries.get(i as usize))
             .filter(|e| keep(e))
             .filter_map(|e| {
                 let score = score(e, &q, &expansions, &tokens, &bigrams, ascii);
@@ -156,9 +158,7 @@ impl Index {
     }
 }
 
-const STOP_WORDS: &[&str] = &[
-    "办理", "怎么", "如何", "我要", "我想", "申请", "需要", "什么", "哪里", "可以",
-];
+const STOP_WORDS: &[&str] = &["办理", "怎么", "如何", "我要", "我想", "申请", "需要", "什么", "哪里", "可以"];
 
 fn score(e: &Entry, q: &str, expansions: &[&str], tokens: &[String], bigrams: &[String], ascii: bool) -> i64 {
     let mut s = 0i64;
@@ -169,11 +169,7 @@ fn score(e: &Entry, q: &str, expansions: &[&str], tokens: &[String], bigrams: &[
     }
     if e.keywords.iter().any(|k| k == q) {
         s += 350;
-    } else if e
-        .keywords
-        .iter()
-        .any(|k| q.contains(k.as_str()) && k.chars().count() >= 2)
-    {
+    } else if e.keywords.iter().any(|k| q.contains(k.as_str()) && k.chars().count() >= 2) {
         s += 200;
     }
     for x in expansions {
@@ -194,8 +190,7 @@ fn score(e: &Entry, q: &str, expansions: &[&str], tokens: &[String], bigrams: &[
         }
     }
     if !bigrams.is_empty() {
-        let hay = format!("{} {}", e.name, e.keywords.join(" "));
-        let covered = bigrams.iter().filter(|b| hay.contains(b.as_str())).count() as i64;
+        let covered = bigrams.iter().filter(|b| e.hay.contains(b.as_str())).count() as i64;
         // Only a real overlap counts: most of the query's character pairs.
         if covered * 2 >= bigrams.len() as i64 {
             s += 60 * covered / bigrams.len() as i64 * 2;
@@ -247,6 +242,11 @@ fn is_cjk(c: char) -> bool {
     ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
+fn char_pairs(text: &str) -> impl Iterator<Item = (char, char)> + '_ {
+    let chars: Vec<char> = text.chars().filter(|c| is_cjk(*c)).collect();
+    (1..chars.len()).map(move |i| (chars[i - 1], chars[i]))
+}
+
 fn bigrams(q: &str) -> Vec<String> {
     let chars: Vec<char> = q.chars().filter(|c| is_cjk(*c)).collect();
     chars.windows(2).map(|w| w.iter().collect()).collect()
@@ -255,10 +255,7 @@ fn bigrams(q: &str) -> Vec<String> {
 /// Pinyin initials of the Chinese characters of a name (个体工商户设立登记 → gtgshsldj).
 pub fn initials(name: &str) -> String {
     use pinyin::ToPinyin;
-    name.chars()
-        .filter_map(|c| c.to_pinyin().map(|p| p.first_letter().to_owned()))
-        .collect::<String>()
-        .to_lowercase()
+    name.chars().filter_map(|c| c.to_pinyin().map(|p| p.first_letter().to_owned())).collect::<String>().to_lowercase()
 }
 
 /// The shared, swappable index of a node.

@@ -18,8 +18,7 @@ impl LoginThrottle {
     /// True when the address has used up its failures for the current window.
     pub fn is_blocked(&self, ip: &str, now: i64) -> bool {
         let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(ip)
-            .is_some_and(|(start, n)| now - start < WINDOW_MS && *n >= MAX_FAILURES_PER_WINDOW)
+        map.get(ip).is_some_and(|(start, n)| now - start < WINDOW_MS && *n >= MAX_FAILURES_PER_WINDOW)
     }
 
     pub fn record_failure(&self, ip: &str, now: i64) {

@@ -54,9 +54,7 @@ pub async fn list(core: &Core, actor: &Actor, filter: &UserFilter) -> Result<(i6
 pub async fn detail(core: &Core, actor: &Actor, username: &str) -> Result<UserView, AppError> {
     authorize(core, actor, Permission::UserView, username).await?;
     let mut conn = core.db.conn().await?;
-    let user = users::by_username(&mut conn, username)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let user = users::by_username(&mut conn, username).await?.ok_or(AppError::NotFound)?;
     let grants = roles::grants_of(&mut conn, user.id).await?;
     Ok(view(core, user, grants))
 }
@@ -151,15 +149,7 @@ pub async fn create_staff(
         let target = users::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let checked = check_roles(&mut tx, actor, &target, initial_roles).await?;
         roles::set_user_roles(&mut tx, id, &checked).await?;
-        audit_in(
-            &mut tx,
-            actor,
-            "user.assign_roles",
-            username,
-            Outcome::Success,
-            &describe(&checked),
-        )
-        .await?;
+        audit_in(&mut tx, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked)).await?;
     }
     tx.commit().await?;
     Ok(password)
@@ -205,24 +195,14 @@ pub async fn assign_roles(
 ) -> Result<(), AppError> {
     authorize(core, actor, Permission::UserAssignRole, username).await?;
     if username == actor.username {
-        return Err(AppError::Conflict(
-            "不能修改自己的角色，请由另一位安全管理员操作".into(),
-        ));
+        return Err(AppError::Conflict("不能修改自己的角色，请由另一位安全管理员操作".into()));
     }
     let mut tx = core.db.begin().await?;
     let user = users::by_username(&mut tx, username).await?.ok_or(AppError::NotFound)?;
     let checked = check_roles(&mut tx, actor, &user, assignments).await?;
     roles::set_user_roles(&mut tx, user.id, &checked).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
-    audit_in(
-        &mut tx,
-        actor,
-        "user.assign_roles",
-        username,
-        Outcome::Success,
-        &describe(&checked),
-    )
-    .await?;
+    audit_in(&mut tx, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -242,26 +222,14 @@ async fn check_roles(
             p.add("roles", "unknown", format!("角色 {code} 不存在"));
             continue;
         };
-        let scope = if scope.is_empty() {
-            role.scope.clone()
-        } else {
-            scope.clone()
-        };
+        let scope = if scope.is_empty() { role.scope.clone() } else { scope.clone() };
         match DataScope::parse(&scope) {
             None => p.add("roles", "invalid_scope", format!("角色「{}」的数据范围无效", role.name)),
             Some(DataScope::Department) if user.department.is_none() => {
-                p.add(
-                    "roles",
-                    "no_department",
-                    format!("角色「{}」按本部门授权，但该用户不属于任何部门", role.name),
-                );
+                p.add("roles", "no_department", format!("角色「{}」按本部门授权，但该用户不属于任何部门", role.name));
             }
             Some(DataScope::Site) if user.site.is_none() => {
-                p.add(
-                    "roles",
-                    "no_site",
-                    format!("角色「{}」按本站点授权，但该用户不属于任何站点", role.name),
-                );
+                p.add("roles", "no_site", format!("角色「{}」按本站点授权，但该用户不属于任何站点", role.name));
             }
             Some(_) => {}
         }
@@ -270,20 +238,12 @@ async fn check_roles(
     }
     if let Some(duties) = mixed_admin_duties(perms) {
         let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
-        p.add(
-            "roles",
-            "separation_of_duties",
-            format!("三员分立：同一账户不能同时承担{}职责", names.join("、")),
-        );
+        p.add("roles", "separation_of_duties", format!("三员分立：同一账户不能同时承担{}职责", names.join("、")));
     }
     p.into_result()?;
     Ok(out)
 }
 
 fn describe(assignments: &[(String, String)]) -> String {
-    assignments
-        .iter()
-        .map(|(c, s)| format!("{c}({s})"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    assignments.iter().map(|(c, s)| format!("{c}({s})")).collect::<Vec<_>>().join(", ")
 }

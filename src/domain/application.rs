@@ -21,9 +21,7 @@ impl Status {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Status::Draft, Status::Submitted, Status::Withdrawn]
-            .into_iter()
-            .find(|x| x.name() == s)
+        [Status::Draft, Status::Submitted, Status::Withdrawn].into_iter().find(|x| x.name() == s)
     }
 }
 
@@ -64,9 +62,7 @@ const NUMBER_CHARS: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
 /// A public application number: `SQ` + the date + 6 random characters (no 0/O/1/I, easy to
 /// read out over the phone). Never a database id, and not guessable from another number.
 pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
-    let suffix: String = (0..6)
-        .map(|_| NUMBER_CHARS[rng.random_range(0..NUMBER_CHARS.len())] as char)
-        .collect();
+    let suffix: String = (0..6).map(|_| NUMBER_CHARS[rng.random_range(0..NUMBER_CHARS.len())] as char).collect();
     format!("SQ{}{}", date.format("%Y%m%d"), suffix)
 }
 
@@ -94,17 +90,10 @@ pub fn sniff_content_type(bytes: &[u8]) -> Option<&'static str> {
 /// A file name safe to store and show: no path, no control characters, at most 100 characters.
 pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '"' | '\'' | '`'))
-        .take(100)
-        .collect();
+    let cleaned: String =
+        base.chars().filter(|c| !c.is_control() && !matches!(c, '<' | '>' | '"' | '\'' | '`')).take(100).collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
-    if cleaned.is_empty() {
-        "未命名文件".to_owned()
-    } else {
-        cleaned
-    }
+    if cleaned.is_empty() { "未命名文件".to_owned() } else { cleaned }
 }
 
 #[cfg(test)]

@@ -42,9 +42,7 @@ pub const BUILTIN_CSV: &str = include_str!("../../seed/work-calendar-cn-2025-202
 
 impl WorkCalendar {
     pub fn new(days: impl IntoIterator<Item = (NaiveDate, DayKind)>) -> Self {
-        Self {
-            days: days.into_iter().collect(),
-        }
+        Self { days: days.into_iter().collect() }
     }
 
     /// Parses `date,kind,name` lines (with a header). Returns the rows or the first bad line.
@@ -69,12 +67,7 @@ impl WorkCalendar {
     }
 
     pub fn builtin() -> Self {
-        Self::new(
-            Self::parse_csv(BUILTIN_CSV)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(d, k, _)| (d, k)),
-        )
+        Self::new(Self::parse_csv(BUILTIN_CSV).unwrap_or_default().into_iter().map(|(d, k, _)| (d, k)))
     }
 
     pub fn is_working_day(&self, date: NaiveDate) -> bool {
@@ -100,11 +93,7 @@ impl WorkCalendar {
 
     /// Working days strictly after `from` up to and including `to` (0 when `to` ≤ `from`).
     pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
-        from.iter_days()
-            .skip(1)
-            .take_while(|d| *d <= to)
-            .filter(|d| self.is_working_day(*d))
-            .count() as u32
+        from.iter_days().skip(1).take_while(|d| *d <= to).filter(|d| self.is_working_day(*d)).count() as u32
     }
 }
 
@@ -156,9 +145,6 @@ mod tests {
     fn bad_csv_lines_are_named() {
         assert!(WorkCalendar::parse_csv("date,kind,name\n2026-13-01,holiday,x\n").is_err());
         assert!(WorkCalendar::parse_csv("date,kind,name\n2026-10-01,rest,x\n").is_err());
-        assert_eq!(
-            WorkCalendar::parse_csv(BUILTIN_CSV).map(|r| r.len()).unwrap_or(0),
-            BUILTIN_CSV.lines().count() - 1
-        );
+        assert_eq!(WorkCalendar::parse_csv(BUILTIN_CSV).map(|r| r.len()).unwrap_or(0), BUILTIN_CSV.lines().count() - 1);
     }
 }

@@ -82,10 +82,8 @@ impl CreditCode {
         }
         let mut values = [0u32; 18];
         for (i, b) in bytes.iter().enumerate() {
-            values[i] = CREDIT_CODE_CHARSET
-                .iter()
-                .position(|c| c == b)
-                .ok_or(IdentifierError::CreditCodeFormat)? as u32;
+            values[i] =
+                CREDIT_CODE_CHARSET.iter().position(|c| c == b).ok_or(IdentifierError::CreditCodeFormat)? as u32;
         }
         if bytes[17] != credit_code_check_char(&values[..17]) {
             return Err(IdentifierError::CreditCodeCheck);
@@ -143,10 +141,8 @@ pub fn id_number_with_check(first17: &str) -> Option<String> {
 
 /// Builds a valid credit code from its first 17 characters (demo data and tests).
 pub fn credit_code_with_check(first17: &str) -> Option<String> {
-    let values: Option<Vec<u32>> = first17
-        .bytes()
-        .map(|b| CREDIT_CODE_CHARSET.iter().position(|c| *c == b).map(|p| p as u32))
-        .collect();
+    let values: Option<Vec<u32>> =
+        first17.bytes().map(|b| CREDIT_CODE_CHARSET.iter().position(|c| *c == b).map(|p| p as u32)).collect();
     let values = values.filter(|v| v.len() == 17)?;
     Some(format!("{first17}{}", credit_code_check_char(&values) as char))
 }
@@ -164,10 +160,7 @@ mod tests {
 
     #[test]
     fn rejects_a_wrong_check_character() {
-        assert_eq!(
-            IdNumber::parse("110105194912310021"),
-            Err(IdentifierError::IdNumberCheck)
-        );
+        assert_eq!(IdNumber::parse("110105194912310021"), Err(IdentifierError::IdNumberCheck));
     }
 
     #[test]
@@ -178,13 +171,7 @@ mod tests {
 
     #[test]
     fn rejects_malformed_id_numbers() {
-        for s in [
-            "",
-            "123",
-            "1101051949123100XX",
-            "11010519491231002Y",
-            "A1010519491231002X",
-        ] {
+        for s in ["", "123", "1101051949123100XX", "11010519491231002Y", "A1010519491231002X"] {
             assert_eq!(IdNumber::parse(s), Err(IdentifierError::IdNumberFormat), "{s}");
         }
     }
@@ -208,14 +195,8 @@ mod tests {
 
     #[test]
     fn rejects_credit_codes_with_a_wrong_check_or_charset() {
-        assert_eq!(
-            CreditCode::parse("91350100M000100Y44"),
-            Err(IdentifierError::CreditCodeCheck)
-        );
-        assert_eq!(
-            CreditCode::parse("91350100M000100YI3"),
-            Err(IdentifierError::CreditCodeFormat)
-        );
+        assert_eq!(CreditCode::parse("91350100M000100Y44"), Err(IdentifierError::CreditCodeCheck));
+        assert_eq!(CreditCode::parse("91350100M000100YI3"), Err(IdentifierError::CreditCodeFormat));
         assert_eq!(CreditCode::parse("9135"), Err(IdentifierError::CreditCodeFormat));
     }
 

@@ -8,14 +8,7 @@ use serde_json::{Map, Value};
 use super::FieldError;
 use super::identity::{CreditCode, IdNumber, Phone};
 
-pub const ITEM_TYPES: &[&str] = &[
-    "行政许可",
-    "行政确认",
-    "行政给付",
-    "行政裁决",
-    "其他行政权力",
-    "公共服务",
-];
+pub const ITEM_TYPES: &[&str] = &["行政许可", "行政确认", "行政给付", "行政裁决", "其他行政权力", "公共服务"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -238,16 +231,10 @@ impl ItemDefinition {
             }
             codes.push(m.code.clone());
             if m.accept.is_empty() || m.accept.iter().any(|t| !MIME_TYPES.contains(&t.as_str())) {
-                add(
-                    "materials",
-                    format!("材料「{}」的文件类型只能是 PDF、JPEG、PNG", m.name),
-                );
+                add("materials", format!("材料「{}」的文件类型只能是 PDF、JPEG、PNG", m.name));
             }
             if m.max_bytes == 0 || m.max_bytes > 50 * 1024 * 1024 {
-                add(
-                    "materials",
-                    format!("材料「{}」的大小上限应在 1 字节到 50 MB 之间", m.name),
-                );
+                add("materials", format!("材料「{}」的大小上限应在 1 字节到 50 MB 之间", m.name));
             }
         }
         let mut names: Vec<&str> = Vec::new();
@@ -265,16 +252,9 @@ impl ItemDefinition {
         }
         for f in &self.form.fields {
             if let Some(cond) = &f.show_if
-                && !self
-                    .form
-                    .fields
-                    .iter()
-                    .any(|o| o.name == cond.field && o.name != f.name)
+                && !self.form.fields.iter().any(|o| o.name == cond.field && o.name != f.name)
             {
-                add(
-                    "form",
-                    format!("字段「{}」的显示条件引用了不存在的字段 {}", f.label, cond.field),
-                );
+                add("form", format!("字段「{}」的显示条件引用了不存在的字段 {}", f.label, cond.field));
             }
         }
         p
@@ -309,11 +289,7 @@ impl FormSchema {
             let raw = values.get(&field.name).cloned().unwrap_or(Value::Null);
             match check_value(field.kind, &field.label, &field.options, &field.columns, &raw) {
                 Ok(None) if field.required => {
-                    problems.push(FieldError::new(
-                        &field.name,
-                        "required",
-                        format!("请填写{}", field.label),
-                    ));
+                    problems.push(FieldError::new(&field.name, "required", format!("请填写{}", field.label)));
                 }
                 Ok(None) => {}
                 Ok(Some(v)) => {
@@ -392,9 +368,7 @@ fn check_value(
             if !n.is_finite() {
                 return Err(format!("{label}应为数字"));
             }
-            serde_json::Number::from_f64(n)
-                .map(Value::Number)
-                .ok_or_else(|| format!("{label}应为数字"))?
+            serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| format!("{label}应为数字"))?
         }
         FieldType::Date => {
             chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| format!("{label}格式应为 2026-01-31"))?;
@@ -406,28 +380,15 @@ fn check_value(
             }
             Value::String(text)
         }
-        FieldType::IdNumber => Value::String(
-            IdNumber::parse(&text)
-                .map_err(|e| format!("{label}{e}"))?
-                .as_str()
-                .to_owned(),
-        ),
-        FieldType::CreditCode => Value::String(
-            CreditCode::parse(&text)
-                .map_err(|e| format!("{label}{e}"))?
-                .as_str()
-                .to_owned(),
-        ),
-        FieldType::Phone => Value::String(
-            Phone::parse(&text)
-                .map_err(|e| format!("{label}{e}"))?
-                .as_str()
-                .to_owned(),
-        ),
+        FieldType::IdNumber => {
+            Value::String(IdNumber::parse(&text).map_err(|e| format!("{label}{e}"))?.as_str().to_owned())
+        }
+        FieldType::CreditCode => {
+            Value::String(CreditCode::parse(&text).map_err(|e| format!("{label}{e}"))?.as_str().to_owned())
+        }
+        FieldType::Phone => Value::String(Phone::parse(&text).map_err(|e| format!("{label}{e}"))?.as_str().to_owned()),
         FieldType::Email => {
-            let ok = text
-                .split_once('@')
-                .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
+            let ok = text.split_once('@').is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'));
             if !ok {
                 return Err(format!("{label}格式不正确，例如 name@example.com"));
             }
@@ -459,10 +420,7 @@ mod tests {
     #[test]
     fn reports_every_problem_at_once() {
         let values = json!({"id_number": "110105194912310021", "married": "离异"});
-        let problems = schema()
-            .validate(values.as_object().unwrap_or(&Map::new()))
-            .err()
-            .unwrap_or_default();
+        let problems = schema().validate(values.as_object().unwrap_or(&Map::new())).err().unwrap_or_default();
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["applicant", "id_number", "married", "agree"]);
     }
@@ -470,16 +428,11 @@ mod tests {
     #[test]
     fn conditional_fields_apply_only_when_their_condition_holds() {
         let single = json!({"applicant": "张三", "id_number": "11010519491231002x", "married": "未婚", "agree": "on", "spouse": "ignored"});
-        let out = schema()
-            .validate(single.as_object().unwrap_or(&Map::new()))
-            .unwrap_or_default();
+        let out = schema().validate(single.as_object().unwrap_or(&Map::new())).unwrap_or_default();
         assert_eq!(out.get("id_number"), Some(&json!("11010519491231002X")));
         assert!(!out.contains_key("spouse"));
         let married = json!({"applicant": "张三", "id_number": "11010519491231002X", "married": "已婚", "agree": true});
-        let problems = schema()
-            .validate(married.as_object().unwrap_or(&Map::new()))
-            .err()
-            .unwrap_or_default();
+        let problems = schema().validate(married.as_object().unwrap_or(&Map::new())).err().unwrap_or_default();
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].field, "spouse");
     }
@@ -488,10 +441,7 @@ mod tests {
     fn table_cells_are_checked() {
         let values = json!({"applicant": "张三", "id_number": "11010519491231002X", "married": "未婚", "agree": true,
             "members": [{"name": "李四", "phone": "12"}]});
-        let problems = schema()
-            .validate(values.as_object().unwrap_or(&Map::new()))
-            .err()
-            .unwrap_or_default();
+        let problems = schema().validate(values.as_object().unwrap_or(&Map::new())).err().unwrap_or_default();
         assert_eq!(problems.len(), 1);
         assert!(problems[0].message.contains("第 1 行"));
     }

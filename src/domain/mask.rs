@@ -25,11 +25,7 @@ fn keep_ends(s: &str, head: usize, tail: usize) -> String {
         return "*".repeat(chars.len());
     }
     let middle = chars.len() - head - tail;
-    chars[..head]
-        .iter()
-        .chain(std::iter::repeat_n(&'*', middle))
-        .chain(&chars[chars.len() - tail..])
-        .collect()
+    chars[..head].iter().chain(std::iter::repeat_n(&'*', middle)).chain(&chars[chars.len() - tail..]).collect()
 }
 
 #[cfg(test)]

@@ -82,11 +82,7 @@ impl FromStr for Permission {
     type Err = UnknownPermission;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Permission::ALL
-            .iter()
-            .copied()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| UnknownPermission(s.to_owned()))
+        Permission::ALL.iter().copied().find(|p| p.name() == s).ok_or_else(|| UnknownPermission(s.to_owned()))
     }
 }
 

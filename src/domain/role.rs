@@ -48,24 +48,9 @@ pub struct BuiltinRole {
 }
 
 pub const BUILTIN_ROLES: &[BuiltinRole] = &[
-    BuiltinRole {
-        code: "citizen",
-        name: "市民",
-        scope: DataScope::Own,
-        permissions: &[AccountSelf, PortalMine],
-    },
-    BuiltinRole {
-        code: "business",
-        name: "企业",
-        scope: DataScope::Own,
-        permissions: &[AccountSelf, PortalMine],
-    },
-    BuiltinRole {
-        code: "window",
-        name: "窗口人员",
-        scope: DataScope::Site,
-        permissions: &[AccountSelf, HallView],
-    },
+    BuiltinRole { code: "citizen", name: "市民", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
+    BuiltinRole { code: "business", name: "企业", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
+    BuiltinRole { code: "window", name: "窗口人员", scope: DataScope::Site, permissions: &[AccountSelf, HallView] },
     BuiltinRole {
         code: "reviewer",
         name: "审批人员",
@@ -78,12 +63,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         scope: DataScope::Department,
         permissions: &[AccountSelf, OfficeView, DashboardView],
     },
-    BuiltinRole {
-        code: "leader",
-        name: "领导",
-        scope: DataScope::All,
-        permissions: &[AccountSelf, DashboardView],
-    },
+    BuiltinRole { code: "leader", name: "领导", scope: DataScope::All, permissions: &[AccountSelf, DashboardView] },
     BuiltinRole {
         code: "sysadmin",
         name: "系统管理员",
@@ -122,11 +102,7 @@ mod tests {
     #[test]
     fn no_builtin_role_mixes_administrator_duties() {
         for role in BUILTIN_ROLES {
-            assert!(
-                mixed_admin_duties(role.permissions.iter().copied()).is_none(),
-                "{}",
-                role.code
-            );
+            assert!(mixed_admin_duties(role.permissions.iter().copied()).is_none(), "{}", role.code);
         }
     }
 

@@ -101,11 +101,7 @@ pub async fn draft_for(c: &mut AnyConnection, applicant_id: i64, item_id: i64) -
     const SQL: &str = select_application_where!(
         "a.applicant_id = $1 AND a.item_id = $2 AND a.status = 'draft' ORDER BY a.created_at DESC LIMIT 1"
     );
-    let row = sqlx::query(SQL)
-        .bind(applicant_id)
-        .bind(item_id)
-        .fetch_optional(c)
-        .await?;
+    let row = sqlx::query(SQL).bind(applicant_id).bind(item_id).fetch_optional(c).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -122,12 +118,7 @@ pub async fn list_for_applicant(
         .fetch_one(&mut *c)
         .await?
         .try_get("n")?;
-    let rows = sqlx::query(PAGE)
-        .bind(applicant_id)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *c)
-        .await?;
+    let rows = sqlx::query(PAGE).bind(applicant_id).bind(limit).bind(offset).fetch_all(&mut *c).await?;
     Ok((total, rows.iter().map(from_row).collect::<sqlx::Result<_>>()?))
 }
 

@@ -93,23 +93,11 @@ fn chain_hash(
 
 /// Appends a record; call it inside the transaction of the change it records.
 pub async fn append(c: &mut AnyConnection, e: &NewEntry<'_>, now: i64) -> sqlx::Result<i64> {
-    let head = sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-        .fetch_one(&mut *c)
-        .await?;
+    let head =
+        sqlx::query("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash").fetch_one(&mut *c).await?;
     let seq: i64 = head.try_get("seq")?;
     let prev: String = head.try_get("hash")?;
-    let hash = chain_hash(
-        &prev,
-        seq,
-        now,
-        e.actor_id,
-        e.actor,
-        e.ip,
-        e.action,
-        e.object,
-        e.outcome.name(),
-        e.detail,
-    );
+    let hash = chain_hash(&prev, seq, now, e.actor_id, e.actor, e.ip, e.action, e.object, e.outcome.name(), e.detail);
     sqlx::query(
         "INSERT INTO audit_log (seq, at, actor_id, actor, ip, action, object, result, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -127,10 +115,7 @@ pub async fn append(c: &mut AnyConnection, e: &NewEntry<'_>, now: i64) -> sqlx::
     .bind(&hash)
     .execute(&mut *c)
     .await?;
-    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
-        .bind(&hash)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1").bind(&hash).execute(&mut *c).await?;
     Ok(seq)
 }
 
@@ -197,9 +182,7 @@ pub async fn chunk(c: &mut AnyConnection, after_seq: i64, limit: i64) -> sqlx::R
 
 /// The chain head: the last sequence number and hash.
 pub async fn head(c: &mut AnyConnection) -> sqlx::Result<(i64, String)> {
-    let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
-        .fetch_one(c)
-        .await?;
+    let r = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1").fetch_one(c).await?;
     Ok((r.try_get("seq")?, r.try_get("hash")?))
 }
 

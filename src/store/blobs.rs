@@ -25,10 +25,7 @@ impl Blobs {
     pub fn local(dir: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         let store = LocalFileSystem::new_with_prefix(dir).context("opening the file store")?;
-        Ok(Self {
-            store: Arc::new(store),
-            local_root: Some(dir.to_path_buf()),
-        })
+        Ok(Self { store: Arc::new(store), local_root: Some(dir.to_path_buf()) })
     }
 
     fn key(sha256: &str) -> object_store::path::Path {
@@ -42,10 +39,7 @@ impl Blobs {
         if self.store.head(&key).await.is_ok() {
             return Ok(());
         }
-        self.store
-            .put(&key, PutPayload::from_bytes(bytes))
-            .await
-            .context("storing a file")?;
+        self.store.put(&key, PutPayload::from_bytes(bytes)).await.context("storing a file")?;
         if let Some(root) = &self.local_root {
             let path = root.join(key.as_ref());
             tokio::task::spawn_blocking(move || -> std::io::Result<()> {
@@ -63,12 +57,6 @@ impl Blobs {
     }
 
     pub async fn get(&self, sha256: &str) -> anyhow::Result<Bytes> {
-        Ok(self
-            .store
-            .get(&Self::key(sha256))
-            .await
-            .context("reading a file")?
-            .bytes()
-            .await?)
+        Ok(self.store.get(&Self::key(sha256)).await.context("reading a file")?.bytes().await?)
     }
 }

@@ -174,8 +174,7 @@ pub async fn version(c: &mut AnyConnection, item_id: i64, version: i64) -> sqlx:
         .bind(version)
         .fetch_optional(c)
         .await?;
-    row.map(|r| Ok((r.try_get("definition")?, r.try_get("published_at")?)))
-        .transpose()
+    row.map(|r| Ok((r.try_get("definition")?, r.try_get("published_at")?))).transpose()
 }
 
 /// Filters of the public item list; empty strings mean "any".
@@ -201,13 +200,8 @@ pub async fn list_public(c: &mut AnyConnection, f: &ItemFilter) -> sqlx::Result<
     );
     const PAGE: &str = select_item_where!(public_filter!(), " ORDER BY d.sort, i.code LIMIT $4 OFFSET $5");
     let like = format!("%{}%", f.subject.replace(['%', '_'], ""));
-    let total: i64 = sqlx::query(COUNT)
-        .bind(&f.department)
-        .bind(&f.subject)
-        .bind(&like)
-        .fetch_one(&mut *c)
-        .await?
-        .try_get("n")?;
+    let total: i64 =
+        sqlx::query(COUNT).bind(&f.department).bind(&f.subject).bind(&like).fetch_one(&mut *c).await?.try_get("n")?;
     let rows = sqlx::query(PAGE)
         .bind(&f.department)
         .bind(&f.subject)
@@ -228,9 +222,7 @@ pub async fn published_with_definitions(c: &mut AnyConnection) -> sqlx::Result<V
     ))
     .fetch_all(c)
     .await?;
-    rows.iter()
-        .map(|r| Ok((item_from_row(r)?, r.try_get("definition")?)))
-        .collect()
+    rows.iter().map(|r| Ok((item_from_row(r)?, r.try_get("definition")?))).collect()
 }
 
 /// Item counts per department (public items), for browsing.
@@ -245,11 +237,7 @@ pub async fn counts_by_department(c: &mut AnyConnection) -> sqlx::Result<Vec<(De
     rows.iter()
         .map(|r| {
             Ok((
-                Department {
-                    id: r.try_get("id")?,
-                    code: r.try_get("code")?,
-                    name: r.try_get("name")?,
-                },
+                Department { id: r.try_get("id")?, code: r.try_get("code")?, name: r.try_get("name")? },
                 r.try_get("n")?,
             ))
         })
@@ -257,17 +245,12 @@ pub async fn counts_by_department(c: &mut AnyConnection) -> sqlx::Result<Vec<(De
 }
 
 pub async fn bump_revision(c: &mut AnyConnection) -> sqlx::Result<()> {
-    sqlx::query("UPDATE catalogue_revision SET revision = revision + 1 WHERE id = 1")
-        .execute(c)
-        .await?;
+    sqlx::query("UPDATE catalogue_revision SET revision = revision + 1 WHERE id = 1").execute(c).await?;
     Ok(())
 }
 
 pub async fn revision(c: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query("SELECT revision FROM catalogue_revision WHERE id = 1")
-        .fetch_one(c)
-        .await?
-        .try_get("revision")
+    sqlx::query("SELECT revision FROM catalogue_revision WHERE id = 1").fetch_one(c).await?.try_get("revision")
 }
 
 #[derive(Debug, Clone)]
@@ -339,21 +322,12 @@ pub async fn upsert_synonym(c: &mut AnyConnection, term: &str, canonical: &str, 
 }
 
 pub async fn delete_synonym(c: &mut AnyConnection, term: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("DELETE FROM search_synonyms WHERE term = $1")
-        .bind(term)
-        .execute(c)
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(sqlx::query("DELETE FROM search_synonyms WHERE term = $1").bind(term).execute(c).await?.rows_affected() > 0)
 }
 
 pub async fn synonyms(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT term, canonical FROM search_synonyms ORDER BY term")
-        .fetch_all(c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("term")?, r.try_get("canonical")?)))
-        .collect()
+    let rows = sqlx::query("SELECT term, canonical FROM search_synonyms ORDER BY term").fetch_all(c).await?;
+    rows.iter().map(|r| Ok((r.try_get("term")?, r.try_get("canonical")?))).collect()
 }
 
 /// Adds calendar days that are not there yet (the shipped calendar never overwrites edits).
@@ -373,23 +347,15 @@ pub async fn insert_calendar_day_if_missing(
 }
 
 pub async fn calendar_days(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT day, kind FROM work_calendar ORDER BY day")
-        .fetch_all(c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("day")?, r.try_get("kind")?)))
-        .collect()
+    let rows = sqlx::query("SELECT day, kind FROM work_calendar ORDER BY day").fetch_all(c).await?;
+    rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?))).collect()
 }
 
 fn item_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<ItemRow> {
     Ok(ItemRow {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
-        department: Department {
-            id: r.try_get("d_id")?,
-            code: r.try_get("d_code")?,
-            name: r.try_get("d_name")?,
-        },
+        department: Department { id: r.try_get("d_id")?, code: r.try_get("d_code")?, name: r.try_get("d_name")? },
         status: r.try_get("status")?,
         status_reason: r.try_get("status_reason")?,
         published_version: r.try_get("published_version")?,
@@ -425,10 +391,7 @@ pub async fn list_admin(c: &mut AnyConnection, f: &AdminFilter) -> sqlx::Result<
         "SELECT COUNT(*) AS n FROM items i JOIN departments d ON d.id = i.department_id WHERE ",
         admin_filter!()
     );
-    const PAGE: &str = select_item_where!(
-        admin_filter!(),
-        " ORDER BY i.updated_at DESC, i.code LIMIT $5 OFFSET $6"
-    );
+    const PAGE: &str = select_item_where!(admin_filter!(), " ORDER BY i.updated_at DESC, i.code LIMIT $5 OFFSET $6");
     let like = format!("%{}%", f.q.replace(['%', '_'], ""));
     let total: i64 = sqlx::query(COUNT)
         .bind(&f.q)
@@ -459,9 +422,7 @@ pub async fn all_with_latest(c: &mut AnyConnection) -> sqlx::Result<Vec<(ItemRow
     ))
     .fetch_all(c)
     .await?;
-    rows.iter()
-        .map(|r| Ok((item_from_row(r)?, r.try_get("definition")?)))
-        .collect()
+    rows.iter().map(|r| Ok((item_from_row(r)?, r.try_get("definition")?))).collect()
 }
 
 #[derive(Debug, Clone)]
@@ -511,11 +472,7 @@ pub async fn update_version(
     .bind(now)
     .execute(&mut *c)
     .await?;
-    sqlx::query("UPDATE items SET updated_at = $2 WHERE id = $1")
-        .bind(item_id)
-        .bind(now)
-        .execute(c)
-        .await?;
+    sqlx::query("UPDATE items SET updated_at = $2 WHERE id = $1").bind(item_id).bind(now).execute(c).await?;
     Ok(())
 }
 

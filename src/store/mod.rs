@@ -116,11 +116,7 @@ impl Db {
         let migrations = MIGRATIONS
             .iter()
             .map(|(version, name, sqlite, postgres)| {
-                let sql = if self.backend == Backend::Sqlite {
-                    sqlite
-                } else {
-                    postgres
-                };
+                let sql = if self.backend == Backend::Sqlite { sqlite } else { postgres };
                 Migration::new(
                     *version,
                     (*name).into(),
@@ -130,10 +126,7 @@ impl Db {
                 )
             })
             .collect();
-        Migrator::with_migrations(migrations)
-            .run(&self.pool)
-            .await
-            .context("applying migrations")
+        Migrator::with_migrations(migrations).run(&self.pool).await.context("applying migrations")
     }
 
     /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
@@ -184,11 +177,7 @@ mod tests {
         }
         let on_disk = |dir: &str| {
             let mut names: Vec<String> = std::fs::read_dir(dir)
-                .map(|d| {
-                    d.filter_map(|e| e.ok())
-                        .map(|e| e.file_name().to_string_lossy().into_owned())
-                        .collect()
-                })
+                .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
                 .unwrap_or_default();
             names.sort();
             names
@@ -200,10 +189,7 @@ mod tests {
 
     #[test]
     fn finds_the_sqlite_path() {
-        assert_eq!(
-            super::sqlite_path("sqlite://./data/tongban.db?mode=rwc").as_deref(),
-            Some("./data/tongban.db")
-        );
+        assert_eq!(super::sqlite_path("sqlite://./data/tongban.db?mode=rwc").as_deref(), Some("./data/tongban.db"));
         assert_eq!(super::sqlite_path("sqlite::memory:"), None);
     }
 }

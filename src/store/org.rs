@@ -21,11 +21,7 @@ pub struct Site {
 
 impl Site {
     pub fn kind_label(&self) -> &'static str {
-        if self.kind == "district_center" {
-            "区级中心"
-        } else {
-            "社区事务受理服务中心"
-        }
+        if self.kind == "district_center" { "区级中心" } else { "社区事务受理服务中心" }
     }
 }
 
@@ -36,9 +32,7 @@ pub struct Window {
 }
 
 pub async fn list_departments(c: &mut AnyConnection) -> sqlx::Result<Vec<Department>> {
-    let rows = sqlx::query("SELECT id, code, name FROM departments ORDER BY sort, code")
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query("SELECT id, code, name FROM departments ORDER BY sort, code").fetch_all(c).await?;
     rows.iter().map(department_from_row).collect()
 }
 
@@ -50,10 +44,8 @@ pub async fn list_sites(c: &mut AnyConnection) -> sqlx::Result<Vec<Site>> {
 }
 
 pub async fn department_by_code(c: &mut AnyConnection, code: &str) -> sqlx::Result<Option<Department>> {
-    let row = sqlx::query("SELECT id, code, name FROM departments WHERE code = $1")
-        .bind(code)
-        .fetch_optional(c)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, code, name FROM departments WHERE code = $1").bind(code).fetch_optional(c).await?;
     row.as_ref().map(department_from_row).transpose()
 }
 
@@ -70,21 +62,11 @@ pub async fn windows_of_site(c: &mut AnyConnection, site_id: i64) -> sqlx::Resul
         .bind(site_id)
         .fetch_all(c)
         .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Window {
-                code: r.try_get("code")?,
-                name: r.try_get("name")?,
-            })
-        })
-        .collect()
+    rows.iter().map(|r| Ok(Window { code: r.try_get("code")?, name: r.try_get("name")? })).collect()
 }
 
 pub async fn count_windows(c: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query("SELECT COUNT(*) AS n FROM windows")
-        .fetch_one(c)
-        .await?
-        .try_get("n")
+    sqlx::query("SELECT COUNT(*) AS n FROM windows").fetch_one(c).await?.try_get("n")
 }
 
 pub async fn insert_department(
@@ -138,11 +120,7 @@ pub async fn insert_window(c: &mut AnyConnection, site_id: i64, code: &str, name
 }
 
 fn department_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Department> {
-    Ok(Department {
-        id: r.try_get("id")?,
-        code: r.try_get("code")?,
-        name: r.try_get("name")?,
-    })
+    Ok(Department { id: r.try_get("id")?, code: r.try_get("code")?, name: r.try_get("name")? })
 }
 
 fn site_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Site> {

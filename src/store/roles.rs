@@ -69,10 +69,7 @@ pub async fn upsert(c: &mut AnyConnection, role: &Role) -> sqlx::Result<()> {
     .bind(&role.description)
     .execute(&mut *c)
     .await?;
-    sqlx::query("DELETE FROM role_permissions WHERE role_code = $1")
-        .bind(&role.code)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query("DELETE FROM role_permissions WHERE role_code = $1").bind(&role.code).execute(&mut *c).await?;
     for p in &role.permissions {
         sqlx::query("INSERT INTO role_permissions (role_code, permission) VALUES ($1, $2)")
             .bind(&role.code)
@@ -108,10 +105,7 @@ pub async fn grants_of(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<Vec<
 
 /// Replaces the user's roles.
 pub async fn set_user_roles(c: &mut AnyConnection, user_id: i64, roles: &[(String, String)]) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-        .bind(user_id)
-        .execute(&mut *c)
-        .await?;
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
     for (code, scope) in roles {
         sqlx::query("INSERT INTO user_roles (user_id, role_code, scope) VALUES ($1, $2, $3)")
             .bind(user_id)
@@ -125,10 +119,6 @@ pub async fn set_user_roles(c: &mut AnyConnection, user_id: i64, roles: &[(Strin
 
 /// How many users hold each role.
 pub async fn holder_counts(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT role_code, COUNT(*) AS n FROM user_roles GROUP BY role_code")
-        .fetch_all(c)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("role_code")?, r.try_get("n")?)))
-        .collect()
+    let rows = sqlx::query("SELECT role_code, COUNT(*) AS n FROM user_roles GROUP BY role_code").fetch_all(c).await?;
+    rows.iter().map(|r| Ok((r.try_get("role_code")?, r.try_get("n")?))).collect()
 }

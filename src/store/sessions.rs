@@ -59,41 +59,30 @@ pub async fn touch(c: &mut AnyConnection, token_hash: &str, now: i64) -> sqlx::R
 }
 
 pub async fn delete(c: &mut AnyConnection, token_hash: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash)
-        .execute(c)
-        .await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(c).await?;
     Ok(())
 }
 
 pub async fn delete_for_user(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<u64> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(c).await?.rows_affected())
+}
+
+/// Ends every session of the user but the one kept (after a password change).
+pub async fn delete_others(c: &mut AnyConnection, user_id: i64, keep_hash: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
         .bind(user_id)
+        .bind(keep_hash)
         .execute(c)
         .await?
         .rows_affected())
 }
 
-/// Ends every session of the user but the one kept (after a password change).
-pub async fn delete_others(c: &mut AnyConnection, user_id: i64, keep_hash: &str) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-            .bind(user_id)
-            .bind(keep_hash)
-            .execute(c)
-            .await?
-            .rows_affected(),
-    )
-}
-
 /// Removes sessions past their idle or absolute limit.
 pub async fn purge_expired(c: &mut AnyConnection, now: i64, absolute_ms: i64) -> sqlx::Result<u64> {
-    Ok(
-        sqlx::query("DELETE FROM sessions WHERE last_seen_at + idle_secs * 1000 < $1 OR created_at + $2 < $1")
-            .bind(now)
-            .bind(absolute_ms)
-            .execute(c)
-            .await?
-            .rows_affected(),
-    )
+    Ok(sqlx::query("DELETE FROM sessions WHERE last_seen_at + idle_secs * 1000 < $1 OR created_at + $2 < $1")
+        .bind(now)
+        .bind(absolute_ms)
+        .execute(c)
+        .await?
+        .rows_affected())
 }

@@ -31,9 +31,7 @@ impl UserKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [UserKind::Staff, UserKind::Person, UserKind::Organisation]
-            .into_iter()
-            .find(|k| k.name() == s)
+        [UserKind::Staff, UserKind::Person, UserKind::Organisation].into_iter().find(|k| k.name() == s)
     }
 }
 
@@ -103,33 +101,16 @@ pub async fn list(c: &mut AnyConnection, f: &UserFilter) -> sqlx::Result<(i64, V
         };
     }
     const COUNT: &str = concat!("SELECT COUNT(*) AS n FROM users u WHERE ", filter!());
-    const PAGE: &str = select_user_where!(concat!(
-        filter!(),
-        " ORDER BY u.kind DESC, u.username LIMIT $4 OFFSET $5"
-    ));
+    const PAGE: &str = select_user_where!(concat!(filter!(), " ORDER BY u.kind DESC, u.username LIMIT $4 OFFSET $5"));
     let like = format!("%{}%", f.q.replace(['%', '_'], ""));
-    let total: i64 = sqlx::query(COUNT)
-        .bind(&f.q)
-        .bind(&like)
-        .bind(&f.kind)
-        .fetch_one(&mut *c)
-        .await?
-        .try_get("n")?;
-    let rows = sqlx::query(PAGE)
-        .bind(&f.q)
-        .bind(&like)
-        .bind(&f.kind)
-        .bind(f.limit)
-        .bind(f.offset)
-        .fetch_all(&mut *c)
-        .await?;
+    let total: i64 = sqlx::query(COUNT).bind(&f.q).bind(&like).bind(&f.kind).fetch_one(&mut *c).await?.try_get("n")?;
+    let rows =
+        sqlx::query(PAGE).bind(&f.q).bind(&like).bind(&f.kind).bind(f.limit).bind(f.offset).fetch_all(&mut *c).await?;
     Ok((total, rows.iter().map(user_from_row).collect::<sqlx::Result<_>>()?))
 }
 
 pub async fn count_by_kind(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM users GROUP BY kind ORDER BY kind")
-        .fetch_all(c)
-        .await?;
+    let rows = sqlx::query("SELECT kind, COUNT(*) AS n FROM users GROUP BY kind ORDER BY kind").fetch_all(c).await?;
     rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("n")?))).collect()
 }
 
@@ -196,19 +177,11 @@ pub async fn id_number_taken(c: &mut AnyConnection, digest: &str) -> sqlx::Resul
 }
 
 pub async fn credit_code_taken(c: &mut AnyConnection, code: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE credit_code = $1")
-        .bind(code)
-        .fetch_optional(c)
-        .await?
-        .is_some())
+    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE credit_code = $1").bind(code).fetch_optional(c).await?.is_some())
 }
 
 pub async fn username_taken(c: &mut AnyConnection, username: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(c)
-        .await?
-        .is_some())
+    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE username = $1").bind(username).fetch_optional(c).await?.is_some())
 }
 
 /// Counts one more failed login and returns the new count (atomic under concurrency).
@@ -267,11 +240,7 @@ pub async fn set_disabled(c: &mut AnyConnection, id: i64, disabled: bool, now: i
 fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
     let kind: String = r.try_get("kind")?;
     let department = match r.try_get::<Option<i64>, _>("d_id")? {
-        Some(id) => Some(Department {
-            id,
-            code: r.try_get("d_code")?,
-            name: r.try_get("d_name")?,
-        }),
+        Some(id) => Some(Department { id, code: r.try_get("d_code")?, name: r.try_get("d_name")? }),
         None => None,
     };
     let site = match r.try_get::<Option<i64>, _>("s_id")? {

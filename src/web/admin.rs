@@ -70,11 +70,7 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
         ),
         (
             Permission::RoleManage,
-            Card {
-                href: "/admin/roles",
-                title: "角色与权限",
-                text: "维护角色的权限集合和数据范围",
-            },
+            Card { href: "/admin/roles", title: "角色与权限", text: "维护角色的权限集合和数据范围" },
         ),
         (
             Permission::OrgView,
@@ -87,9 +83,7 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
         (
             Permission::AuditView,
             Card {
-                href: "/admin/audit",
-                title: "审计日志",
-                text: "登录、越权访问和所有变更的记录，带 SM3 哈希链校验",
+                href: "/admin/audit", title: "审计日志", text: "登录、越权访问和所有变更的记录，带 SM3 哈希链校验"
             },
         ),
         (
@@ -103,17 +97,11 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
         (
             Permission::CatalogEdit,
             Card {
-                href: "/admin/synonyms",
-                title: "搜索同义词",
-                text: "把群众的说法对应到事项的规范名称",
+                href: "/admin/synonyms", title: "搜索同义词", text: "把群众的说法对应到事项的规范名称"
             },
         ),
     ];
-    let cards = all
-        .into_iter()
-        .filter(|(p, _)| user.actor.can(*p))
-        .map(|(_, c)| c)
-        .collect();
+    let cards = all.into_iter().filter(|(p, _)| user.actor.can(*p)).map(|(_, c)| c).collect();
     Ok(render(&HomePage { shell, cards }))
 }
 
@@ -145,29 +133,12 @@ async fn users(
     Query(q): Query<UsersQuery>,
 ) -> WebResult {
     let page = page_number(&q.page);
-    let filter = UserFilter {
-        q: q.q.trim().to_owned(),
-        kind: q.kind.clone(),
-        offset: (page - 1) * PAGE_SIZE,
-        limit: PAGE_SIZE,
-    };
+    let filter =
+        UserFilter { q: q.q.trim().to_owned(), kind: q.kind.clone(), offset: (page - 1) * PAGE_SIZE, limit: PAGE_SIZE };
     let (total, users) = app::users::list(&state.core, &user.actor, &filter).await?;
-    let pager = Pager::new(
-        "/admin/users",
-        &[("q", &q.q), ("kind", &q.kind)],
-        page,
-        PAGE_SIZE,
-        total,
-    );
+    let pager = Pager::new("/admin/users", &[("q", &q.q), ("kind", &q.kind)], page, PAGE_SIZE, total);
     let can_create = user.actor.can(Permission::UserManage);
-    Ok(render(&UsersPage {
-        shell,
-        q: q.q,
-        kind: q.kind,
-        users,
-        pager,
-        can_create,
-    }))
+    Ok(render(&UsersPage { shell, q: q.q, kind: q.kind, users, pager, can_create }))
 }
 
 #[derive(Template)]
@@ -209,12 +180,9 @@ async fn user_new_submit(
     Form(form): Form<NewStaff>,
 ) -> WebResult {
     match app::users::create_staff(&state.core, &user.actor, &form, &[], None).await {
-        Ok(password) => Ok(render(&SecretPage {
-            shell,
-            username: form.username.trim().to_owned(),
-            password,
-            created: true,
-        })),
+        Ok(password) => {
+            Ok(render(&SecretPage { shell, username: form.username.trim().to_owned(), password, created: true }))
+        }
         Err(AppError::Invalid(problems)) => {
             let mut conn = state.core.db.conn().await?;
             let page = UserNewPage {
@@ -267,11 +235,7 @@ async fn detail_page(
 ) -> Result<UserDetailPage, WebError> {
     let view = app::users::detail(&state.core, &user.actor, username).await?;
     let can_assign = user.actor.can(Permission::UserAssignRole);
-    let roles = if can_assign {
-        app::roles::list(&state.core, &user.actor).await?
-    } else {
-        Vec::new()
-    };
+    let roles = if can_assign { app::roles::list(&state.core, &user.actor).await? } else { Vec::new() };
     let locked = view.user.locked_until.is_some_and(|t| t > clock::now_ms());
     Ok(UserDetailPage {
         shell,
@@ -292,9 +256,7 @@ async fn user_detail(
     user: CurrentUser,
     Path(username): Path<String>,
 ) -> WebResult {
-    Ok(render(
-        &detail_page(&state, shell, &user, &username, FormErrors::default()).await?,
-    ))
+    Ok(render(&detail_page(&state, shell, &user, &username, FormErrors::default()).await?))
 }
 
 async fn user_disable(State(state): State<AppState>, user: CurrentUser, Path(username): Path<String>) -> WebResult {
@@ -314,12 +276,7 @@ async fn user_reset_password(
     Path(username): Path<String>,
 ) -> WebResult {
     let password = app::users::reset_password(&state.core, &user.actor, &username).await?;
-    Ok(render(&SecretPage {
-        shell,
-        username,
-        password,
-        created: false,
-    }))
+    Ok(render(&SecretPage { shell, username, password, created: false }))
 }
 
 /// Role assignment form: a checkbox `role` per role and a `scope:<code>` select per role.
@@ -361,8 +318,7 @@ struct RolesPage {
 
 impl RolesPage {
     fn permission_label(&self, name: &str) -> String {
-        name.parse::<Permission>()
-            .map_or_else(|_| name.to_owned(), |p| p.label().to_owned())
+        name.parse::<Permission>().map_or_else(|_| name.to_owned(), |p| p.label().to_owned())
     }
 
     fn scope_label(&self, name: &str) -> &'static str {
@@ -399,23 +355,12 @@ impl RoleFormPage {
 }
 
 fn role_form(shell: Shell, existing: bool, builtin: bool, form: RoleInput, errors: FormErrors) -> RoleFormPage {
-    RoleFormPage {
-        shell,
-        existing,
-        builtin,
-        form,
-        permissions: Permission::ALL,
-        scopes: DataScope::ALL,
-        errors,
-    }
+    RoleFormPage { shell, existing, builtin, form, permissions: Permission::ALL, scopes: DataScope::ALL, errors }
 }
 
 async fn role_new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     app::authorize(&state.core, &user.actor, Permission::RoleManage, "roles").await?;
-    let form = RoleInput {
-        scope: "department".into(),
-        ..RoleInput::default()
-    };
+    let form = RoleInput { scope: "department".into(), ..RoleInput::default() };
     Ok(render(&role_form(shell, false, false, form, FormErrors::default())))
 }
 
@@ -458,13 +403,7 @@ async fn role_edit_page(
         description: role.description,
         permissions: role.permissions,
     };
-    Ok(render(&role_form(
-        shell,
-        true,
-        role.builtin,
-        form,
-        FormErrors::default(),
-    )))
+    Ok(render(&role_form(shell, true, role.builtin, form, FormErrors::default())))
 }
 
 async fn role_edit_submit(
@@ -506,11 +445,7 @@ async fn org_page(State(state): State<AppState>, shell: Shell, user: CurrentUser
         let windows = org::windows_of_site(&mut conn, site.id).await?;
         sites.push((site, windows));
     }
-    Ok(render(&OrgPage {
-        shell,
-        departments,
-        sites,
-    }))
+    Ok(render(&OrgPage { shell, departments, sites }))
 }
 
 #[derive(Deserialize, Default)]
@@ -566,10 +501,7 @@ impl AuditPage {
 /// A `YYYY-MM-DD` date as the China-time midnight it starts, in Unix milliseconds.
 fn day_start_ms(s: &str) -> Option<i64> {
     let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    d.and_hms_opt(0, 0, 0)?
-        .and_local_timezone(clock::china())
-        .single()
-        .map(|t| t.timestamp_millis())
+    d.and_hms_opt(0, 0, 0)?.and_local_timezone(clock::china()).single().map(|t| t.timestamp_millis())
 }
 
 async fn audit(
@@ -582,22 +514,14 @@ async fn audit(
     let from_ms = match q.from.trim() {
         "" => 0,
         s => day_start_ms(s).unwrap_or_else(|| {
-            errors.push(crate::app::FieldError::new(
-                "from",
-                "invalid_date",
-                "起始日期格式应为 2026-01-31",
-            ));
+            errors.push(crate::app::FieldError::new("from", "invalid_date", "起始日期格式应为 2026-01-31"));
             0
         }),
     };
     let to_ms = match q.to.trim() {
         "" => 0,
         s => day_start_ms(s).map(|t| t + 86_400_000).unwrap_or_else(|| {
-            errors.push(crate::app::FieldError::new(
-                "to",
-                "invalid_date",
-                "结束日期格式应为 2026-01-31",
-            ));
+            errors.push(crate::app::FieldError::new("to", "invalid_date", "结束日期格式应为 2026-01-31"));
             0
         }),
     };
@@ -612,37 +536,15 @@ async fn audit(
         limit: PAGE_SIZE,
     };
     let (total, entries) = app::audit::list(&state.core, &user.actor, &filter).await?;
-    let chain = if q.verify == "1" {
-        Some(app::audit::verify_chain(&state.core).await?)
-    } else {
-        None
-    };
+    let chain = if q.verify == "1" { Some(app::audit::verify_chain(&state.core).await?) } else { None };
     let pager = Pager::new(
         "/admin/audit",
-        &[
-            ("actor", &q.actor),
-            ("action", &q.action),
-            ("result", &q.result),
-            ("from", &q.from),
-            ("to", &q.to),
-        ],
+        &[("actor", &q.actor), ("action", &q.action), ("result", &q.result), ("from", &q.from), ("to", &q.to)],
         page,
         PAGE_SIZE,
         total,
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let page = AuditPage {
-        shell,
-        q,
-        entries,
-        pager,
-        actions: app::audit::ACTIONS,
-        chain,
-        errors: FormErrors(errors),
-    };
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = AuditPage { shell, q, entries, pager, actions: app::audit::ACTIONS, chain, errors: FormErrors(errors) };
     Ok(render_status(status, &page))
 }

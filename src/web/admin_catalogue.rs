@@ -98,13 +98,7 @@ async fn list(State(state): State<AppState>, shell: Shell, user: CurrentUser, Qu
         20,
         total,
     );
-    Ok(render(&ListPage {
-        shell,
-        q,
-        items,
-        departments,
-        pager,
-    }))
+    Ok(render(&ListPage { shell, q, items, departments, pager }))
 }
 
 /// The edit form's values: the exchange format's columns, so that the form, the import and the
@@ -157,27 +151,13 @@ fn columns_of(def: &ItemDefinition) -> HashMap<String, String> {
         ("subjects", subjects.join(",")),
         ("legal_days", def.legal_days.to_string()),
         ("promised_days", def.promised_days.to_string()),
-        (
-            "case_kind",
-            if def.case_kind == CaseKind::Immediate {
-                "immediate"
-            } else {
-                "promised"
-            }
-            .to_owned(),
-        ),
+        ("case_kind", if def.case_kind == CaseKind::Immediate { "immediate" } else { "promised" }.to_owned()),
         ("visits_required", def.visits_required.to_string()),
         ("fully_online", yes(def.fully_online)),
         ("citywide", yes(def.citywide)),
         ("sites", sites),
-        (
-            "fee_fen",
-            def.fee.as_ref().map(|f| f.amount_fen.to_string()).unwrap_or_default(),
-        ),
-        (
-            "fee_basis",
-            def.fee.as_ref().map(|f| f.basis.clone()).unwrap_or_default(),
-        ),
+        ("fee_fen", def.fee.as_ref().map(|f| f.amount_fen.to_string()).unwrap_or_default()),
+        ("fee_basis", def.fee.as_ref().map(|f| f.basis.clone()).unwrap_or_default()),
         ("legal_basis", def.legal_basis.join("\n")),
         ("conditions", def.conditions.join("\n")),
         ("process", def.process.join("\n")),
@@ -185,14 +165,8 @@ fn columns_of(def: &ItemDefinition) -> HashMap<String, String> {
         ("complaint_phone", def.complaint_phone.clone()),
         ("keywords", def.keywords.join("\n")),
         ("faq_json", pretty(&serde_json::to_value(&def.faq).unwrap_or_default())),
-        (
-            "materials_json",
-            pretty(&serde_json::to_value(&def.materials).unwrap_or_default()),
-        ),
-        (
-            "form_json",
-            pretty(&serde_json::to_value(&def.form).unwrap_or_default()),
-        ),
+        ("materials_json", pretty(&serde_json::to_value(&def.materials).unwrap_or_default())),
+        ("form_json", pretty(&serde_json::to_value(&def.form).unwrap_or_default())),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -204,10 +178,7 @@ fn columns_of_form(pairs: &[(String, String)], code: Option<&str>) -> HashMap<St
     let mut v: HashMap<String, String> = COLUMNS.iter().map(|c| (c.to_string(), value(pairs, c))).collect();
     v.insert("subjects".into(), values(pairs, "subjects").join(","));
     for flag in ["fully_online", "citywide"] {
-        v.insert(
-            flag.into(),
-            if value(pairs, flag).is_empty() { "否" } else { "是" }.into(),
-        );
+        v.insert(flag.into(), if value(pairs, flag).is_empty() { "否" } else { "是" }.into());
     }
     if let Some(code) = code {
         v.insert("code".into(), code.to_owned());
@@ -223,22 +194,8 @@ async fn form_page(
     errors: FormErrors,
 ) -> WebResult {
     let departments = org::list_departments(&mut *state.core.db.conn().await?).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render_status(
-        status,
-        &FormPage {
-            shell,
-            existing,
-            v,
-            departments,
-            item_types: ITEM_TYPES,
-            errors,
-        },
-    ))
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render_status(status, &FormPage { shell, existing, v, departments, item_types: ITEM_TYPES, errors }))
 }
 
 async fn new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
@@ -263,19 +220,12 @@ async fn save_form(
     let def = match catalogue_io::row_to_definition(&v) {
         Ok(def) => def,
         Err(problems) => {
-            let errors = FormErrors(
-                problems
-                    .into_iter()
-                    .map(|m| FieldError::new("form", "invalid", m))
-                    .collect(),
-            );
+            let errors = FormErrors(problems.into_iter().map(|m| FieldError::new("form", "invalid", m)).collect());
             return form_page(state, shell, existing, v, errors).await;
         }
     };
     if existing.is_none()
-        && crate::store::catalogue::item_by_code(&mut *state.core.db.conn().await?, &def.code)
-            .await?
-            .is_some()
+        && crate::store::catalogue::item_by_code(&mut *state.core.db.conn().await?, &def.code).await?.is_some()
     {
         let errors = FormErrors::single("code", "taken", "该事项编码已存在");
         return form_page(state, shell, existing, v, errors).await;
@@ -304,14 +254,7 @@ async fn edit_page(
     Path(code): Path<String>,
 ) -> WebResult {
     let item = catalogue::admin_item(&state.core, &user.actor, &code).await?;
-    form_page(
-        &state,
-        shell,
-        Some(code),
-        columns_of(&item.latest),
-        FormErrors::default(),
-    )
-    .await
+    form_page(&state, shell, Some(code), columns_of(&item.latest), FormErrors::default()).await
 }
 
 async fn edit_submit(
@@ -405,13 +348,7 @@ async fn compare(
     let b = q.b.unwrap_or(item.row.latest_version);
     let a = q.a.unwrap_or((b - 1).max(1));
     let changes = catalogue::compare(&state.core, &user.actor, &code, a, b).await?;
-    Ok(render(&ComparePage {
-        shell,
-        code,
-        a,
-        b,
-        changes,
-    }))
+    Ok(render(&ComparePage { shell, code, a, b, changes }))
 }
 
 #[derive(Template)]
@@ -435,13 +372,7 @@ impl ImportPage {
 
 async fn import_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     authorize(&state.core, &user.actor, Permission::CatalogEdit, "import").await?;
-    Ok(render(&ImportPage {
-        shell,
-        errors: FormErrors::default(),
-        report: Vec::new(),
-        rows: 0,
-        done: None,
-    }))
+    Ok(render(&ImportPage { shell, errors: FormErrors::default(), report: Vec::new(), rows: 0, done: None }))
 }
 
 async fn import_submit(
@@ -472,23 +403,11 @@ async fn import_submit(
         })),
         Ok(Imported::Rejected { rows, report }) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ImportPage {
-                shell,
-                errors: FormErrors::default(),
-                report,
-                rows,
-                done: None,
-            },
+            &ImportPage { shell, errors: FormErrors::default(), report, rows, done: None },
         )),
         Err(AppError::Invalid(problems)) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &ImportPage {
-                shell,
-                errors: FormErrors(problems),
-                report: vec![],
-                rows: 0,
-                done: None,
-            },
+            &ImportPage { shell, errors: FormErrors(problems), report: vec![], rows: 0, done: None },
         )),
         Err(e) => Err(WebError(e)),
     }
@@ -496,16 +415,10 @@ async fn import_submit(
 
 async fn export(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     let bytes = catalogue_io::export_xlsx(&state.core, &user.actor).await?;
-    let name = format!(
-        "attachment; filename=\"catalogue-{}.xlsx\"",
-        clock::to_china(clock::now_ms()).format("%Y%m%d")
-    );
+    let name = format!("attachment; filename=\"catalogue-{}.xlsx\"", clock::to_china(clock::now_ms()).format("%Y%m%d"));
     Ok((
         [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
-            ),
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
             (header::CONTENT_DISPOSITION, name),
         ],
         bytes,
@@ -523,19 +436,8 @@ struct SynonymsPage {
 
 async fn synonyms_page(state: &AppState, shell: Shell, user: &CurrentUser, errors: FormErrors) -> WebResult {
     let synonyms = crate::app::catalogue::synonyms(&state.core, &user.actor).await?;
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    Ok(render_status(
-        status,
-        &SynonymsPage {
-            shell,
-            synonyms,
-            errors,
-        },
-    ))
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    Ok(render_status(status, &SynonymsPage { shell, synonyms, errors }))
 }
 
 async fn synonyms(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {

@@ -31,10 +31,7 @@ pub fn routes(r: Routes) -> Routes {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(
-        title = "通办 Tongban API",
-        description = "一网通办政务服务平台接口。错误统一为 {code, message, details}。"
-    ),
+    info(title = "通办 Tongban API", description = "一网通办政务服务平台接口。错误统一为 {code, message, details}。"),
     paths(
         login,
         register,
@@ -112,10 +109,7 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Json(req): Json<
         must_change_password: logged_in.user.must_change_password,
     };
     let mut response = Json(body).into_response();
-    append_cookie(
-        &mut response,
-        session_cookie(logged_in.token, state.settings.secure_cookies),
-    );
+    append_cookie(&mut response, session_cookie(logged_in.token, state.settings.secure_cookies));
     Ok(response)
 }
 
@@ -173,14 +167,8 @@ async fn me(user: CurrentUser) -> Json<Me> {
         kind: a.kind.name().to_owned(),
         roles: a.roles.iter().map(|r| r.code.clone()).collect(),
         permissions: a.permissions.iter().map(|p| p.name().to_owned()).collect(),
-        department: a.department.map(|d| OrgRef {
-            code: d.code,
-            name: d.name,
-        }),
-        site: a.site.map(|s| OrgRef {
-            code: s.code,
-            name: s.name,
-        }),
+        department: a.department.map(|d| OrgRef { code: d.code, name: d.name }),
+        site: a.site.map(|s| OrgRef { code: s.code, name: s.name }),
         must_change_password: a.must_change_password,
     })
 }
@@ -254,19 +242,11 @@ pub struct ItemList {
 
 fn summary(row: crate::store::catalogue::ItemRow) -> ItemSummary {
     ItemSummary {
-        subjects: row
-            .subjects
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        subjects: row.subjects.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         code: row.code,
         name: row.name,
         item_type: row.item_type,
-        department: OrgRef {
-            code: row.department.code,
-            name: row.department.name,
-        },
+        department: OrgRef { code: row.department.code, name: row.department.name },
         fully_online: row.fully_online,
         citywide: row.citywide,
         promised_days: row.promised_days,
@@ -300,13 +280,7 @@ async fn list_items(State(state): State<AppState>, Query(p): Query<ItemsParams>)
         page_size,
     };
     let (total, rows) = crate::app::catalogue::find(&state.core, &query).await?;
-    Ok(Json(ItemList {
-        total,
-        page,
-        page_size,
-        items: rows.into_iter().map(summary).collect(),
-    })
-    .into_response())
+    Ok(Json(ItemList { total, page, page_size, items: rows.into_iter().map(summary).collect() }).into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -349,10 +323,7 @@ async fn get_item(State(state): State<AppState>, Path(code): Path<String>) -> We
         code: d.code,
         name: d.name,
         item_type: d.item_type,
-        department: OrgRef {
-            code: g.row.department.code,
-            name: g.row.department.name,
-        },
+        department: OrgRef { code: g.row.department.code, name: g.row.department.name },
         subjects: d.subjects,
         legal_days: d.legal_days,
         promised_days: d.promised_days,
@@ -423,25 +394,12 @@ async fn create_application(
         },
     };
     problems.into_result()?;
-    let key = headers
-        .get("idempotency-key")
-        .map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
-    let input = crate::app::applications::Input {
-        values,
-        uploads: parts.uploads,
-        idempotency_key: key,
-    };
+    let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
+    let input = crate::app::applications::Input { values, uploads: parts.uploads, idempotency_key: key };
     let saved = crate::app::applications::save(&state.core, &user.actor, item.trim(), input, true, false).await?;
-    let status = if saved.repeated {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    let body = ApplicationCreated {
-        number: saved.number,
-        status: saved.status,
-        promised_deadline: saved.promised_deadline,
-    };
+    let status = if saved.repeated { StatusCode::OK } else { StatusCode::CREATED };
+    let body =
+        ApplicationCreated { number: saved.number, status: saved.status, promised_deadline: saved.promised_deadline };
     Ok((status, Json(body)).into_response())
 }
 
@@ -467,10 +425,7 @@ pub struct ApplicationList {
 fn application_summary(r: crate::store::applications::ApplicationRow) -> ApplicationSummary {
     ApplicationSummary {
         status_label: crate::domain::application::status_label(&r.status).to_owned(),
-        item: OrgRef {
-            code: r.item_code,
-            name: r.item_name,
-        },
+        item: OrgRef { code: r.item_code, name: r.item_name },
         department_name: r.department_name,
         number: r.number,
         status: r.status,
@@ -500,13 +455,8 @@ async fn list_applications(State(state): State<AppState>, user: CurrentUser, Que
         .into());
     }
     let (total, rows) = crate::app::applications::list_mine(&state.core, &user.actor, page, page_size).await?;
-    Ok(Json(ApplicationList {
-        total,
-        page,
-        page_size,
-        items: rows.into_iter().map(application_summary).collect(),
-    })
-    .into_response())
+    Ok(Json(ApplicationList { total, page, page_size, items: rows.into_iter().map(application_summary).collect() })
+        .into_response())
 }
 
 #[derive(Serialize, ToSchema)]

@@ -55,11 +55,7 @@ pub async fn read_multipart(mut multipart: Multipart) -> Result<Parts, WebError>
                     )])
                     .into());
                 }
-                parts.uploads.push(Upload {
-                    material_code: code.to_owned(),
-                    file_name,
-                    bytes,
-                });
+                parts.uploads.push(Upload { material_code: code.to_owned(), file_name, bytes });
             }
         } else {
             let bytes = read_part(field).await?;
@@ -94,12 +90,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         too_large()
     } else {
-        AppError::Invalid(vec![FieldError::new(
-            "body",
-            "malformed",
-            "上传内容不完整或格式不正确，请重新提交",
-        )])
-        .into()
+        AppError::Invalid(vec![FieldError::new("body", "malformed", "上传内容不完整或格式不正确，请重新提交")]).into()
     }
 }
 
@@ -167,11 +158,7 @@ fn field_views(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<FieldVi
                 Some(Value::Array(rows)) => rows.iter().filter_map(|r| r.as_object().cloned()).collect(),
                 _ => Vec::new(),
             };
-            let row_count = if f.kind == FieldType::Table {
-                existing.len() + 2
-            } else {
-                0
-            };
+            let row_count = if f.kind == FieldType::Table { existing.len() + 2 } else { 0 };
             let rows = (0..row_count)
                 .map(|i| {
                     f.columns
@@ -207,14 +194,7 @@ fn field_views(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<FieldVi
                         .map(|o| format!("仅当“{}”为“{}”时填写", o.label, c.equals))
                 })
                 .unwrap_or_default();
-            FieldView {
-                field: f.clone(),
-                value,
-                rows,
-                input_type,
-                inputmode,
-                condition,
-            }
+            FieldView { field: f.clone(), value, rows, input_type, inputmode, condition }
         })
         .collect()
 }
@@ -248,6 +228,9 @@ struct ApplyPage {
     errors: FormErrors,
     draft: Option<(String, String)>,
     saved: bool,
+    /// A fresh key per rendered form: a double-clicked or resent submission is recognised and
+    /// answered with the first application instead of making a second one.
+    form_key: String,
 }
 
 impl ApplyPage {
@@ -323,11 +306,9 @@ async fn apply_page(
     let g = applications::applicable(&state.core, &user.actor, &code).await?;
     let draft = applications::draft(&state.core, &user.actor, &g).await?;
     let (values, held, draft_info) = match draft {
-        Some(v) => (
-            v.values.clone(),
-            v.materials.clone(),
-            Some((v.row.number.clone(), clock::display(v.row.updated_at))),
-        ),
+        Some(v) => {
+            (v.values.clone(), v.materials.clone(), Some((v.row.number.clone(), clock::display(v.row.updated_at))))
+        }
         None => (prefill(&state, &user, &g.def).await?, Vec::new(), None),
     };
     let page = ApplyPage {
@@ -338,6 +319,7 @@ async fn apply_page(
         errors: FormErrors::default(),
         draft: draft_info,
         saved: q.saved.is_some(),
+        form_key: crate::crypto::random_token(),
     };
     Ok(render(&page))
 }
@@ -353,10 +335,17 @@ async fn apply_submit(
     let g = applications::applicable(&state.core, &user.actor, &code).await?;
     let submit = parts.text.iter().any(|(k, v)| k == "action" && v == "submit");
     let values = answers(&g.def, &parts.text);
+    let form_key = parts
+        .text
+        .iter()
+        .find(|(k, _)| k == "idempotency_key")
+        .map(|(_, v)| v.clone())
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .unwrap_or_else(crate::crypto::random_token);
     let input = Input {
         values: values.clone(),
         uploads: parts.uploads,
-        idempotency_key: None,
+        idempotency_key: submit.then(|| format!("form:{form_key}")),
     };
     match applications::save(&state.core, &user.actor, &code, input, submit, true).await {
         Ok(saved) if submit => {
@@ -374,6 +363,7 @@ async fn apply_submit(
                 g,
                 errors: FormErrors(problems),
                 saved: false,
+                form_key,
             };
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
@@ -521,16 +511,7 @@ async fn my_detail(
     let materials = def
         .materials
         .iter()
-        .map(|m| {
-            (
-                m.name.clone(),
-                v.materials
-                    .iter()
-                    .filter(|f| f.material_code == m.code)
-                    .cloned()
-                    .collect(),
-            )
-        })
+        .map(|m| (m.name.clone(), v.materials.iter().filter(|f| f.material_code == m.code).cloned().collect()))
         .filter(|(_, files): &(String, Vec<MaterialFile>)| !files.is_empty())
         .collect();
     let page = MyDetailPage {

@@ -12,11 +12,7 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../assets/app.css"),
-    },
+    Asset { name: "app.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../../assets/app.css") },
     Asset {
         name: "app.js",
         content_type: "text/javascript; charset=utf-8",
@@ -25,10 +21,7 @@ const ASSETS: &[Asset] = &[
     Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!(concat!(
-            env!("TONGBAN_NPM_DIR"),
-            "/node_modules/htmx.org/dist/htmx.min.js"
-        )),
+        body: include_bytes!(concat!(env!("TONGBAN_NPM_DIR"), "/node_modules/htmx.org/dist/htmx.min.js")),
     },
 ];
 
@@ -40,10 +33,7 @@ pub fn version() -> &'static str {
 pub async fn serve(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.name == file) {
         Some(a) => (
-            [
-                (header::CONTENT_TYPE, a.content_type),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-            ],
+            [(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, "public, max-age=31536000, immutable")],
             a.body,
         )
             .into_response(),

@@ -15,9 +15,7 @@ use crate::store::catalogue::{ItemRow, LifeEvent};
 use crate::store::org::Department;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/items", items)
-        .get("/items/{code}", item)
-        .get("/events/{code}", event)
+    r.get("/items", items).get("/items/{code}", item).get("/events/{code}", event)
 }
 
 const PAGE_SIZE: i64 = 20;
@@ -62,13 +60,7 @@ async fn items(State(state): State<AppState>, shell: Shell, Query(q): Query<Item
         PAGE_SIZE,
         total,
     );
-    Ok(render(&ItemsPage {
-        shell,
-        q,
-        items,
-        pager,
-        departments,
-    }))
+    Ok(render(&ItemsPage { shell, q, items, pager, departments }))
 }
 
 #[derive(Template)]
@@ -87,23 +79,14 @@ impl ItemPage {
     }
 
     fn subjects_text(&self) -> String {
-        self.g
-            .def
-            .subjects
-            .iter()
-            .map(|s| s.label())
-            .collect::<Vec<_>>()
-            .join("、")
+        self.g.def.subjects.iter().map(|s| s.label()).collect::<Vec<_>>().join("、")
     }
 
     fn days_text(&self) -> String {
         if self.g.def.promised_days == 0 {
             "即办：材料齐全的，当场办结".to_owned()
         } else {
-            format!(
-                "承诺 {} 个工作日内办结（法定 {} 个工作日）",
-                self.g.def.promised_days, self.g.def.legal_days
-            )
+            format!("承诺 {} 个工作日内办结（法定 {} 个工作日）", self.g.def.promised_days, self.g.def.legal_days)
         }
     }
 }

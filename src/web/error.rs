@@ -30,24 +30,11 @@ pub type WebResult<T = Response> = Result<T, WebError>;
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         let (status, code, message, details) = match self.0 {
-            AppError::NotFound => (
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "您访问的页面或资源不存在".to_owned(),
-                vec![],
-            ),
-            AppError::Unauthenticated => (
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "请先登录".to_owned(),
-                vec![],
-            ),
-            AppError::Forbidden => (
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "您没有访问此页面或执行此操作的权限".to_owned(),
-                vec![],
-            ),
+            AppError::NotFound => (StatusCode::NOT_FOUND, "not_found", "您访问的页面或资源不存在".to_owned(), vec![]),
+            AppError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated", "请先登录".to_owned(), vec![]),
+            AppError::Forbidden => {
+                (StatusCode::FORBIDDEN, "forbidden", "您没有访问此页面或执行此操作的权限".to_owned(), vec![])
+            }
             AppError::PasswordChangeRequired => (
                 StatusCode::FORBIDDEN,
                 "password_change_required",
@@ -55,12 +42,9 @@ impl IntoResponse for WebError {
                 vec![],
             ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, vec![]),
-            AppError::Invalid(d) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                "提交的内容有误，请按提示修改".to_owned(),
-                d,
-            ),
+            AppError::Invalid(d) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid", "提交的内容有误，请按提示修改".to_owned(), d)
+            }
             AppError::InvalidCredentials { remaining } => (
                 StatusCode::UNAUTHORIZED,
                 "invalid_credentials",
@@ -70,36 +54,22 @@ impl IntoResponse for WebError {
             AppError::Locked { until_ms } => (
                 StatusCode::FORBIDDEN,
                 "account_locked",
-                format!(
-                    "密码连续输错 5 次，账户已锁定，请于 {} 后再试，或联系管理员解锁",
-                    hour_minute(until_ms)
-                ),
+                format!("密码连续输错 5 次，账户已锁定，请于 {} 后再试，或联系管理员解锁", hour_minute(until_ms)),
                 vec![],
             ),
-            AppError::Disabled => (
-                StatusCode::FORBIDDEN,
-                "account_disabled",
-                "账户已停用，请联系管理员".to_owned(),
-                vec![],
-            ),
-            AppError::Throttled => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "throttled",
-                "尝试次数过多，请 15 分钟后再试".to_owned(),
-                vec![],
-            ),
+            AppError::Disabled => {
+                (StatusCode::FORBIDDEN, "account_disabled", "账户已停用，请联系管理员".to_owned(), vec![])
+            }
+            AppError::Throttled => {
+                (StatusCode::TOO_MANY_REQUESTS, "throttled", "尝试次数过多，请 15 分钟后再试".to_owned(), vec![])
+            }
             AppError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, vec![]),
             AppError::UnsupportedMediaType(m) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", m, vec![])
             }
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "internal error");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "系统繁忙，请稍后再试".to_owned(),
-                    vec![],
-                )
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "系统繁忙，请稍后再试".to_owned(), vec![])
             }
         };
         let mut response = status.into_response();
@@ -131,9 +101,5 @@ pub fn info_for_status(status: StatusCode) -> ErrorInfo {
         s if s >= 500 => ("internal", "系统繁忙，请稍后再试"),
         _ => ("bad_request", "请求无法处理"),
     };
-    ErrorInfo {
-        code,
-        message: message.to_owned(),
-        details: vec![],
-    }
+    ErrorInfo { code, message: message.to_owned(), details: vec![] }
 }

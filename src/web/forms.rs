@@ -13,22 +13,13 @@ impl FormErrors {
 
     /// All messages for one field, joined (shown beside the field).
     pub fn get(&self, field: &str) -> Option<String> {
-        let msgs: Vec<&str> = self
-            .0
-            .iter()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
-            .collect();
+        let msgs: Vec<&str> = self.0.iter().filter(|e| e.field == field).map(|e| e.message.as_str()).collect();
         (!msgs.is_empty()).then(|| msgs.join("；"))
     }
 
     /// `true`/`false` for `aria-invalid`.
     pub fn invalid(&self, field: &str) -> &'static str {
-        if self.0.iter().any(|e| e.field == field) {
-            "true"
-        } else {
-            "false"
-        }
+        if self.0.iter().any(|e| e.field == field) { "true" } else { "false" }
     }
 
     pub fn items(&self) -> &[FieldError] {
@@ -47,11 +38,7 @@ pub fn values(pairs: &[(String, String)], key: &str) -> Vec<String> {
 
 /// The first value of a form key, or "".
 pub fn value(pairs: &[(String, String)], key: &str) -> String {
-    pairs
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+    pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 /// A `next` target that stays on this site (no open redirects).
@@ -88,11 +75,8 @@ impl Pager {
     pub fn new(base: &str, filters: &[(&str, &str)], page: i64, page_size: i64, total: i64) -> Self {
         let pages = ((total + page_size - 1) / page_size).max(1);
         let href = |p: i64| {
-            let mut pairs: Vec<(&str, String)> = filters
-                .iter()
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (*k, (*v).to_owned()))
-                .collect();
+            let mut pairs: Vec<(&str, String)> =
+                filters.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())).collect();
             pairs.push(("page", p.to_string()));
             format!("{base}?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
         };
@@ -108,8 +92,5 @@ impl Pager {
 
 /// A 1-based page number from a query string value; bad values mean page 1.
 pub fn page_number(raw: &str) -> i64 {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|p| *p >= 1 && *p <= 1_000_000)
-        .unwrap_or(1)
+    raw.parse::<i64>().ok().filter(|p| *p >= 1 && *p <= 1_000_000).unwrap_or(1)
 }

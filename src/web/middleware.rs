@@ -60,10 +60,7 @@ pub fn make_span(req: &Request<Body>) -> tracing::Span {
 pub async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
@@ -76,15 +73,9 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
 /// Turns error statuses into a Chinese page (people) or `{code, message}` JSON (API).
 pub async fn render_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    let path_and_query = req
-        .uri()
-        .path_and_query()
-        .map_or_else(|| path.clone(), |p| p.as_str().to_owned());
+    let path_and_query = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_owned());
     let is_api = path.starts_with("/api/");
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map_or_else(String::new, |r| r.0.clone());
+    let request_id = req.extensions().get::<RequestId>().map_or_else(String::new, |r| r.0.clone());
     let prefs = Prefs::from_headers(req.headers());
     let response = next.run(req).await;
     let status = response.status();
@@ -94,11 +85,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     let info = match response.extensions().get::<ErrorInfo>() {
         Some(info) => info.clone(),
         None => {
-            let content_type = response
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
+            let content_type = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
             if content_type.starts_with("text/html") || content_type.starts_with("application/json") {
                 return response; // a page or API body that handled its own error
             }
@@ -145,11 +132,7 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
     set(h, header::REFERRER_POLICY, "same-origin");
-    set(
-        h,
-        HeaderName::from_static("permissions-policy"),
-        "camera=(), microphone=(), geolocation=(), payment=()",
-    );
+    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
     set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages may hold personal data: never kept by browsers or proxies.
@@ -208,11 +191,7 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
         let ok = constant_time_eq(given.as_bytes(), expected.as_bytes());
         return (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req);
     }
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/form-data") {
         // Upload forms carry the token in their action URL: the body is streamed to the
         // handler, not read here.
@@ -265,11 +244,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         return next.run(req).await; // the 404 fallback
     };
     // HEAD is served by the GET handler, so it is guarded as GET.
-    let method = if req.method() == Method::HEAD {
-        "GET"
-    } else {
-        req.method().as_str()
-    };
+    let method = if req.method() == Method::HEAD { "GET" } else { req.method().as_str() };
     let Some(spec) = registry::lookup(method, &matched) else {
         if registry::path_known(&matched) {
             return next.run(req).await; // a wrong method: axum answers 405
@@ -332,22 +307,12 @@ pub fn append_cookie(response: &mut Response, cookie: Cookie<'static>) {
 }
 
 fn csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-        .build()
+    Cookie::build((CSRF_COOKIE, token)).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).build()
 }
 
 /// The session cookie: HttpOnly, SameSite=Lax, no expiry (the server enforces the limits).
 pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token))
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .build()
+    Cookie::build((SESSION_COOKIE, token)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).build()
 }
 
 pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {

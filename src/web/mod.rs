@@ -74,10 +74,7 @@ pub fn build_app(state: AppState) -> Router {
         .layer(from_fn(middleware::render_errors))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn(middleware::record_metrics))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
         .layer(from_fn(middleware::request_id))
         .layer(CatchPanicLayer::custom(middleware::panic_response))

@@ -47,25 +47,11 @@ async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
     let mut conn = state.core.db.conn().await?;
     let sites = org::list_sites(&mut conn).await?;
     let events = catalogue::life_events(&mut conn).await?;
-    let filter = catalogue::ItemFilter {
-        subject: "person".into(),
-        limit: 100,
-        ..Default::default()
-    };
+    let filter = catalogue::ItemFilter { subject: "person".into(), limit: 100, ..Default::default() };
     let (_, items) = catalogue::list_public(&mut conn, &filter).await?;
-    let online = items
-        .into_iter()
-        .filter(|i| i.fully_online && i.status == "published")
-        .take(12)
-        .collect();
+    let online = items.into_iter().filter(|i| i.fully_online && i.status == "published").take(12).collect();
     let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
-    Ok(render(&HomePage {
-        shell,
-        district_center,
-        community_centers,
-        events,
-        online,
-    }))
+    Ok(render(&HomePage { shell, district_center, community_centers, events, online }))
 }
 
 #[derive(Template)]
@@ -84,12 +70,7 @@ struct NextQuery {
 }
 
 async fn login_page(shell: Shell, Query(q): Query<NextQuery>) -> Response {
-    render(&LoginPage {
-        shell,
-        next: q.next,
-        username: String::new(),
-        error: None,
-    })
+    render(&LoginPage { shell, next: q.next, username: String::new(), error: None })
 }
 
 #[derive(Deserialize)]
@@ -124,29 +105,18 @@ async fn login_submit(
                 landing(&state, &logged_in.token, &visitor.ip).await?
             };
             let mut response = Redirect::to(&target).into_response();
-            append_cookie(
-                &mut response,
-                session_cookie(logged_in.token, state.settings.secure_cookies),
-            );
+            append_cookie(&mut response, session_cookie(logged_in.token, state.settings.secure_cookies));
             Ok(response)
         }
         Err(AppError::Internal(e)) => Err(WebError(AppError::Internal(e))),
         Err(e) => {
             let (status, message) = match &e {
                 AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "请输入用户名和密码".to_owned()),
-                AppError::Throttled => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "尝试次数过多，请 15 分钟后再试".to_owned(),
-                ),
+                AppError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "尝试次数过多，请 15 分钟后再试".to_owned()),
                 AppError::Locked { .. } | AppError::Disabled => (StatusCode::FORBIDDEN, message_of(e)),
                 _ => (StatusCode::UNAUTHORIZED, message_of(e)),
             };
-            let page = LoginPage {
-                shell,
-                next: f.next,
-                username: f.username,
-                error: Some(message),
-            };
+            let page = LoginPage { shell, next: f.next, username: f.username, error: Some(message) };
             Ok(render_status(status, &page))
         }
     }
@@ -155,11 +125,7 @@ async fn login_submit(
 /// The message the API and pages show for an error (one wording for both).
 fn message_of(e: AppError) -> String {
     let response = WebError(e).into_response();
-    response
-        .extensions()
-        .get::<super::error::ErrorInfo>()
-        .map(|i| i.message.clone())
-        .unwrap_or_default()
+    response.extensions().get::<super::error::ErrorInfo>().map(|i| i.message.clone()).unwrap_or_default()
 }
 
 /// Where a user lands after login: the first room their menu offers, else the home page.
@@ -167,10 +133,7 @@ async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebE
     let actor = app::auth::actor_for_session(&state.core, token, ip).await?;
     let shell = Shell::for_actor(actor.as_ref(), String::new(), Prefs::default(), false, "");
     // Citizens land on the home page (search first); staff on their first room.
-    let room = shell
-        .nav
-        .iter()
-        .find(|n| !matches!(n.href, "/account" | "/items" | "/my/applications"));
+    let room = shell.nav.iter().find(|n| !matches!(n.href, "/account" | "/items" | "/my/applications"));
     Ok(room.map_or("/", |n| n.href).to_owned())
 }
 
@@ -196,20 +159,9 @@ struct KindQuery {
 }
 
 async fn register_page(shell: Shell, Query(q): Query<KindQuery>) -> Response {
-    let kind = if q.kind == "organisation" {
-        "organisation"
-    } else {
-        "person"
-    };
-    let form = Registration {
-        kind: kind.to_owned(),
-        ..Registration::default()
-    };
-    render(&RegisterPage {
-        shell,
-        form,
-        errors: FormErrors::default(),
-    })
+    let kind = if q.kind == "organisation" { "organisation" } else { "person" };
+    let form = Registration { kind: kind.to_owned(), ..Registration::default() };
+    render(&RegisterPage { shell, form, errors: FormErrors::default() })
 }
 
 async fn register_submit(
@@ -225,11 +177,7 @@ async fn register_submit(
             form.password_confirm = None;
             Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                &RegisterPage {
-                    shell,
-                    form,
-                    errors: FormErrors(problems),
-                },
+                &RegisterPage { shell, form, errors: FormErrors(problems) },
             ))
         }
         Err(e) => Err(WebError(e)),
@@ -248,21 +196,13 @@ struct AccountPage {
 
 async fn account(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     let mut conn = state.core.db.conn().await?;
-    let u = crate::store::users::by_id(&mut conn, user.actor.user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let u = crate::store::users::by_id(&mut conn, user.actor.user_id).await?.ok_or(AppError::NotFound)?;
     let grants = crate::store::roles::grants_of(&mut conn, u.id).await?;
     drop(conn);
     let kind_label = u.kind.label();
     let is_organisation = u.kind == UserKind::Organisation;
     let view = app::users::view(&state.core, u, grants);
-    Ok(render(&AccountPage {
-        shell,
-        view,
-        kind_label,
-        is_organisation,
-        must_change: user.actor.must_change_password,
-    }))
+    Ok(render(&AccountPage { shell, view, kind_label, is_organisation, must_change: user.actor.must_change_password }))
 }
 
 #[derive(Template)]

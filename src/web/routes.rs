@@ -14,10 +14,7 @@ pub struct Routes {
 
 impl Routes {
     pub fn new() -> Self {
-        Self {
-            router: Router::new(),
-            seen: Vec::new(),
-        }
+        Self { router: Router::new(), seen: Vec::new() }
     }
 
     pub fn get<H, T>(mut self, path: &'static str, handler: H) -> Self
@@ -48,9 +45,7 @@ impl Routes {
         T: 'static,
     {
         let limit = crate::app::applications::MAX_SUBMISSION_BYTES + 1024 * 1024;
-        self.router = self
-            .router
-            .route(path, post(handler).layer(axum::extract::DefaultBodyLimit::max(limit)));
+        self.router = self.router.route(path, post(handler).layer(axum::extract::DefaultBodyLimit::max(limit)));
         self.seen.push(("POST", path));
         self
     }

@@ -32,14 +32,9 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         match parts.extensions.get::<CurrentSession>() {
-            Some(CurrentSession {
-                actor: Some(actor),
-                token: Some(token),
-                ..
-            }) => Ok(CurrentUser {
-                actor: actor.clone(),
-                token: token.clone(),
-            }),
+            Some(CurrentSession { actor: Some(actor), token: Some(token), .. }) => {
+                Ok(CurrentUser { actor: actor.clone(), token: token.clone() })
+            }
             _ => Err(WebError(AppError::Unauthenticated)),
         }
     }
@@ -75,10 +70,7 @@ pub const PREFS_COOKIE: &str = "tb_prefs";
 impl Prefs {
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let raw = cookie_value(headers, PREFS_COOKIE).unwrap_or_default();
-        Prefs {
-            large: raw.split('.').any(|p| p == "large"),
-            contrast: raw.split('.').any(|p| p == "contrast"),
-        }
+        Prefs { large: raw.split('.').any(|p| p == "large"), contrast: raw.split('.').any(|p| p == "contrast") }
     }
 
     pub fn cookie_value(self) -> String {
@@ -175,19 +167,9 @@ impl FromRequestParts<AppState> for Shell {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let actor = parts.extensions.get::<CurrentSession>().and_then(|s| s.actor.as_ref());
-        let csrf = parts
-            .extensions
-            .get::<CsrfToken>()
-            .map(|t| t.0.clone())
-            .unwrap_or_default();
+        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
         let prefs = Prefs::from_headers(&parts.headers);
-        Ok(Shell::for_actor(
-            actor,
-            csrf,
-            prefs,
-            state.settings.demo,
-            parts.uri.path(),
-        ))
+        Ok(Shell::for_actor(actor, csrf, prefs, state.settings.demo, parts.uri.path()))
     }
 }
 

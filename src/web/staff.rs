@@ -31,18 +31,12 @@ async fn hall(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
     authorize(&state.core, &user.actor, Permission::HallView, "hall").await?;
     let mut conn = state.core.db.conn().await?;
     let (windows, colleagues) = match &user.actor.site {
-        Some(site) => (
-            org::windows_of_site(&mut conn, site.id).await?,
-            users::staff_of_site(&mut conn, site.id).await?,
-        ),
+        Some(site) => {
+            (org::windows_of_site(&mut conn, site.id).await?, users::staff_of_site(&mut conn, site.id).await?)
+        }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(render(&HallPage {
-        shell,
-        site: user.actor.site.clone(),
-        windows,
-        colleagues,
-    }))
+    Ok(render(&HallPage { shell, site: user.actor.site.clone(), windows, colleagues }))
 }
 
 #[derive(Template)]
@@ -59,11 +53,7 @@ async fn office(State(state): State<AppState>, shell: Shell, user: CurrentUser) 
         Some(d) => users::staff_of_department(&mut *state.core.db.conn().await?, d.id).await?,
         None => Vec::new(),
     };
-    Ok(render(&OfficePage {
-        shell,
-        department: user.actor.department.clone(),
-        colleagues,
-    }))
+    Ok(render(&OfficePage { shell, department: user.actor.department.clone(), colleagues }))
 }
 
 #[derive(Template)]

@@ -26,17 +26,9 @@ async fn every_route_of_the_router_is_in_the_registry_and_back() {
 #[tokio::test]
 async fn every_api_operation_is_in_the_openapi_document() {
     let doc = serde_json::to_value(<tongban::web::api::ApiDoc as utoipa::OpenApi>::openapi()).unwrap();
-    for spec in tongban::web::registry::REGISTRY
-        .iter()
-        .filter(|s| s.path.starts_with("/api/v1/"))
-    {
+    for spec in tongban::web::registry::REGISTRY.iter().filter(|s| s.path.starts_with("/api/v1/")) {
         let op = &doc["paths"][spec.path][spec.method.to_lowercase()];
-        assert!(
-            op.is_object(),
-            "{} {} is missing from /api/openapi.json",
-            spec.method,
-            spec.path
-        );
+        assert!(op.is_object(), "{} {} is missing from /api/openapi.json", spec.method, spec.path);
     }
 }
 
@@ -47,11 +39,7 @@ async fn anonymous_visitors_are_sent_to_login_and_come_back() {
     for path in ["/admin", "/office", "/admin/audit", "/account"] {
         let r = app.get(&client, path).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(
-            location(&r),
-            format!("/login?next=%2F{}", &path[1..].replace('/', "%2F")),
-            "{path}"
-        );
+        assert_eq!(location(&r), format!("/login?next=%2F{}", &path[1..].replace('/', "%2F")), "{path}");
     }
     // After logging in from that page, the user lands where they were going.
     let token = app.csrf(&client, "/login?next=%2Foffice").await;
@@ -107,11 +95,7 @@ async fn each_builtin_role_opens_exactly_its_pages() {
         let client = app.login_as(username).await;
         for page in PAGES {
             let r = app.get(&client, page).await;
-            let expected = if allowed.contains(page) {
-                StatusCode::OK
-            } else {
-                StatusCode::FORBIDDEN
-            };
+            let expected = if allowed.contains(page) { StatusCode::OK } else { StatusCode::FORBIDDEN };
             assert_eq!(r.status(), expected, "{username} {page}");
             let html = r.text().await.unwrap();
             if expected == StatusCode::FORBIDDEN {
@@ -121,10 +105,7 @@ async fn each_builtin_role_opens_exactly_its_pages() {
                 );
             }
             // The menu offers only pages the user may open.
-            for other in PAGES
-                .iter()
-                .filter(|p| ["/hall", "/office", "/dashboard", "/admin"].contains(p))
-            {
+            for other in PAGES.iter().filter(|p| ["/hall", "/office", "/dashboard", "/admin"].contains(p)) {
                 let in_menu = html.contains(&format!("<li><a href=\"{other}\""));
                 if in_menu {
                     assert!(allowed.contains(other), "{username} sees {other} in the menu on {page}");
@@ -154,15 +135,9 @@ async fn a_denied_page_is_audited() {
     assert_eq!(app.get(&citizen, "/office").await.status(), StatusCode::FORBIDDEN);
     let denials = app.audit_rows("access.denied").await;
     assert!(
-        denials
-            .iter()
-            .any(|(actor, object, result)| actor == "citizen01" && object == "/admin" && result == "denied")
+        denials.iter().any(|(actor, object, result)| actor == "citizen01" && object == "/admin" && result == "denied")
     );
-    assert!(
-        denials
-            .iter()
-            .any(|(actor, object, _)| actor == "citizen01" && object == "/office")
-    );
+    assert!(denials.iter().any(|(actor, object, _)| actor == "citizen01" && object == "/office"));
 }
 
 #[tokio::test]
@@ -174,12 +149,7 @@ async fn api_me_describes_the_user() {
     assert_eq!(me["username"], "reviewer01");
     assert_eq!(me["display_name"], "刘志强");
     assert_eq!(me["roles"], serde_json::json!(["reviewer"]));
-    assert!(
-        me["permissions"]
-            .as_array()
-            .unwrap()
-            .contains(&serde_json::json!("office.view"))
-    );
+    assert!(me["permissions"].as_array().unwrap().contains(&serde_json::json!("office.view")));
     assert_eq!(me["department"]["name"], "区市场监管局");
     assert!(me["site"].is_null());
     let (client, _) = app.api_login("window02", crate::common::PASSWORD).await;
@@ -196,28 +166,12 @@ async fn the_three_administrators_cannot_do_each_others_jobs() {
 
     // The system administrator cannot assign roles, the security administrator cannot create
     // or reset accounts, and neither can read the audit log.
-    let r = app
-        .post_form(
-            &admin,
-            "/admin/users/citizen02",
-            "/admin/users/citizen02/roles",
-            &[("role", "leader")],
-        )
-        .await;
+    let r =
+        app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/roles", &[("role", "leader")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = app
-        .post_form(
-            &secadmin,
-            "/admin/users/citizen02",
-            "/admin/users/citizen02/reset-password",
-            &[],
-        )
-        .await;
+    let r = app.post_form(&secadmin, "/admin/users/citizen02", "/admin/users/citizen02/reset-password", &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(
-        app.get(&secadmin, "/admin/users/new").await.status(),
-        StatusCode::FORBIDDEN
-    );
+    assert_eq!(app.get(&secadmin, "/admin/users/new").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&admin, "/admin/audit").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&secadmin, "/admin/audit").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&auditor, "/admin/users").await.status(), StatusCode::FORBIDDEN);
@@ -228,24 +182,12 @@ async fn the_three_administrators_cannot_do_each_others_jobs() {
             &secadmin,
             "/admin/users/leader01",
             "/admin/users/leader01/roles",
-            &[
-                ("role", "sysadmin"),
-                ("scope:sysadmin", "all"),
-                ("role", "auditor"),
-                ("scope:auditor", "all"),
-            ],
+            &[("role", "sysadmin"), ("scope:sysadmin", "all"), ("role", "auditor"), ("scope:auditor", "all")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("三员分立"));
-    let r = app
-        .post_form(
-            &secadmin,
-            "/admin/users/admin",
-            "/admin/users/secadmin/roles",
-            &[("role", "auditor")],
-        )
-        .await;
+    let r = app.post_form(&secadmin, "/admin/users/admin", "/admin/users/secadmin/roles", &[("role", "auditor")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
 
@@ -255,21 +197,12 @@ async fn use_cases_check_permissions_themselves() {
     // An actor built for a citizen, calling administrator use cases directly (no web layer).
     let token = {
         let origin = tongban::app::Origin { ip: "test".into() };
-        tongban::app::auth::login(&app.state.core, &origin, "citizen01", crate::common::PASSWORD)
-            .await
-            .unwrap()
-            .token
+        tongban::app::auth::login(&app.state.core, &origin, "citizen01", crate::common::PASSWORD).await.unwrap().token
     };
-    let citizen = tongban::app::auth::actor_for_session(&app.state.core, &token, "test")
-        .await
-        .unwrap()
-        .unwrap();
+    let citizen = tongban::app::auth::actor_for_session(&app.state.core, &token, "test").await.unwrap().unwrap();
     let result = tongban::app::users::reset_password(&app.state.core, &citizen, "admin").await;
     assert!(matches!(result, Err(tongban::app::AppError::Forbidden)));
-    let filter = tongban::store::audit::Filter {
-        limit: 10,
-        ..Default::default()
-    };
+    let filter = tongban::store::audit::Filter { limit: 10, ..Default::default() };
     assert!(matches!(
         tongban::app::audit::list(&app.state.core, &citizen, &filter).await,
         Err(tongban::app::AppError::Forbidden)
@@ -291,12 +224,7 @@ async fn the_security_administrator_assigns_roles_with_a_scope() {
             &secadmin,
             "/admin/users/leader01",
             "/admin/users/leader01/roles",
-            &[
-                ("role", "leader"),
-                ("scope:leader", "all"),
-                ("role", "reviewer"),
-                ("scope:reviewer", "department"),
-            ],
+            &[("role", "leader"), ("scope:leader", "all"), ("role", "reviewer"), ("scope:reviewer", "department")],
         )
         .await;
     // leader01 belongs to no department, so a department-scoped role is refused with a reason.
@@ -312,11 +240,7 @@ async fn the_security_administrator_assigns_roles_with_a_scope() {
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let head = app.login_as("head01").await;
-    assert_eq!(
-        app.get(&head, "/dashboard").await.status(),
-        StatusCode::FORBIDDEN,
-        "head01 lost the head role"
-    );
+    assert_eq!(app.get(&head, "/dashboard").await.status(), StatusCode::FORBIDDEN, "head01 lost the head role");
     assert_eq!(app.get(&head, "/office").await.status(), StatusCode::OK);
     assert!(
         app.audit_rows("user.assign_roles")
@@ -364,13 +288,7 @@ async fn custom_roles_cannot_mix_administrator_duties() {
     let html = app.get(&secadmin, "/admin/roles").await.text().await.unwrap();
     assert!(html.contains("大厅值班长"));
     // Built-in roles are read-only.
-    let r = app
-        .post_form(
-            &secadmin,
-            "/admin/roles/new",
-            "/admin/roles/auditor",
-            &[("name", "x"), ("scope", "all")],
-        )
-        .await;
+    let r =
+        app.post_form(&secadmin, "/admin/roles/new", "/admin/roles/auditor", &[("name", "x"), ("scope", "all")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }

@@ -10,12 +10,7 @@ async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
     let app = TestApp::spawn().await;
     app.api_login("citizen01", "Wrong-password-1").await;
     let auditor = app.login_as("auditor").await;
-    let html = app
-        .get(&auditor, "/admin/audit?action=auth.login_failed")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get(&auditor, "/admin/audit?action=auth.login_failed").await.text().await.unwrap();
     assert!(html.contains("citizen01") && html.contains("登录失败"));
     assert!(!html.contains(">auditor<"), "filtered to failures only");
     let html = app.get(&auditor, "/admin/audit?verify=1").await.text().await.unwrap();
@@ -31,8 +26,7 @@ async fn editing_any_audit_row_breaks_the_chain() {
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_none());
     assert!(report.checked >= 4);
-    app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3")
-        .await;
+    app.sql("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 3").await;
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert_eq!(report.broken.map(|b| b.0), Some(3));
     assert_eq!(report.checked, 2);
@@ -42,8 +36,7 @@ async fn editing_any_audit_row_breaks_the_chain() {
 async fn deleting_the_newest_audit_rows_is_detected() {
     let app = TestApp::spawn().await;
     app.api_login("citizen01", PASSWORD).await;
-    app.sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
-        .await;
+    app.sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").await;
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_some());
 }

@@ -12,42 +12,21 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
         let body = json(r).await;
         assert_eq!(body["code"], "invalid_credentials");
-        assert!(
-            body["message"]
-                .as_str()
-                .unwrap()
-                .contains(&format!("再错 {} 次", 5 - attempt))
-        );
+        assert!(body["message"].as_str().unwrap().contains(&format!("再错 {} 次", 5 - attempt)));
     }
     let (_, r) = app.api_login("reviewer01", "Wrong-password-1").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(json(r).await["code"], "account_locked");
     let (_, r) = app.api_login("reviewer01", PASSWORD).await;
-    assert_eq!(
-        r.status(),
-        StatusCode::FORBIDDEN,
-        "the right password is refused while locked"
-    );
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "the right password is refused while locked");
     let body = json(r).await;
     assert_eq!(body["code"], "account_locked");
     assert!(body["message"].as_str().unwrap().contains("后再试"));
 
     // The failures, the lock and the refusal are all in the audit log.
-    assert_eq!(
-        app.audit_rows("auth.login_failed")
-            .await
-            .iter()
-            .filter(|(a, _, _)| a == "reviewer01")
-            .count(),
-        5
-    );
+    assert_eq!(app.audit_rows("auth.login_failed").await.iter().filter(|(a, _, _)| a == "reviewer01").count(), 5);
     assert_eq!(app.audit_rows("auth.locked").await.len(), 1);
-    assert!(
-        app.audit_rows("auth.login_refused")
-            .await
-            .iter()
-            .any(|(a, _, r)| a == "reviewer01" && r == "denied")
-    );
+    assert!(app.audit_rows("auth.login_refused").await.iter().any(|(a, _, r)| a == "reviewer01" && r == "denied"));
 
     // The page says so in Chinese too.
     let r = app.submit_login(&app.client(), "reviewer01", PASSWORD).await;
@@ -55,8 +34,7 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
     assert!(r.text().await.unwrap().contains("账户已锁定"));
 
     // Once the lock has passed, the right password works again.
-    app.sql("UPDATE users SET locked_until = 1 WHERE username = 'reviewer01'")
-        .await;
+    app.sql("UPDATE users SET locked_until = 1 WHERE username = 'reviewer01'").await;
     let (_, r) = app.api_login("reviewer01", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
@@ -80,12 +58,7 @@ async fn unknown_users_get_the_same_answer_as_wrong_passwords() {
     let (_, r) = app.api_login("nobody-here", "Whatever-123").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json(r).await["code"], "invalid_credentials");
-    assert!(
-        app.audit_rows("auth.login_failed")
-            .await
-            .iter()
-            .any(|(a, _, _)| a == "nobody-here")
-    );
+    assert!(app.audit_rows("auth.login_failed").await.iter().any(|(a, _, _)| a == "nobody-here"));
 }
 
 #[tokio::test]
@@ -156,21 +129,11 @@ async fn registration_lists_every_problem_at_once() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = json(r).await;
     assert_eq!(body["code"], "invalid");
-    let fields: Vec<&str> = body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| d["field"].as_str().unwrap())
-        .collect();
+    let fields: Vec<&str> = body["details"].as_array().unwrap().iter().map(|d| d["field"].as_str().unwrap()).collect();
     for f in ["username", "name", "id_number", "phone", "password"] {
         assert!(fields.contains(&f), "{f} missing from {fields:?}");
     }
-    let id_problem = body["details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|d| d["field"] == "id_number")
-        .unwrap();
+    let id_problem = body["details"].as_array().unwrap().iter().find(|d| d["field"] == "id_number").unwrap();
     assert!(id_problem["message"].as_str().unwrap().contains("校验位"));
 }
 
@@ -225,11 +188,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
             &admin,
             "/admin/users/new",
             "/admin/users/new",
-            &[
-                ("username", "reviewer02"),
-                ("display_name", "钱审"),
-                ("department", "SCJGJ"),
-            ],
+            &[("username", "reviewer02"), ("display_name", "钱审"), ("department", "SCJGJ")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -253,11 +212,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
     let r = app.submit_login(&client, "reviewer02", &one_time).await;
     assert_eq!(location(&r), "/account/password");
     let r = app.get(&client, "/office").await;
-    assert_eq!(
-        location(&r),
-        "/account/password",
-        "every other page waits for the new password"
-    );
+    assert_eq!(location(&r), "/account/password", "every other page waits for the new password");
     let r = client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK, "the API still says who is logged in");
     assert_eq!(json(r).await["must_change_password"], true);
@@ -267,11 +222,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
             &client,
             "/account/password",
             "/account/password",
-            &[
-                ("current_password", &one_time),
-                ("new_password", "weak"),
-                ("confirm_password", "weak"),
-            ],
+            &[("current_password", &one_time), ("new_password", "weak"), ("confirm_password", "weak")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -307,11 +258,9 @@ async fn logout_ends_the_session_on_the_server() {
 async fn a_staff_session_expires_after_thirty_idle_minutes() {
     let app = TestApp::spawn().await;
     let (client, _) = app.api_login("reviewer01", PASSWORD).await;
-    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 29 * 60 * 1000")
-        .await;
+    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 29 * 60 * 1000").await;
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
-    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000")
-        .await;
+    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000").await;
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -319,8 +268,7 @@ async fn a_staff_session_expires_after_thirty_idle_minutes() {
 async fn no_session_outlives_twelve_hours() {
     let app = TestApp::spawn().await;
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
-    app.sql("UPDATE sessions SET created_at = created_at - 13 * 3600 * 1000")
-        .await;
+    app.sql("UPDATE sessions SET created_at = created_at - 13 * 3600 * 1000").await;
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -330,10 +278,7 @@ async fn session_cookies_are_http_only_and_same_site() {
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("tb_session="));
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-        "{cookie}"
-    );
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
 }
 
 #[tokio::test]
@@ -341,9 +286,7 @@ async fn disabling_an_account_ends_its_sessions() {
     let app = TestApp::spawn().await;
     let (citizen, _) = app.api_login("citizen02", PASSWORD).await;
     let admin = app.login_as("admin").await;
-    let r = app
-        .post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/disable", &[])
-        .await;
+    let r = app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/disable", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&citizen, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
     let (_, r) = app.api_login("citizen02", PASSWORD).await;

@@ -19,11 +19,7 @@ async fn everyday_queries_find_the_intended_item_in_the_top_three() {
     let mut misses = Vec::new();
     for c in &cases {
         let qs = serde_urlencoded::to_string([("q", c.query.as_str()), ("page_size", "3")]).unwrap();
-        let r = client
-            .get(app.url(&format!("/api/v1/items?{qs}")))
-            .send()
-            .await
-            .unwrap();
+        let r = client.get(app.url(&format!("/api/v1/items?{qs}"))).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{}", c.query);
         let body = json(r).await;
         let top: Vec<String> = body["items"]
@@ -36,13 +32,7 @@ async fn everyday_queries_find_the_intended_item_in_the_top_three() {
             misses.push(format!("{} → expected {}, got {:?}", c.query, c.expected, top));
         }
     }
-    assert!(
-        misses.is_empty(),
-        "{} of {} queries missed:\n{}",
-        misses.len(),
-        cases.len(),
-        misses.join("\n")
-    );
+    assert!(misses.is_empty(), "{} of {} queries missed:\n{}", misses.len(), cases.len(), misses.join("\n"));
 }
 
 #[tokio::test]
@@ -62,33 +52,15 @@ async fn the_item_api_gives_materials_and_the_form() {
     assert_eq!(first["department"]["name"], "区市场监管局");
     let code = first["code"].as_str().unwrap().to_owned();
     let item = json(app.get(&client, &format!("/api/v1/items/{code}")).await).await;
-    for key in [
-        "materials",
-        "form",
-        "subjects",
-        "legal_days",
-        "promised_days",
-        "fully_online",
-        "citywide",
-    ] {
+    for key in ["materials", "form", "subjects", "legal_days", "promised_days", "fully_online", "citywide"] {
         assert!(!item[key].is_null(), "{key}");
     }
     assert!(item["form"]["fields"].as_array().unwrap().len() >= 3);
     assert!(item["materials"][0]["accept"].is_array());
     // Browsing by department and subject.
-    let body = json(
-        app.get(&client, "/api/v1/items?department=RSJ&subject=person&page_size=100")
-            .await,
-    )
-    .await;
+    let body = json(app.get(&client, "/api/v1/items?department=RSJ&subject=person&page_size=100").await).await;
     assert!(body["total"].as_i64().unwrap() >= 10);
-    assert!(
-        body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|i| i["department"]["code"] == "RSJ")
-    );
+    assert!(body["items"].as_array().unwrap().iter().all(|i| i["department"]["code"] == "RSJ"));
     // At least 150 items across at least 15 departments.
     let body = json(app.get(&client, "/api/v1/items?page_size=100").await).await;
     assert!(body["total"].as_i64().unwrap() >= 150);
@@ -131,12 +103,7 @@ async fn the_guide_page_shows_every_section() {
     ] {
         assert!(html.contains(section), "{section}");
     }
-    let html = app
-        .get(&client, "/items?q=%E7%A4%BE%E4%BF%9D")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get(&client, "/items?q=%E7%A4%BE%E4%BF%9D").await.text().await.unwrap();
     assert!(html.contains("社会保险"), "两字查询“社保”");
     let html = app.get(&client, "/").await.text().await.unwrap();
     assert!(html.contains("一件事一次办") && html.contains("开办餐饮店"));

@@ -34,10 +34,7 @@ fn item_fields(code: &str, name: &str) -> Vec<(String, String)> {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .chain([
-        ("materials_json".to_owned(), materials.to_string()),
-        ("form_json".to_owned(), form.to_string()),
-    ])
+    .chain([("materials_json".to_owned(), materials.to_string()), ("form_json".to_owned(), form.to_string())])
     .collect()
 }
 
@@ -56,47 +53,23 @@ async fn post(
 async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_version() {
     let app = TestApp::spawn().await;
     let c = admin(&app).await;
-    let r = post(
-        &app,
-        &c,
-        "/admin/items/new",
-        "/admin/items/new",
-        &item_fields("310112-MZJ-900", "高龄老人助餐补贴申请"),
-    )
-    .await;
+    let r =
+        post(&app, &c, "/admin/items/new", "/admin/items/new", &item_fields("310112-MZJ-900", "高龄老人助餐补贴申请"))
+            .await;
     assert_eq!(
         r.status(),
         StatusCode::SEE_OTHER,
         "{}",
-        r.text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(2000)
-            .collect::<String>()
+        r.text().await.unwrap_or_default().chars().take(2000).collect::<String>()
     );
     // A draft is invisible to the public.
-    assert_eq!(
-        app.get(&app.client(), "/api/v1/items/310112-MZJ-900").await.status(),
-        StatusCode::NOT_FOUND
-    );
-    let r = post(
-        &app,
-        &c,
-        "/admin/items/310112-MZJ-900",
-        "/admin/items/310112-MZJ-900/publish",
-        &[],
-    )
-    .await;
+    assert_eq!(app.get(&app.client(), "/api/v1/items/310112-MZJ-900").await.status(), StatusCode::NOT_FOUND);
+    let r = post(&app, &c, "/admin/items/310112-MZJ-900", "/admin/items/310112-MZJ-900/publish", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let item = json(app.get(&app.client(), "/api/v1/items/310112-MZJ-900").await).await;
     assert_eq!(item["version"], 1);
     // Search finds it at once (the index follows the catalogue revision).
-    let hits = json(
-        app.get(&app.client(), "/api/v1/items?q=%E6%B5%8B%E8%AF%95%E8%AF%B4%E6%B3%95")
-            .await,
-    )
-    .await;
+    let hits = json(app.get(&app.client(), "/api/v1/items?q=%E6%B5%8B%E8%AF%95%E8%AF%B4%E6%B3%95").await).await;
     assert_eq!(hits["items"][0]["code"], "310112-MZJ-900");
 
     // A citizen applies on version 1.
@@ -104,16 +77,8 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
     let form = Form::new()
         .text("item", "310112-MZJ-900")
         .text("form", r#"{"applicant_name": "李四"}"#)
-        .part(
-            "material:M01",
-            Part::bytes(tongban::demo::DEMO_PDF.to_vec()).file_name("id.pdf"),
-        );
-    let r = citizen
-        .post(app.url("/api/v1/applications"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .part("material:M01", Part::bytes(tongban::demo::DEMO_PDF.to_vec()).file_name("id.pdf"));
+    let r = citizen.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let number = json(r).await["number"].as_str().unwrap().to_owned();
 
@@ -131,37 +96,14 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
         json(app.get(&app.client(), "/api/v1/items/310112-MZJ-900").await).await["name"],
         "高龄老人助餐补贴申请"
     );
-    let html = app
-        .get(&c, "/admin/items/310112-MZJ-900/compare?a=1&b=2")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get(&c, "/admin/items/310112-MZJ-900/compare?a=1&b=2").await.text().await.unwrap();
     assert!(html.contains("高龄老人助餐服务补贴申请") && html.contains(">name<"));
-    post(
-        &app,
-        &c,
-        "/admin/items/310112-MZJ-900",
-        "/admin/items/310112-MZJ-900/publish",
-        &[],
-    )
-    .await;
+    post(&app, &c, "/admin/items/310112-MZJ-900", "/admin/items/310112-MZJ-900/publish", &[]).await;
     let item = json(app.get(&app.client(), "/api/v1/items/310112-MZJ-900").await).await;
-    assert_eq!(
-        (item["version"].as_i64(), item["name"].as_str()),
-        (Some(2), Some("高龄老人助餐服务补贴申请"))
-    );
+    assert_eq!((item["version"].as_i64(), item["name"].as_str()), (Some(2), Some("高龄老人助餐服务补贴申请")));
     let detail = json(app.get(&citizen, &format!("/api/v1/applications/{number}")).await).await;
-    assert_eq!(
-        detail["item_version"], 1,
-        "the application keeps the version it was made on"
-    );
-    assert!(
-        app.audit_rows("item.publish")
-            .await
-            .iter()
-            .any(|(a, o, _)| a == "catalog01" && o == "310112-MZJ-900")
-    );
+    assert_eq!(detail["item_version"], 1, "the application keeps the version it was made on");
+    assert!(app.audit_rows("item.publish").await.iter().any(|(a, o, _)| a == "catalog01" && o == "310112-MZJ-900"));
 }
 
 #[tokio::test]
@@ -203,10 +145,7 @@ async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(
-        json(app.get(&app.client(), &format!("/api/v1/items/{code}")).await).await["status"],
-        "suspended"
-    );
+    assert_eq!(json(app.get(&app.client(), &format!("/api/v1/items/{code}")).await).await["status"], "suspended");
 }
 
 #[tokio::test]
@@ -216,11 +155,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
     let count = |app: &TestApp| {
         let client = app.client();
         let url = app.url("/api/v1/items?page_size=1");
-        async move {
-            json(client.get(url).send().await.unwrap()).await["total"]
-                .as_i64()
-                .unwrap()
-        }
+        async move { json(client.get(url).send().await.unwrap()).await["total"].as_i64().unwrap() }
     };
     let before = count(&app).await;
     let csv = "code,name,item_type,department,subjects,legal_days,promised_days,case_kind,visits_required,fully_online,citywide,materials_json,form_json\n\
@@ -266,10 +201,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
         status,
         StatusCode::OK,
         "{}",
-        html.chars()
-            .skip(html.find("<main").unwrap_or(0))
-            .take(3000)
-            .collect::<String>()
+        html.chars().skip(html.find("<main").unwrap_or(0)).take(3000).collect::<String>()
     );
     assert!(html.contains("已导入并发布"));
     assert_eq!(count(&app).await, before + 1);
@@ -293,10 +225,7 @@ async fn administrators_teach_search_new_words() {
         &c,
         "/admin/synonyms",
         "/admin/synonyms",
-        &[
-            ("term".into(), "办餐饮证".into()),
-            ("canonical".into(), "食品经营许可".into()),
-        ],
+        &[("term".into(), "办餐饮证".into()), ("canonical".into(), "食品经营许可".into())],
     )
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

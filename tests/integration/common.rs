@@ -46,10 +46,7 @@ impl TestApp {
                 conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .await
                     .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(b, _)| b)
-                    .to_owned();
+                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
                 (format!("{base}/{name}"), Some((admin_url.clone(), name)))
             }
             _ => (tongban::config::default_sqlite_url(&data_dir), None),
@@ -70,17 +67,9 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let app = tongban::web::build_app(state.clone());
         tokio::spawn(async move {
-            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .expect("serve");
+            axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });
-        TestApp {
-            base: format!("http://{addr}"),
-            state,
-            database_url,
-            data_dir,
-            pg,
-        }
+        TestApp { base: format!("http://{addr}"), state, database_url, data_dir, pg }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -89,11 +78,7 @@ impl TestApp {
 
     /// A browser-like client: keeps cookies, does not follow redirects (tests check them).
     pub fn client(&self) -> Client {
-        Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .expect("client")
+        Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
     }
 
     /// Logs in through the login page, as a person would, and returns the client.
@@ -112,11 +97,7 @@ impl TestApp {
         let token = self.csrf(client, "/login").await;
         client
             .post(self.url("/login"))
-            .form(&[
-                ("csrf_token", token.as_str()),
-                ("username", username),
-                ("password", password),
-            ])
+            .form(&[("csrf_token", token.as_str()), ("username", username), ("password", password)])
             .send()
             .await
             .expect("login request")
@@ -136,14 +117,7 @@ impl TestApp {
 
     /// The CSRF token embedded in a page's forms.
     pub async fn csrf(&self, client: &Client, path: &str) -> String {
-        let html = client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("get")
-            .text()
-            .await
-            .expect("body");
+        let html = client.get(self.url(path)).send().await.expect("get").text().await.expect("body");
         csrf_in(&html).unwrap_or_else(|| panic!("no csrf token on {path}"))
     }
 
@@ -161,10 +135,7 @@ impl TestApp {
 
     /// Runs a statement on the test database (to simulate time passing or tampering).
     pub async fn sql(&self, statement: &'static str) {
-        sqlx::query(statement)
-            .execute(self.state.core.db.pool())
-            .await
-            .expect("sql");
+        sqlx::query(statement).execute(self.state.core.db.pool()).await.expect("sql");
     }
 
     /// Audit records of one action, newest first, as (actor, object, result).
@@ -187,16 +158,11 @@ impl Drop for TestApp {
         if let Some((admin_url, name)) = self.pg.take() {
             // Dropping needs its own runtime: the test's runtime is shutting down.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
                     if let Ok(mut conn) = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await {
                         let _ = conn
-                            .execute(sqlx::AssertSqlSafe(format!(
-                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                            )))
+                            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                             .await;
                     }
                 });
@@ -213,12 +179,7 @@ pub fn csrf_in(html: &str) -> Option<String> {
 }
 
 pub fn location(response: &Response) -> String {
-    response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+    response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
 }
 
 pub async fn json(response: Response) -> serde_json::Value {

@@ -9,11 +9,7 @@ async fn malformed_api_requests_get_json_errors() {
     let app = TestApp::spawn().await;
     let client = app.client();
     let post = |body: &'static str, content_type: &'static str| {
-        client
-            .post(app.url("/api/v1/auth/login"))
-            .header("content-type", content_type)
-            .body(body)
-            .send()
+        client.post(app.url("/api/v1/auth/login")).header("content-type", content_type).body(body).send()
     };
     let r = post("{not json", "application/json").await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
@@ -25,22 +21,13 @@ async fn malformed_api_requests_get_json_errors() {
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let body = json(r).await;
     assert_eq!(body["code"], "unsupported_media_type");
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .chars()
-            .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
-    );
+    assert!(body["message"].as_str().unwrap().chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)));
 }
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
     let app = TestApp::spawn().await;
-    let big = format!(
-        "{{\"username\":\"{}\",\"password\":\"x\"}}",
-        "a".repeat(3 * 1024 * 1024)
-    );
+    let big = format!("{{\"username\":\"{}\",\"password\":\"x\"}}", "a".repeat(3 * 1024 * 1024));
     let r = app
         .client()
         .post(app.url("/api/v1/auth/login"))
@@ -89,20 +76,11 @@ async fn unknown_routes_and_wrong_methods_are_clear() {
 async fn forms_without_a_csrf_token_are_refused() {
     let app = TestApp::spawn().await;
     let client = app.login_as("admin").await;
-    let r = client
-        .post(app.url("/admin/users/citizen01/disable"))
-        .form(&[("x", "y")])
-        .send()
-        .await
-        .unwrap();
+    let r = client.post(app.url("/admin/users/citizen01/disable")).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("页面已过期"));
-    let r = client
-        .post(app.url("/admin/users/citizen01/disable"))
-        .form(&[("csrf_token", "forged")])
-        .send()
-        .await
-        .unwrap();
+    let r =
+        client.post(app.url("/admin/users/citizen01/disable")).form(&[("csrf_token", "forged")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Nothing changed.
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
@@ -126,14 +104,8 @@ async fn invalid_query_values_do_not_break_pages() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("起始日期格式"));
     let admin = app.login_as("admin").await;
-    assert_eq!(
-        app.get(&admin, "/admin/users?page=abc&kind=%27%3B--").await.status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.get(&admin, "/admin/users/nobody").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get(&admin, "/admin/users?page=abc&kind=%27%3B--").await.status(), StatusCode::OK);
+    assert_eq!(app.get(&admin, "/admin/users/nobody").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -165,9 +137,6 @@ async fn pages_have_no_inline_scripts() {
             let tag = &html[i..i + html[i..].find('>').unwrap()];
             assert!(tag.contains("src=\"/assets/"), "{path}: inline script {tag}");
         }
-        assert!(
-            !html.contains(" onclick=") && !html.contains(" style=\""),
-            "{path}: inline handler or style"
-        );
+        assert!(!html.contains(" onclick=") && !html.contains(" style=\""), "{path}: inline handler or style");
     }
 }

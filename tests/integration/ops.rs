@@ -30,10 +30,7 @@ async fn assets_are_served_by_the_binary_itself() {
     assert!(r.text().await.unwrap().contains("htmx"));
     let r = app.get(&app.client(), "/assets/app.css").await;
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
-    assert_eq!(
-        app.get(&app.client(), "/assets/../Cargo.toml").await.status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.get(&app.client(), "/assets/../Cargo.toml").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -62,32 +59,21 @@ async fn the_demo_shows_its_banner_and_the_districts_halls() {
     }
     let admin = app.login_as("admin").await;
     let org = app.get(&admin, "/admin/org").await.text().await.unwrap();
-    assert!(
-        org.matches("<td class=\"mono\">").count() >= 15 + 15,
-        "at least 15 departments and 15 sites"
-    );
+    assert!(org.matches("<td class=\"mono\">").count() >= 15 + 15, "at least 15 departments and 15 sites");
 }
 
 #[tokio::test]
 async fn preferences_switch_to_the_large_font_mode_without_javascript() {
     let app = TestApp::spawn().await;
     let client = app.client();
-    let r = app
-        .post_form(&client, "/", "/preferences", &[("toggle", "large"), ("next", "/login")])
-        .await;
+    let r = app.post_form(&client, "/", "/preferences", &[("toggle", "large"), ("next", "/login")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(crate::common::location(&r), "/login");
     let html = app.get(&client, "/login").await.text().await.unwrap();
     assert!(html.contains("<html lang=\"zh-CN\" class=\"large\">"));
     assert!(html.contains("aria-pressed=\"true\">长辈模式"));
-    let r = app
-        .post_form(
-            &client,
-            "/",
-            "/preferences",
-            &[("toggle", "contrast"), ("next", "https://evil.example/")],
-        )
-        .await;
+    let r =
+        app.post_form(&client, "/", "/preferences", &[("toggle", "contrast"), ("next", "https://evil.example/")]).await;
     assert_eq!(crate::common::location(&r), "/", "no open redirect");
     let html = app.get(&client, "/").await.text().await.unwrap();
     assert!(html.contains("class=\"large contrast\""));
