@@ -84,7 +84,8 @@ impl Index {
         }
         let mut postings: HashMap<(char, char), Vec<u32>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
-            let mut seen: Vec<(char, char)> = char_pairs(&e.hay).chain(char_pairs(&e.extra)).collect();
+            // Name, keywords and department: conditions text would make every pair common.
+            let mut seen: Vec<(char, char)> = char_pairs(&e.hay).chain(char_pairs(&e.row.department.name)).collect();
             seen.sort_unstable();
             seen.dedup();
             for p in seen {
