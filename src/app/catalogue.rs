@@ -361,3 +361,23 @@ pub async fn delete_synonym(core: &Core, actor: &Actor, term: &str) -> Result<()
     tx.commit().await?;
     Ok(())
 }
+
+/// Cancels an item (取消): it leaves the public catalogue for good; applications already made
+/// keep their snapshot.
+pub async fn cancel(core: &Core, actor: &Actor, code: &str, reason: &str) -> Result<(), AppError> {
+    authorize(core, actor, Permission::CatalogEdit, code).await?;
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(AppError::Invalid(vec![crate::domain::FieldError::new("reason", "required", "请填写取消原因")]));
+    }
+    let mut tx = core.db.begin().await?;
+    let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
+    if row.status == "cancelled" {
+        return Err(AppError::Conflict("该事项已取消".into()));
+    }
+    catalogue::set_status(&mut tx, row.id, "cancelled", reason, now_ms()).await?;
+    catalogue::bump_revision(&mut tx).await?;
+    audit_in(&mut tx, actor, "item.cancel", code, Outcome::Success, reason).await?;
+    tx.commit().await?;
+    Ok(())
+}

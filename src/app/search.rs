@@ -128,7 +128,9 @@ impl Index {
         let bigrams = bigrams(&q);
         let ascii = q.chars().all(|c| c.is_ascii_alphabetic());
         let mut pairs: Vec<(char, char)> = Vec::new();
-        for text in std::iter::once(q.as_str()).chain(expansions.iter().copied()).chain(tokens.iter().map(String::as_str)) {
+        for text in
+            std::iter::once(q.as_str()).chain(expansions.iter().copied()).chain(tokens.iter().map(String::as_str))
+        {
             pairs.extend(char_pairs(text));
         }
         // Letters (pinyin initials) and single characters cannot use the pairs: scan everything.

@@ -36,6 +36,7 @@ pub fn routes(r: Routes) -> Routes {
         .post("/admin/items/{code}/publish", publish)
         .post("/admin/items/{code}/suspend", suspend)
         .post("/admin/items/{code}/resume", resume)
+        .post("/admin/items/{code}/cancel", cancel)
         .get("/admin/items/{code}/compare", compare)
         .get("/admin/synonyms", synonyms)
         .post("/admin/synonyms", synonym_add)
@@ -313,6 +314,16 @@ async fn suspend(
     Form(f): Form<ReasonForm>,
 ) -> WebResult {
     catalogue::suspend(&state.core, &user.actor, &code, &f.reason).await?;
+    Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    Form(f): Form<ReasonForm>,
+) -> WebResult {
+    catalogue::cancel(&state.core, &user.actor, &code, &f.reason).await?;
     Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
 }
 

@@ -96,6 +96,7 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("POST", "/admin/items/{code}/publish", p(CatalogEdit)),
     r("POST", "/admin/items/{code}/suspend", p(CatalogEdit)),
     r("POST", "/admin/items/{code}/resume", p(CatalogEdit)),
+    r("POST", "/admin/items/{code}/cancel", p(CatalogEdit)),
     r("GET", "/admin/items/{code}/compare", p(CatalogEdit)),
     r("GET", "/admin/synonyms", p(CatalogEdit)),
     r("POST", "/admin/synonyms", p(CatalogEdit)),

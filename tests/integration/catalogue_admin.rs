@@ -146,6 +146,19 @@ async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
     .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(json(app.get(&app.client(), &format!("/api/v1/items/{code}")).await).await["status"], "suspended");
+    // Cancelled: gone from the public catalogue, and it cannot come back.
+    let r = post(
+        &app,
+        &c,
+        &format!("/admin/items/{code}"),
+        &format!("/admin/items/{code}/cancel"),
+        &[("reason".into(), "依文件取消".into())],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get(&app.client(), &format!("/api/v1/items/{code}")).await.status(), StatusCode::NOT_FOUND);
+    let r = post(&app, &c, &format!("/admin/items/{code}"), &format!("/admin/items/{code}/resume"), &[]).await;
+    assert_eq!(r.status(), StatusCode::CONFLICT);
 }
 
 #[tokio::test]
