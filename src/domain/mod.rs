@@ -8,6 +8,7 @@ pub mod mask;
 pub mod password;
 pub mod permission;
 pub mod role;
+pub mod workflow;
 
 use serde::Serialize;
 

@@ -27,6 +27,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/api/v1/applications", list_applications)
         .get("/api/v1/applications/{number}", get_application)
         .post("/api/v1/applications/{number}/withdraw", withdraw_application)
+        .get("/api/v1/calendar/deadline", deadline)
 }
 
 #[derive(OpenApi)]
@@ -43,7 +44,8 @@ pub fn routes(r: Routes) -> Routes {
         create_application,
         list_applications,
         get_application,
-        withdraw_application
+        withdraw_application,
+        deadline
     ),
     components(schemas(
         LoginRequest,
@@ -63,7 +65,8 @@ pub fn routes(r: Routes) -> Routes {
         ApplicationSummary,
         ApplicationDetail,
         MaterialRef,
-        TimelineEntry
+        TimelineEntry,
+        Deadline
     ))
 )]
 pub struct ApiDoc;
@@ -536,4 +539,38 @@ async fn withdraw_application(
 ) -> WebResult {
     let v = crate::app::applications::withdraw(&state.core, &user.actor, &number).await?;
     Ok(Json(application_detail(v)).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct DeadlineParams {
+    /// The day the clock starts (`YYYY-MM-DD`); it is not counted.
+    pub from: String,
+    /// Working days.
+    pub days: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deadline {
+    /// `YYYY-MM-DD`
+    pub deadline: String,
+}
+
+/// The date `days` working days after `from` on the official work calendar (holidays and 调休
+/// make-up working days included). Public, for service halls and other systems.
+#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "calendar", params(DeadlineParams),
+    responses((status = 200, body = Deadline), (status = 422, description = "bad date or day count", body = ApiErrorBody)))]
+async fn deadline(State(state): State<AppState>, Query(p): Query<DeadlineParams>) -> WebResult {
+    let mut problems = crate::app::Problems::default();
+    let from = chrono::NaiveDate::parse_from_str(p.from.trim(), "%Y-%m-%d").ok();
+    if from.is_none() {
+        problems.add("from", "invalid_date", "from 应为日期，格式 2026-01-31");
+    }
+    let days = p.days.trim().parse::<u32>().ok().filter(|d| *d <= 3650);
+    if days.is_none() {
+        problems.add("days", "invalid", "days 应为 0–3650 的整数（工作日）");
+    }
+    problems.into_result()?;
+    let calendar = crate::app::calendar::load(&state.core).await?;
+    let deadline = calendar.add_working_days(from.unwrap_or_default(), days.unwrap_or_default());
+    Ok(Json(Deadline { deadline: deadline.format("%Y-%m-%d").to_string() }).into_response())
 }

@@ -109,6 +109,7 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("POST", "/api/v1/account/password", Account),
     r("GET", "/api/v1/items", Public),
     r("GET", "/api/v1/items/{code}", Public),
+    r("GET", "/api/v1/calendar/deadline", Public),
     r("POST", "/api/v1/applications", p(PortalMine)),
     r("GET", "/api/v1/applications", p(PortalMine)),
     r("GET", "/api/v1/applications/{number}", p(PortalMine)),

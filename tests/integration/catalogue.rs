@@ -108,3 +108,24 @@ async fn the_guide_page_shows_every_section() {
     let html = app.get(&client, "/").await.text().await.unwrap();
     assert!(html.contains("一件事一次办") && html.contains("开办餐饮店"));
 }
+
+#[tokio::test]
+async fn the_deadline_api_counts_working_days_across_holidays() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    for (from, days, expected) in [
+        ("2025-09-30", "1", "2025-10-09"),
+        ("2026-02-13", "2", "2026-02-24"),
+        ("2026-11-26", "5", "2026-12-03"),
+        ("2026-11-26", "0", "2026-11-26"),
+    ] {
+        let body = json(app.get(&client, &format!("/api/v1/calendar/deadline?from={from}&days={days}")).await).await;
+        assert_eq!(body["deadline"], expected, "{from} + {days}");
+    }
+    for bad in ["from=2026-02-30&days=1", "from=2026-01-01&days=-1", "from=yesterday&days=x"] {
+        let r = app.get(&client, &format!("/api/v1/calendar/deadline?{bad}")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let r = app.get(&client, "/api/v1/calendar/deadline").await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "missing parameters");
+}

@@ -1,0 +1,394 @@
+//! Workflows as versioned data: states, the actions between them, who may take each action,
+//! what an action needs (a comment, an attachment), and what it does to the legal clock. One
+//! function, `Workflow::transition`, decides every move; nothing else changes a case's state.
+
+use serde::{Deserialize, Serialize};
+
+use super::permission::Permission;
+
+/// What an action does to the legal clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockOp {
+    /// Nothing.
+    Keep,
+    /// The clock starts (acceptance): counting from the next working day.
+    Start,
+    /// The clock pauses (supplement requested, hearing, expert review).
+    Pause,
+    /// The clock runs again after a pause.
+    Resume,
+    /// The time limit grows once, by the workflow's extension days.
+    Extend,
+    /// The case is concluded: the clock stops for good.
+    Stop,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateDef {
+    pub name: String,
+    pub label: String,
+    #[serde(default)]
+    pub terminal: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionDef {
+    pub name: String,
+    pub label: String,
+    pub from: Vec<String>,
+    pub to: String,
+    /// The permission the actor must hold.
+    pub permission: String,
+    #[serde(default)]
+    pub needs_comment: bool,
+    #[serde(default)]
+    pub needs_attachment: bool,
+    pub clock: ClockOp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    pub code: String,
+    pub name: String,
+    pub version: u32,
+    /// The state every case starts in.
+    pub initial: String,
+    pub states: Vec<StateDef>,
+    pub actions: Vec<ActionDef>,
+    /// Working days an extension (延期) adds.
+    #[serde(default)]
+    pub extension_days: u32,
+}
+
+/// Why a move was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("当前状态下不能执行该操作")]
+    NotAllowedNow,
+    #[error("没有这个操作")]
+    UnknownAction,
+}
+
+impl Workflow {
+    pub fn state(&self, name: &str) -> Option<&StateDef> {
+        self.states.iter().find(|s| s.name == name)
+    }
+
+    /// The action taken from `state`, if the workflow allows it there.
+    pub fn transition(&self, state: &str, action: &str) -> Result<&ActionDef, TransitionError> {
+        let candidates: Vec<&ActionDef> = self.actions.iter().filter(|a| a.name == action).collect();
+        if candidates.is_empty() {
+            return Err(TransitionError::UnknownAction);
+        }
+        candidates.into_iter().find(|a| a.from.iter().any(|f| f == state)).ok_or(TransitionError::NotAllowedNow)
+    }
+
+    /// Actions available in a state (before any permission check).
+    pub fn actions_from<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a ActionDef> + 'a {
+        self.actions.iter().filter(move |a| a.from.iter().any(|f| f == state))
+    }
+
+    /// Every problem with the definition, checked when it is saved.
+    pub fn problems(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for s in &self.states {
+            if s.name.is_empty() || names.contains(&s.name.as_str()) {
+                p.push(format!("状态“{}”为空或重复", s.name));
+            }
+            names.push(&s.name);
+        }
+        if self.state(&self.initial).is_none() {
+            p.push(format!("初始状态 {} 不存在", self.initial));
+        }
+        for a in &self.actions {
+            for f in &a.from {
+                match self.state(f) {
+                    None => p.push(format!("操作“{}”的起始状态 {f} 不存在", a.label)),
+                    Some(s) if s.terminal => p.push(format!("操作“{}”不能从终结状态 {f} 出发", a.label)),
+                    Some(_) => {}
+                }
+            }
+            if self.state(&a.to).is_none() {
+                p.push(format!("操作“{}”的目标状态 {} 不存在", a.label, a.to));
+            }
+            if a.permission.parse::<Permission>().is_err() {
+                p.push(format!("操作“{}”的权限 {} 不存在", a.label, a.permission));
+            }
+            if a.from.is_empty() {
+                p.push(format!("操作“{}”没有起始状态", a.label));
+            }
+        }
+        // Every state must be reachable from the initial one, and every non-terminal state must
+        // lead somewhere: no case may get stuck.
+        let mut reached = vec![self.initial.as_str()];
+        let mut i = 0;
+        while i < reached.len() {
+            let here = reached[i];
+            for a in self.actions_from(here) {
+                if !reached.contains(&a.to.as_str()) {
+                    reached.push(&a.to);
+                }
+            }
+            i += 1;
+        }
+        for s in &self.states {
+            if !reached.contains(&s.name.as_str()) {
+                p.push(format!("状态“{}”无法到达", s.label));
+            }
+            if !s.terminal && self.actions_from(&s.name).next().is_none() {
+                p.push(format!("非终结状态“{}”没有后续操作", s.label));
+            }
+        }
+        p
+    }
+}
+
+/// The legal clock of a case, in working days on the work calendar.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LegalClock {
+    pub started_on: Option<chrono::NaiveDate>,
+    pub paused_since: Option<chrono::NaiveDate>,
+    /// Working days spent paused so far (they never count against the limit).
+    pub paused_days: u32,
+    pub extended_days: u32,
+    pub stopped_on: Option<chrono::NaiveDate>,
+}
+
+impl LegalClock {
+    /// Applies an action's clock effect on `today`.
+    pub fn apply(
+        &mut self,
+        op: ClockOp,
+        today: chrono::NaiveDate,
+        extension_days: u32,
+        calendar: &super::calendar::WorkCalendar,
+    ) {
+        match op {
+            ClockOp::Keep => {}
+            ClockOp::Start => {
+                if self.started_on.is_none() {
+                    self.started_on = Some(today);
+                }
+            }
+            ClockOp::Pause => {
+                if self.started_on.is_some() && self.paused_since.is_none() && self.stopped_on.is_none() {
+                    self.paused_since = Some(today);
+                }
+            }
+            ClockOp::Resume => {
+                if let Some(since) = self.paused_since.take() {
+                    self.paused_days += calendar.working_days_between(since, today);
+                }
+            }
+            ClockOp::Extend => {
+                if self.extended_days == 0 {
+                    self.extended_days = extension_days;
+                }
+            }
+            ClockOp::Stop => {
+                if let Some(since) = self.paused_since.take() {
+                    self.paused_days += calendar.working_days_between(since, today);
+                }
+                if self.stopped_on.is_none() {
+                    self.stopped_on = Some(today);
+                }
+            }
+        }
+    }
+
+    /// The deadline for a limit of `days` working days, or `None` before the clock starts.
+    /// While paused, the days from the pause on do not count: the deadline moves with today.
+    pub fn deadline(
+        &self,
+        days: u32,
+        today: chrono::NaiveDate,
+        calendar: &super::calendar::WorkCalendar,
+    ) -> Option<chrono::NaiveDate> {
+        let start = self.started_on?;
+        let running_pause = match self.paused_since {
+            Some(since) => calendar.working_days_between(since, today),
+            None => 0,
+        };
+        Some(calendar.add_working_days(start, days + self.extended_days + self.paused_days + running_pause))
+    }
+
+    /// Working days the clock has run (excluding pauses) up to `today`.
+    pub fn used(&self, today: chrono::NaiveDate, calendar: &super::calendar::WorkCalendar) -> u32 {
+        let Some(start) = self.started_on else { return 0 };
+        let end = self.stopped_on.unwrap_or(today);
+        let paused_now = match self.paused_since {
+            Some(since) => calendar.working_days_between(since, end),
+            None => 0,
+        };
+        calendar.working_days_between(start, end).saturating_sub(self.paused_days + paused_now)
+    }
+}
+
+/// Warning level of a running case: yellow within `yellow_days` working days of the deadline,
+/// red once past it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Warning {
+    None,
+    Yellow,
+    Red,
+}
+
+pub fn warning(
+    deadline: chrono::NaiveDate,
+    today: chrono::NaiveDate,
+    yellow_days: u32,
+    calendar: &super::calendar::WorkCalendar,
+) -> Warning {
+    if today > deadline {
+        Warning::Red
+    } else if calendar.working_days_between(today, deadline) <= yellow_days {
+        Warning::Yellow
+    } else {
+        Warning::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::calendar::WorkCalendar;
+    use chrono::NaiveDate;
+    use proptest::prelude::*;
+
+    fn sample() -> Workflow {
+        serde_json::from_value(serde_json::json!({
+            "code": "promised", "name": "承诺件", "version": 1, "initial": "submitted", "extension_days": 10,
+            "states": [
+                {"name": "submitted", "label": "待受理"},
+                {"name": "supplement_requested", "label": "待补正"},
+                {"name": "accepted", "label": "待审查"},
+                {"name": "examined", "label": "待决定"},
+                {"name": "suspended", "label": "中止"},
+                {"name": "refused", "label": "不予受理", "terminal": true},
+                {"name": "approved", "label": "准予", "terminal": true},
+                {"name": "denied", "label": "不予", "terminal": true}
+            ],
+            "actions": [
+                {"name": "accept", "label": "受理", "from": ["submitted"], "to": "accepted", "permission": "office.view", "clock": "start"},
+                {"name": "refuse", "label": "不予受理", "from": ["submitted"], "to": "refused", "permission": "office.view", "needs_comment": true, "clock": "stop"},
+                {"name": "request_supplement", "label": "补正", "from": ["submitted"], "to": "supplement_requested", "permission": "office.view", "needs_comment": true, "clock": "pause"},
+                {"name": "resubmit", "label": "补正后提交", "from": ["supplement_requested"], "to": "submitted", "permission": "portal.mine", "clock": "resume"},
+                {"name": "examine", "label": "审查通过", "from": ["accepted"], "to": "examined", "permission": "office.view", "clock": "keep"},
+                {"name": "suspend", "label": "中止", "from": ["accepted", "examined"], "to": "suspended", "permission": "office.view", "needs_comment": true, "clock": "pause"},
+                {"name": "resume", "label": "恢复", "from": ["suspended"], "to": "accepted", "permission": "office.view", "clock": "resume"},
+                {"name": "extend", "label": "延期", "from": ["accepted", "examined"], "to": "examined", "permission": "dashboard.view", "needs_comment": true, "clock": "extend"},
+                {"name": "approve", "label": "准予", "from": ["examined"], "to": "approved", "permission": "dashboard.view", "clock": "stop"},
+                {"name": "deny", "label": "不予", "from": ["examined"], "to": "denied", "permission": "dashboard.view", "needs_comment": true, "clock": "stop"}
+            ]
+        }))
+        .unwrap_or_else(|_| Workflow { code: String::new(), name: String::new(), version: 0, initial: String::new(), states: vec![], actions: vec![], extension_days: 0 })
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    #[test]
+    fn the_sample_workflow_is_valid_and_bad_ones_are_explained() {
+        assert_eq!(sample().problems(), Vec::<String>::new());
+        let mut w = sample();
+        w.actions.retain(|a| a.name != "resume");
+        let p = w.problems();
+        assert!(p.iter().any(|m| m.contains("中止")), "{p:?}");
+        let mut w = sample();
+        w.actions[0].permission = "nope".into();
+        w.actions[1].to = "nowhere".into();
+        let p = w.problems();
+        // The bad permission, the missing target, and the state only that action reached.
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p.iter().any(|m| m.contains("nope")) && p.iter().any(|m| m.contains("nowhere")));
+    }
+
+    #[test]
+    fn moves_are_checked_against_the_current_state() {
+        let w = sample();
+        assert_eq!(w.transition("submitted", "accept").map(|a| a.to.as_str()), Ok("accepted"));
+        assert_eq!(w.transition("approved", "accept").err(), Some(TransitionError::NotAllowedNow));
+        assert_eq!(w.transition("submitted", "fly").err(), Some(TransitionError::UnknownAction));
+    }
+
+    #[test]
+    fn pauses_do_not_count_and_an_extension_adds_days() {
+        let cal = WorkCalendar::builtin();
+        let mut c = LegalClock::default();
+        c.apply(ClockOp::Start, d("2026-11-02"), 10, &cal); // Monday
+        assert_eq!(c.deadline(5, d("2026-11-02"), &cal), Some(d("2026-11-09")));
+        c.apply(ClockOp::Pause, d("2026-11-03"), 10, &cal);
+        // Paused for the working days Wed..Fri: the deadline moves with them.
+        assert_eq!(c.deadline(5, d("2026-11-06"), &cal), Some(d("2026-11-12")));
+        c.apply(ClockOp::Resume, d("2026-11-06"), 10, &cal);
+        assert_eq!(c.paused_days, 3);
+        assert_eq!(c.deadline(5, d("2026-11-20"), &cal), Some(d("2026-11-12")));
+        c.apply(ClockOp::Extend, d("2026-11-06"), 10, &cal);
+        c.apply(ClockOp::Extend, d("2026-11-06"), 10, &cal);
+        assert_eq!(c.extended_days, 10, "an extension is granted once");
+        assert_eq!(c.deadline(5, d("2026-11-06"), &cal), Some(d("2026-11-26")));
+    }
+
+    #[test]
+    fn warnings_turn_yellow_then_red() {
+        let cal = WorkCalendar::builtin();
+        assert_eq!(warning(d("2026-11-30"), d("2026-11-26"), 1, &cal), Warning::None);
+        assert_eq!(warning(d("2026-11-27"), d("2026-11-26"), 1, &cal), Warning::Yellow);
+        assert_eq!(warning(d("2026-11-30"), d("2026-11-27"), 1, &cal), Warning::Yellow, "the weekend does not count");
+        assert_eq!(warning(d("2026-11-25"), d("2026-11-26"), 1, &cal), Warning::Red);
+    }
+
+    proptest! {
+        /// Whatever sequence of actions is attempted, a case only ever stands in a state the
+        /// workflow defines, moves only along defined actions, and never leaves a terminal state.
+        #[test]
+        fn no_sequence_of_actions_reaches_an_undefined_state(moves in proptest::collection::vec(0usize..12, 0..40)) {
+            let w = sample();
+            let names: Vec<String> = w.actions.iter().map(|a| a.name.clone()).chain(["fly".to_owned(), "approve".to_owned()]).collect();
+            let mut state = w.initial.clone();
+            for m in moves {
+                let action = &names[m % names.len()];
+                let before_terminal = w.state(&state).is_some_and(|s| s.terminal);
+                match w.transition(&state, action) {
+                    Ok(a) => {
+                        prop_assert!(!before_terminal, "left terminal state {}", state);
+                        prop_assert!(a.from.contains(&state));
+                        state = a.to.clone();
+                    }
+                    Err(_) => {}
+                }
+                prop_assert!(w.state(&state).is_some(), "undefined state {}", state);
+            }
+        }
+
+        /// Days spent paused never count: the clock's used days equal the working days since
+        /// the start minus the working days paused.
+        #[test]
+        fn paused_days_never_count(gaps in proptest::collection::vec(1u32..15, 1..8)) {
+            let cal = WorkCalendar::builtin();
+            let mut c = LegalClock::default();
+            let mut day = d("2026-03-02");
+            c.apply(ClockOp::Start, day, 0, &cal);
+            let mut paused = 0;
+            let mut running = true;
+            for g in gaps {
+                let next = day + chrono::Days::new(u64::from(g));
+                if !running {
+                    paused += cal.working_days_between(day, next);
+                }
+                c.apply(if running { ClockOp::Pause } else { ClockOp::Resume }, next, 0, &cal);
+                running = !running;
+                day = next;
+            }
+            let end = day + chrono::Days::new(3);
+            if !running {
+                paused += cal.working_days_between(day, end);
+            }
+            prop_assert_eq!(c.used(end, &cal), cal.working_days_between(d("2026-03-02"), end) - paused);
+        }
+    }
+}
