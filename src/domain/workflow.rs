@@ -353,13 +353,10 @@ mod tests {
             for m in moves {
                 let action = &names[m % names.len()];
                 let before_terminal = w.state(&state).is_some_and(|s| s.terminal);
-                match w.transition(&state, action) {
-                    Ok(a) => {
-                        prop_assert!(!before_terminal, "left terminal state {}", state);
-                        prop_assert!(a.from.contains(&state));
-                        state = a.to.clone();
-                    }
-                    Err(_) => {}
+                if let Ok(a) = w.transition(&state, action) {
+                    prop_assert!(!before_terminal, "left terminal state {}", state);
+                    prop_assert!(a.from.contains(&state));
+                    state = a.to.clone();
                 }
                 prop_assert!(w.state(&state).is_some(), "undefined state {}", state);
             }
