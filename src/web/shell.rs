@@ -157,6 +157,11 @@ impl Shell {
         }
     }
 
+    /// True when the menu offers a staff room (the home page then lists the rooms).
+    pub fn has_staff_room(&self) -> bool {
+        self.nav.iter().any(|n| matches!(n.href, "/hall" | "/office" | "/dashboard" | "/admin"))
+    }
+
     pub fn html_class(&self) -> String {
         self.prefs.classes()
     }
