@@ -213,6 +213,22 @@ async fn acknowledged_submissions_survive_sigkill() {
         }
         db.close().await.unwrap();
     }
+    // Finally, every acknowledgement of every cycle is still there after all the later crashes.
+    let mut db = sqlx::AnyConnection::connect(&database).await.unwrap();
+    for a in acked.lock().unwrap().iter() {
+        let row = sqlx::query("SELECT status FROM applications WHERE number = $1")
+            .bind(&a.number)
+            .fetch_optional(&mut db)
+            .await
+            .unwrap();
+        assert_eq!(
+            row.map(|r| r.get::<String, _>("status")).as_deref(),
+            Some("submitted"),
+            "{} lost in a later crash",
+            a.number
+        );
+    }
+    db.close().await.unwrap();
     let total = acked.lock().unwrap().len();
     assert!(total > 0, "no submission was acknowledged: the test proved nothing");
     eprintln!("{cycles} SIGKILL cycles, {total} acknowledged submissions all intact");
