@@ -215,7 +215,8 @@ async fn acknowledged_submissions_survive_sigkill() {
     }
     // Finally, every acknowledgement of every cycle is still there after all the later crashes.
     let mut db = sqlx::AnyConnection::connect(&database).await.unwrap();
-    for a in acked.lock().unwrap().iter() {
+    let every: Vec<Acked> = acked.lock().unwrap().clone();
+    for a in &every {
         let row = sqlx::query("SELECT status FROM applications WHERE number = $1")
             .bind(&a.number)
             .fetch_optional(&mut db)
