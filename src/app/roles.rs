@@ -79,6 +79,20 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
         (None, true) => return Err(AppError::NotFound),
         _ => {}
     }
+    // A changed role must not give any of its holders two administrator duties.
+    if existing {
+        for (username, others) in roles::holders_other_permissions(&mut tx, code).await? {
+            let all = others.iter().filter_map(|n| n.parse::<Permission>().ok()).chain(perms.iter().copied());
+            if let Some(duties) = mixed_admin_duties(all) {
+                let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
+                p.add(
+                    "permissions",
+                    "separation_of_duties",
+                    format!("三员分立：修改后用户 {username} 将同时承担{}职责", names.join("、")),
+                );
+            }
+        }
+    }
     p.into_result()?;
     perms.sort();
     perms.dedup();

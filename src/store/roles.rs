@@ -122,3 +122,31 @@ pub async fn holder_counts(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i
     let rows = sqlx::query("SELECT role_code, COUNT(*) AS n FROM user_roles GROUP BY role_code").fetch_all(c).await?;
     rows.iter().map(|r| Ok((r.try_get("role_code")?, r.try_get("n")?))).collect()
 }
+
+/// For each holder of `role_code`: their username and the permissions of their *other* roles.
+pub async fn holders_other_permissions(
+    c: &mut AnyConnection,
+    role_code: &str,
+) -> sqlx::Result<Vec<(String, Vec<String>)>> {
+    let rows = sqlx::query(
+        "SELECT u.username, rp.permission FROM user_roles holder \
+         JOIN users u ON u.id = holder.user_id \
+         LEFT JOIN user_roles other ON other.user_id = holder.user_id AND other.role_code <> holder.role_code \
+         LEFT JOIN role_permissions rp ON rp.role_code = other.role_code \
+         WHERE holder.role_code = $1 ORDER BY u.username",
+    )
+    .bind(role_code)
+    .fetch_all(c)
+    .await?;
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for r in &rows {
+        let username: String = r.try_get("username")?;
+        if out.last().is_none_or(|(u, _)| *u != username) {
+            out.push((username, Vec::new()));
+        }
+        if let (Some((_, perms)), Some(p)) = (out.last_mut(), r.try_get::<Option<String>, _>("permission")?) {
+            perms.push(p);
+        }
+    }
+    Ok(out)
+}

@@ -28,6 +28,7 @@ pub fn routes(r: Routes) -> Routes {
         .get("/my/applications", my_list)
         .get("/my/applications/{number}", my_detail)
         .post("/my/applications/{number}/withdraw", my_withdraw)
+        .get("/my/applications/{number}/files/{sha}", my_file)
 }
 
 /// Text fields and files of a multipart submission.
@@ -540,4 +541,38 @@ pub async fn read_multipart_files(mut multipart: Multipart, name: &str) -> Resul
         }
     }
     Ok(None)
+}
+
+/// One of the applicant's own uploaded files, by its digest.
+async fn my_file(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path((number, sha)): Path<(String, String)>,
+) -> WebResult {
+    let v = applications::mine(&state.core, &user.actor, &number).await?;
+    let file = v.materials.iter().find(|m| m.file_sha256 == sha).ok_or(AppError::NotFound)?;
+    let bytes = state.core.blobs.get(&file.file_sha256).await?;
+    // The stored name is cleaned of quotes and paths; it is sent percent-encoded.
+    let encoded: String = url_escape(&file.file_name);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, file.content_type.clone()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{encoded}")),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -58,6 +58,7 @@ pub const REGISTRY: &[RouteSpec] = &[
     r("GET", "/my/applications", p(PortalMine)),
     r("GET", "/my/applications/{number}", p(PortalMine)),
     r("POST", "/my/applications/{number}/withdraw", p(PortalMine)),
+    r("GET", "/my/applications/{number}/files/{sha}", p(PortalMine)),
     // own account
     r("POST", "/logout", Account),
     r("GET", "/account", Account),

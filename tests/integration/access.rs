@@ -292,3 +292,39 @@ async fn custom_roles_cannot_mix_administrator_duties() {
         app.post_form(&secadmin, "/admin/roles/new", "/admin/roles/auditor", &[("name", "x"), ("scope", "all")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
+    let app = TestApp::spawn().await;
+    let secadmin = app.login_as("secadmin").await;
+    let r = app
+        .post_form(
+            &secadmin,
+            "/admin/roles/new",
+            "/admin/roles/new",
+            &[("code", "hall_helper"), ("name", "大厅协管"), ("scope", "all"), ("permissions", "hall.view")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // admin (system duty) also becomes a hall helper.
+    let r = app
+        .post_form(
+            &secadmin,
+            "/admin/users/admin",
+            "/admin/users/admin/roles",
+            &[("role", "sysadmin"), ("scope:sysadmin", "all"), ("role", "hall_helper"), ("scope:hall_helper", "all")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    // Adding an audit permission to that role would make admin both system and audit admin.
+    let r = app
+        .post_form(
+            &secadmin,
+            "/admin/roles/hall_helper",
+            "/admin/roles/hall_helper",
+            &[("name", "大厅协管"), ("scope", "all"), ("permissions", "hall.view"), ("permissions", "audit.view")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.text().await.unwrap().contains("修改后用户 admin 将同时承担"));
+}

@@ -85,12 +85,20 @@ async fn a_citizen_submits_through_the_api_and_follows_the_application() {
     let sha = detail["materials"][0]["sha256"].as_str().unwrap();
     assert_eq!(app.state.core.blobs.get(sha).await.unwrap().as_ref(), PDF);
 
+    // The applicant can open the file; nobody else can.
+    let file_url = format!("/my/applications/{number}/files/{sha}");
+    let r = app.get(&client, &file_url).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
+
     // Nobody else sees it, and nobody else can withdraw it.
     let other = citizen(&app, "citizen01").await;
     assert_eq!(app.get(&other, &format!("/api/v1/applications/{number}")).await.status(), StatusCode::NOT_FOUND);
     let r = other.post(app.url(&format!("/api/v1/applications/{number}/withdraw"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.get(&other, &format!("/my/applications/{number}")).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&other, &file_url).await.status(), StatusCode::NOT_FOUND);
 
     // The applicant withdraws before acceptance; a second withdrawal conflicts.
     let r = client.post(app.url(&format!("/api/v1/applications/{number}/withdraw"))).send().await.unwrap();
