@@ -54,8 +54,6 @@ pub struct Saved {
     pub number: String,
     pub status: String,
     pub promised_deadline: Option<String>,
-    /// True when an earlier identical submission was returned instead of a new one.
-    pub repeated: bool,
 }
 
 fn serves(def: &ItemDefinition, kind: UserKind) -> bool {
@@ -164,12 +162,7 @@ pub async fn save(
             )]));
         }
         if let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await? {
-            return Ok(Saved {
-                number: done.number,
-                status: done.status,
-                promised_deadline: done.promised_deadline,
-                repeated: true,
-            });
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
         }
     }
     let checked = check_uploads(&guide.def, &input.uploads)?;
@@ -222,12 +215,7 @@ pub async fn save(
     if !submit {
         audit_in(&mut tx, actor, "application.save_draft", &draft.number, Outcome::Success, item_code).await?;
         tx.commit().await?;
-        return Ok(Saved {
-            number: draft.number,
-            status: Status::Draft.name().into(),
-            promised_deadline: None,
-            repeated: false,
-        });
+        return Ok(Saved { number: draft.number, status: Status::Draft.name().into(), promised_deadline: None });
     }
     let held = store::materials(&mut tx, draft.id).await?;
     let mut problems = match &validation {
@@ -263,24 +251,14 @@ pub async fn save(
             let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            return Ok(Saved {
-                number: done.number,
-                status: done.status,
-                promised_deadline: done.promised_deadline,
-                repeated: true,
-            });
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
         }
         Err(e) => return Err(e.into()),
     }
     store::add_event(&mut tx, draft.id, "submitted", &actor.display_name, "", now).await?;
     audit_in(&mut tx, actor, "application.submit", &draft.number, Outcome::Success, item_code).await?;
     tx.commit().await?;
-    Ok(Saved {
-        number: draft.number,
-        status: Status::Submitted.name().into(),
-        promised_deadline: Some(deadline),
-        repeated: false,
-    })
+    Ok(Saved { number: draft.number, status: Status::Submitted.name().into(), promised_deadline: Some(deadline) })
 }
 
 async fn insert_with_fresh_number(

@@ -400,7 +400,8 @@ async fn create_application(
     let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
     let input = crate::app::applications::Input { values, uploads: parts.uploads, idempotency_key: key };
     let saved = crate::app::applications::save(&state.core, &user.actor, item.trim(), input, true, false).await?;
-    let status = if saved.repeated { StatusCode::OK } else { StatusCode::CREATED };
+    // A repeat with the same Idempotency-Key gets the first answer again, status included.
+    let status = StatusCode::CREATED;
     let body =
         ApplicationCreated { number: saved.number, status: saved.status, promised_deadline: saved.promised_deadline };
     Ok((status, Json(body)).into_response())
