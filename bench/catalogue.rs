@@ -260,6 +260,46 @@ async fn bench() {
     })
     .await;
 
+    // Ceilings on the same machine, in the same run, with the same client: a bare axum handler
+    // (C_http) and raw SQLite commits at the synchronous setting the server uses (C_commit).
+    let bare = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let bare_url = format!("http://{}/", bare.local_addr().unwrap());
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+        axum::serve(bare, app).await.unwrap();
+    });
+    let h = http.clone();
+    let mut c_http = run("C_http: bare axum handler", clients, seconds, move |_, _| {
+        let (h, url) = (h.clone(), bare_url.clone());
+        async move { h.get(url).send().await.is_ok_and(|r| r.status().is_success()) }
+    })
+    .await;
+    let commit_db = dir.join("commit.db");
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(clients as u32)
+        .connect_with(
+            sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&commit_db)
+                .create_if_missing(true)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)").execute(&pool).await.unwrap();
+    let mut c_commit = run("C_commit: SQLite commit (WAL, FULL)", clients, seconds, move |_, _| {
+        let pool = pool.clone();
+        async move {
+            let Ok(mut tx) = pool.begin_with("BEGIN IMMEDIATE").await else { return false };
+            let ok = sqlx::query("INSERT INTO t (v) VALUES ($1)").bind(vec![7u8; 256]).execute(&mut *tx).await.is_ok();
+            ok && tx.commit().await.is_ok()
+        }
+    })
+    .await;
+
+    let rate = |r: &Report| r.latencies.len() as f64 / r.elapsed.as_secs_f64();
+    let (http_ceiling, commit_ceiling) = (rate(&c_http), rate(&c_commit));
     println!(
         "\n{} items, {} concurrent clients, {} s per scenario, SQLite (synchronous=FULL), one process\n",
         codes.len(),
@@ -271,6 +311,14 @@ async fn bench() {
     println!("{}", search.row());
     println!("{}", item.row());
     println!("{}", submit.row());
+    println!("{}", c_http.row());
+    println!("{}", c_commit.row());
+    println!(
+        "\nratios: search {:.0}% and guide page {:.0}% of C_http; durable submissions {:.0}% of C_commit",
+        100.0 * rate(&search) / http_ceiling,
+        100.0 * rate(&item) / http_ceiling,
+        100.0 * rate(&submit) / commit_ceiling
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
