@@ -338,7 +338,13 @@ fn machine() -> String {
         .unwrap_or(0.0)
         / 1024.0
         / 1024.0;
-    format!("{cpu}, {} cores, {mem:.0} GiB", std::thread::available_parallelism().map_or(1, |n| n.get()))
+    // Counted from /proc: inside taskset this process itself sees only one CPU.
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("processor"))
+        .count();
+    format!("{cpu}, {cores} cores, {mem:.0} GiB")
 }
 
 async fn bench() {

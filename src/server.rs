@@ -42,6 +42,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(seeded, "demo mode");
     }
     tokio::spawn(purge_sessions(state.core.clone()));
+    // Build the search index before the first searcher has to wait for it.
+    let core = state.core.clone();
+    tokio::spawn(async move {
+        if let Err(e) = app::catalogue::index(&core).await {
+            tracing::warn!(error = ?e, "building the search index");
+        }
+    });
     let listener = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
     tracing::info!("通办 listening on http://{}", listener.local_addr()?);
     let db = state.core.db.clone();

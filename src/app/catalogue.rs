@@ -111,13 +111,21 @@ pub async fn publish_in(tx: &mut sqlx::AnyConnection, actor: &Actor, def: &ItemD
 
 /// The node's search index, rebuilt when the catalogue has changed since it was built.
 pub async fn index(core: &Core) -> Result<Arc<Index>, AppError> {
-    let mut conn = core.db.conn().await?;
-    let revision = catalogue::revision(&mut conn).await?;
+    // No connection is held while waiting for a rebuild: a burst of searchers must not drain the pool.
+    let revision = catalogue::revision(&mut *core.db.conn().await?).await?;
     if let Some(index) = core.search.get()
         && index.revision == revision
     {
         return Ok(index);
     }
+    // One rebuild at a time; whoever waited finds the fresh index already there.
+    let _guard = core.search.rebuild_guard().await;
+    if let Some(index) = core.search.get()
+        && index.revision >= revision
+    {
+        return Ok(index);
+    }
+    let mut conn = core.db.conn().await?;
     let rows = catalogue::published_with_definitions(&mut conn).await?;
     let synonyms = catalogue::synonyms(&mut conn).await?;
     drop(conn);

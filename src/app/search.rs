@@ -265,9 +265,15 @@ pub fn initials(name: &str) -> String {
 #[derive(Default)]
 pub struct SearchIndex {
     current: RwLock<Option<std::sync::Arc<Index>>>,
+    /// Held while one task rebuilds, so that a burst of searches after a change builds once.
+    rebuilding: tokio::sync::Mutex<()>,
 }
 
 impl SearchIndex {
+    pub async fn rebuild_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.rebuilding.lock().await
+    }
+
     pub fn get(&self) -> Option<std::sync::Arc<Index>> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
