@@ -273,14 +273,19 @@ pub async fn export_xlsx(core: &Core, actor: &Actor) -> Result<Vec<u8>, AppError
     }
     for (r, (_, json)) in items.iter().enumerate() {
         let def: ItemDefinition = serde_json::from_str(json).map_err(|e| AppError::Internal(e.into()))?;
-        for (c, value) in definition_cells(&def).iter().enumerate() {
+        for (c, value) in definition_cells(&def, false).iter().enumerate() {
             sheet.write_string(r as u32 + 1, c as u16, value).map_err(xl)?;
         }
     }
     book.save_to_buffer().map_err(xl)
 }
 
-fn definition_cells(d: &ItemDefinition) -> Vec<String> {
+/// A definition as exchange cells, in `COLUMNS` order; `pretty` indents the JSON cells (for
+/// editing in a form) instead of keeping them compact (for a spreadsheet).
+pub fn definition_cells(d: &ItemDefinition, pretty: bool) -> Vec<String> {
+    let json = |v: serde_json::Value| {
+        if pretty { serde_json::to_string_pretty(&v) } else { serde_json::to_string(&v) }.unwrap_or_default()
+    };
     let subjects: Vec<&str> = d
         .subjects
         .iter()
@@ -315,9 +320,9 @@ fn definition_cells(d: &ItemDefinition) -> Vec<String> {
         d.consult_phone.clone(),
         d.complaint_phone.clone(),
         d.keywords.join("\n"),
-        serde_json::to_string(&d.faq).unwrap_or_default(),
-        serde_json::to_string(&d.materials).unwrap_or_default(),
-        serde_json::to_string(&d.form).unwrap_or_default(),
+        json(serde_json::to_value(&d.faq).unwrap_or_default()),
+        json(serde_json::to_value(&d.materials).unwrap_or_default()),
+        json(serde_json::to_value(&d.form).unwrap_or_default()),
     ]
 }
 

@@ -18,7 +18,7 @@ use crate::app::catalogue::{self, AdminItem};
 use crate::app::catalogue_io::{self, COLUMNS, Imported, RowReport};
 use crate::app::{AppError, FieldError, authorize};
 use crate::clock;
-use crate::domain::item::{CaseKind, ITEM_TYPES, ItemDefinition, Sites, Subject};
+use crate::domain::item::{ITEM_TYPES, ItemDefinition};
 use crate::domain::permission::Permission;
 use crate::store::catalogue::{AdminFilter, ItemRow};
 use crate::store::org::{self, Department};
@@ -130,48 +130,7 @@ impl FormPage {
 }
 
 fn columns_of(def: &ItemDefinition) -> HashMap<String, String> {
-    let subjects: Vec<&str> = def
-        .subjects
-        .iter()
-        .map(|s| match s {
-            Subject::Person => "person",
-            Subject::Organisation => "organisation",
-        })
-        .collect();
-    let sites = match &def.sites {
-        Sites::All(_) => "all".to_owned(),
-        Sites::Listed(l) => l.join(","),
-    };
-    let yes = |b: bool| if b { "是" } else { "否" }.to_owned();
-    let pretty = |v: &serde_json::Value| serde_json::to_string_pretty(v).unwrap_or_default();
-    [
-        ("code", def.code.clone()),
-        ("name", def.name.clone()),
-        ("item_type", def.item_type.clone()),
-        ("department", def.department.clone()),
-        ("subjects", subjects.join(",")),
-        ("legal_days", def.legal_days.to_string()),
-        ("promised_days", def.promised_days.to_string()),
-        ("case_kind", if def.case_kind == CaseKind::Immediate { "immediate" } else { "promised" }.to_owned()),
-        ("visits_required", def.visits_required.to_string()),
-        ("fully_online", yes(def.fully_online)),
-        ("citywide", yes(def.citywide)),
-        ("sites", sites),
-        ("fee_fen", def.fee.as_ref().map(|f| f.amount_fen.to_string()).unwrap_or_default()),
-        ("fee_basis", def.fee.as_ref().map(|f| f.basis.clone()).unwrap_or_default()),
-        ("legal_basis", def.legal_basis.join("\n")),
-        ("conditions", def.conditions.join("\n")),
-        ("process", def.process.join("\n")),
-        ("consult_phone", def.consult_phone.clone()),
-        ("complaint_phone", def.complaint_phone.clone()),
-        ("keywords", def.keywords.join("\n")),
-        ("faq_json", pretty(&serde_json::to_value(&def.faq).unwrap_or_default())),
-        ("materials_json", pretty(&serde_json::to_value(&def.materials).unwrap_or_default())),
-        ("form_json", pretty(&serde_json::to_value(&def.form).unwrap_or_default())),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    COLUMNS.iter().map(|c| c.to_string()).zip(catalogue_io::definition_cells(def, true)).collect()
 }
 
 /// The posted form as exchange columns (checkboxes: several `subjects`, `fully_online=是`).
