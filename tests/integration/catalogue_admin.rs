@@ -82,6 +82,10 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
     assert_eq!(r.status(), StatusCode::CREATED);
     let number = json(r).await["number"].as_str().unwrap().to_owned();
 
+    // The edit form shows the current definition, JSON fields included.
+    let html = app.get(&c, "/admin/items/310112-MZJ-900/edit").await.text().await.unwrap();
+    assert!(html.contains("高龄老人助餐补贴申请") && html.contains("value=\"是\" checked"));
+    assert!(html.contains("&#34;code&#34;: &#34;M01&#34;"), "materials JSON, escaped, pretty");
     // Edit: a new draft version; the public still sees version 1 until it is published.
     let r = post(
         &app,
