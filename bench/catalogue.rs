@@ -198,18 +198,7 @@ async fn bench() {
     .await;
 
     // Submissions: one logged-in citizen per client, each file distinct (1 MB).
-    let target = seed
-        .items
-        .iter()
-        .find(|d| {
-            d.fully_online
-                && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials
-                    .iter()
-                    .all(|m| m.accept.iter().any(|a| a == "application/pdf") && m.max_bytes >= 2 * 1024 * 1024)
-        })
-        .expect("an item taking 1 MB PDFs")
-        .clone();
+    let target = tongban::demo::online_person_item(2 * 1024 * 1024).expect("an item taking 1 MB PDFs");
     let mut sessions = Vec::new();
     for c in 0..clients {
         let id = tongban::domain::identity::id_number_with_check(&format!("31011219800101{:03}", c)).unwrap();

@@ -262,18 +262,7 @@ async fn fixture(base: &str) -> Fixture {
         query: String,
     }
     let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
-    let item = seed
-        .items
-        .iter()
-        .find(|d| {
-            d.fully_online
-                && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials
-                    .iter()
-                    .all(|m| m.accept.iter().any(|a| a == "application/pdf") && m.max_bytes >= 2 * 1024 * 1024)
-        })
-        .unwrap()
-        .clone();
+    let item = tongban::demo::online_person_item(2 * 1024 * 1024).unwrap();
     let anonymous = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
     let mut citizens = Vec::new();
     for c in 0..20 {

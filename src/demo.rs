@@ -252,6 +252,21 @@ async fn seed_catalogue(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The demo catalogue's item definitions.
+pub fn catalogue_items() -> Vec<ItemDefinition> {
+    serde_json::from_str::<CatalogueSeed>(CATALOGUE_JSON).map(|s| s.items).unwrap_or_default()
+}
+
+/// A fully online item for persons whose every material takes PDFs of at least `min_bytes`
+/// (benchmarks and crash tests submit to it).
+pub fn online_person_item(min_bytes: u64) -> Option<ItemDefinition> {
+    catalogue_items().into_iter().find(|d| {
+        d.fully_online
+            && d.subjects.contains(&crate::domain::item::Subject::Person)
+            && d.materials.iter().all(|m| m.accept.iter().any(|a| a == "application/pdf") && m.max_bytes >= min_bytes)
+    })
+}
+
 /// A minimal valid PDF, standing in for a scanned document in demo applications.
 pub const DEMO_PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
 

@@ -63,11 +63,6 @@ struct Acked {
     files: Vec<String>,
 }
 
-#[derive(serde::Deserialize)]
-struct Seed {
-    items: Vec<tongban::domain::item::ItemDefinition>,
-}
-
 #[tokio::test]
 async fn acknowledged_submissions_survive_sigkill() {
     let cycles: u32 = std::env::var("TONGBAN_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
@@ -86,16 +81,7 @@ async fn acknowledged_submissions_survive_sigkill() {
     };
     assert!(tongban(&dir, &database).arg("demo").status().unwrap().success());
 
-    let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
-    let item = seed
-        .items
-        .into_iter()
-        .find(|d| {
-            d.fully_online
-                && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials.iter().all(|m| m.accept.iter().any(|a| a == "application/pdf"))
-        })
-        .unwrap();
+    let item = tongban::demo::online_person_item(64 * 1024).unwrap();
     let answers = serde_json::Value::Object(tongban::demo::demo_answers(&item, "李四")).to_string();
     let acked: Arc<Mutex<Vec<Acked>>> = Arc::default();
 

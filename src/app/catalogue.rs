@@ -29,6 +29,17 @@ impl Guide {
     }
 }
 
+/// Every problem with a definition, its department's existence included; the department when none.
+async fn checked_department(c: &mut sqlx::AnyConnection, def: &ItemDefinition) -> Result<org::Department, AppError> {
+    let mut p = Problems(def.problems());
+    let department = org::department_by_code(c, &def.department).await?;
+    if department.is_none() {
+        p.add("department", "unknown", format!("实施部门 {} 不存在", def.department));
+    }
+    p.into_result()?;
+    department.ok_or(AppError::NotFound)
+}
+
 /// The catalogue-row columns copied from a definition.
 fn facts_of<'a>(def: &'a ItemDefinition, subjects: &'a str) -> ItemFacts<'a> {
     ItemFacts {
@@ -86,13 +97,7 @@ pub async fn publish(core: &Core, actor: &Actor, def: &ItemDefinition) -> Result
 
 /// The body of `publish`, inside the caller's transaction (bulk loads publish many at once).
 pub async fn publish_in(tx: &mut sqlx::AnyConnection, actor: &Actor, def: &ItemDefinition) -> Result<i64, AppError> {
-    let mut p = Problems(def.problems());
-    let department = org::department_by_code(tx, &def.department).await?;
-    if department.is_none() {
-        p.add("department", "unknown", format!("实施部门 {} 不存在", def.department));
-    }
-    p.into_result()?;
-    let department = department.ok_or(AppError::NotFound)?;
+    let department = checked_department(tx, def).await?;
     let subjects = subjects_text(&def.subjects);
     let facts = facts_of(def, &subjects);
     let now = now_ms();
@@ -220,14 +225,8 @@ pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppErr
 /// new version is started. Nothing changes for applicants until it is published.
 pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Result<i64, AppError> {
     authorize(core, actor, Permission::CatalogEdit, &def.code).await?;
-    let mut p = Problems(def.problems());
     let mut tx = core.db.begin().await?;
-    let department = org::department_by_code(&mut tx, &def.department).await?;
-    if department.is_none() {
-        p.add("department", "unknown", format!("实施部门 {} 不存在", def.department));
-    }
-    p.into_result()?;
-    let department = department.ok_or(AppError::NotFound)?;
+    let department = checked_department(&mut tx, def).await?;
     let subjects = subjects_text(&def.subjects);
     let facts = facts_of(def, &subjects);
     let now = now_ms();
