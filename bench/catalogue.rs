@@ -14,13 +14,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use harness::{Report, arg, run};
 use rand::RngCore;
 use tongban::app::Actor;
 use tongban::domain::item::ItemDefinition;
+
+#[path = "harness.rs"]
+mod harness;
 
 const ITEMS: usize = 3000;
 
@@ -34,81 +37,6 @@ struct Case {
     query: String,
 }
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-struct Report {
-    name: &'static str,
-    latencies: Vec<Duration>,
-    errors: usize,
-    elapsed: Duration,
-}
-
-impl Report {
-    fn pct(&self, p: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return f64::NAN;
-        }
-        let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
-        self.latencies[i].as_secs_f64() * 1000.0
-    }
-
-    fn row(&mut self) -> String {
-        self.latencies.sort();
-        format!(
-            "| {} | {} | {} | {:.0}/s | {:.2} | {:.2} | {:.2} | {:.2} |",
-            self.name,
-            self.latencies.len(),
-            self.errors,
-            self.latencies.len() as f64 / self.elapsed.as_secs_f64(),
-            self.pct(0.50),
-            self.pct(0.95),
-            self.pct(0.99),
-            self.pct(1.0)
-        )
-    }
-}
-
-/// Runs `clients` loops of `request` for `seconds`; each returns whether it succeeded.
-async fn run<F, Fut>(name: &'static str, clients: u64, seconds: u64, request: F) -> Report
-where
-    F: Fn(u64, u64) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let request = Arc::new(request);
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let request = request.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut errors = 0;
-            let mut i = 0;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                let ok = request(c, i).await;
-                lat.push(t.elapsed());
-                if !ok {
-                    errors += 1;
-                }
-                i += 1;
-            }
-            (lat, errors)
-        }));
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    Report { name, latencies, errors, elapsed: started.elapsed() }
-}
-
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     runtime.block_on(bench());
@@ -117,18 +45,7 @@ fn main() {
 async fn bench() {
     let seconds = arg("--seconds", 10);
     let clients = arg("--clients", 8);
-    let dir = std::env::temp_dir().join(format!("tongban-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = tongban::config::Config {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: tongban::config::default_sqlite_url(&dir),
-        data_dir: dir.clone(),
-        demo: true,
-        secure_cookies: false,
-        log_json: false,
-    };
-    let state = tongban::server::build_state(&config).await.unwrap();
-    tongban::demo::seed(&state.core).await.unwrap();
+    let (dir, state) = harness::demo_state("").await;
 
     // Grow the catalogue to 3,000 published items with variants of the demo items.
     let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
@@ -164,12 +81,7 @@ async fn bench() {
     tongban::store::catalogue::bump_revision(&mut tx).await.unwrap();
     tx.commit().await.unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = tongban::web::build_app(state.clone());
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
-    });
+    let base = harness::serve(state.clone()).await;
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
     // Warm the search index (built once per catalogue revision).
     http.get(format!("{base}/api/v1/items?q=warm")).send().await.unwrap();
@@ -251,12 +163,7 @@ async fn bench() {
 
     // Ceilings on the same machine, in the same run, with the same client: a bare axum handler
     // (C_http) and raw SQLite commits at the synchronous setting the server uses (C_commit).
-    let bare = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let bare_url = format!("http://{}/", bare.local_addr().unwrap());
-    tokio::spawn(async move {
-        let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
-        axum::serve(bare, app).await.unwrap();
-    });
+    let bare_url = harness::bare_axum().await;
     let h = http.clone();
     let mut c_http = run("C_http: bare axum handler", clients, seconds, move |_, _| {
         let (h, url) = (h.clone(), bare_url.clone());
@@ -287,7 +194,7 @@ async fn bench() {
     })
     .await;
 
-    let rate = |r: &Report| r.latencies.len() as f64 / r.elapsed.as_secs_f64();
+    let rate = |r: &Report| r.rate();
     let (http_ceiling, commit_ceiling) = (rate(&c_http), rate(&c_commit));
     println!(
         "\n{} items, {} concurrent clients, {} s per scenario, SQLite (synchronous=FULL), one process\n",

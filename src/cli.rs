@@ -12,14 +12,24 @@ pub async fn migrate(config: &Config) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn demo(config: &Config) -> anyhow::Result<ExitCode> {
+pub async fn demo(config: &Config, cases: Option<u64>) -> anyhow::Result<ExitCode> {
     let state = build_state(config).await?;
-    if crate::demo::seed_if_empty(&state.core).await? {
+    let seeded = crate::demo::seed_if_empty(&state.core).await?;
+    if seeded {
         println!("演示数据已写入");
-        Ok(ExitCode::SUCCESS)
-    } else {
-        eprintln!("数据库中已有部门数据，未写入演示数据");
-        Ok(ExitCode::from(3))
+    }
+    match cases {
+        Some(n) => {
+            let started = std::time::Instant::now();
+            let done = crate::demo_cases::generate(&state.core, n, true).await?;
+            println!("已生成 {done} 件办件，用时 {:.0} 秒", started.elapsed().as_secs_f64());
+            Ok(ExitCode::SUCCESS)
+        }
+        None if seeded => Ok(ExitCode::SUCCESS),
+        None => {
+            eprintln!("数据库中已有部门数据，未写入演示数据");
+            Ok(ExitCode::from(3))
+        }
     }
 }
 
@@ -87,6 +97,30 @@ pub async fn audit_verify(config: &Config) -> anyhow::Result<ExitCode> {
             eprintln!("审计日志被篡改：第 {seq} 条记录起链条断裂（{why}）；此前 {} 条完好", report.checked);
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+pub async fn licence_rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    match app::licences::rotate_key(&state.core, &Actor::console()).await {
+        Ok(key_id) => {
+            println!(
+                "已生成新的证照签名密钥 {key_id}，此后签发的证照使用该密钥；旧证照仍可核验。运行中的服务重启后生效"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub async fn licence_expire(config: &Config) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    match app::licences::expire_due(&state.core, app::licences::today()).await {
+        Ok(n) => {
+            println!("已将 {n} 张到期证照标记为已过期");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
     }
 }
 

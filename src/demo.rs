@@ -14,6 +14,9 @@ use crate::store::{catalogue, org, roles, users};
 
 pub const DEMO_PASSWORD: &str = "Tongban@2026";
 
+/// Cases of generated history that `serve --demo` adds to a fresh database.
+pub const DEMO_HISTORY_CASES: u64 = 3_000;
+
 /// The demo service catalogue: items with materials and forms, life events, search synonyms.
 pub const CATALOGUE_JSON: &str = include_str!("../seed/catalogue.json");
 
@@ -97,8 +100,11 @@ const STAFF: &[DemoUser] = &[
     DemoUser { username: "window02", name: "吴静", role: "window", department: None, site: Some("xinzhuang") },
     DemoUser { username: "reviewer01", name: "刘志强", role: "reviewer", department: Some("SCJGJ"), site: None },
     DemoUser { username: "head01", name: "孙丽华", role: "head", department: Some("SCJGJ"), site: None },
+    DemoUser { username: "reviewer02", name: "黄海燕", role: "reviewer", department: Some("RSJ"), site: None },
+    DemoUser { username: "head02", name: "马卫东", role: "head", department: Some("RSJ"), site: None },
     DemoUser { username: "leader01", name: "周明", role: "leader", department: None, site: None },
     DemoUser { username: "catalog01", name: "郑文", role: "catalog_admin", department: None, site: None },
+    DemoUser { username: "licence01", name: "冯证", role: "licence_admin", department: None, site: None },
 ];
 
 /// Seeds the demo data when the database has none; returns whether it did.
@@ -106,6 +112,8 @@ pub async fn seed_if_empty(core: &Core) -> anyhow::Result<bool> {
     let empty = org::list_departments(&mut *core.db.conn().await?).await?.is_empty();
     if empty {
         seed(core).await?;
+        // A year of history, so that the office queues and the dashboards look like a district's.
+        crate::demo_cases::generate(core, DEMO_HISTORY_CASES, false).await?;
     }
     Ok(empty)
 }
@@ -218,11 +226,209 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let id = users::insert(&mut tx, &new).await?;
     roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
     seed_catalogue(&mut tx).await?;
+    seed_licence_types(&mut tx).await?;
     app::audit_in(&mut tx, &Actor::console(), "demo.seed", "demo", Outcome::Success, "演示数据")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
     seed_applications(core).await?;
+    seed_licences(core).await?;
+    Ok(())
+}
+
+/// (code, catalogue code, name, issuing department, holder kind, face fields, validity, template)
+type LicenceTypeSeed =
+    (&'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str, &'static str);
+
+/// The demo licence catalogue.
+const LICENCE_TYPES: &[LicenceTypeSeed] = &[
+    (
+        "INDIVIDUAL_BUSINESS_LICENCE",
+        "SCJGJ001",
+        "个体工商户营业执照",
+        "SCJGJ",
+        "person",
+        "holder_name|经营者|必填\nbusiness_name|名称|选填\norganisation_form|组成形式|必填\nbusiness_address|经营场所|必填\nbusiness_scope|经营范围|必填",
+        "permanent",
+        "certificate",
+    ),
+    (
+        "BUSINESS_LICENCE",
+        "SCJGJ002",
+        "营业执照",
+        "SCJGJ",
+        "organisation",
+        "holder_name|名称|必填\nlegal_representative|法定代表人|必填\nregistered_capital|注册资本|必填\naddress|住所|必填\nbusiness_scope|经营范围|必填",
+        "permanent",
+        "certificate",
+    ),
+    (
+        "FOOD_LICENCE",
+        "SCJGJ003",
+        "食品经营许可证",
+        "SCJGJ",
+        "organisation",
+        "holder_name|经营者名称|必填\nbusiness_address|经营场所|必填\nbusiness_items|经营项目|必填",
+        "years:5",
+        "standard",
+    ),
+    (
+        "DISABILITY_CERT",
+        "CL001",
+        "中华人民共和国残疾人证",
+        "CL",
+        "person",
+        "holder_name|姓名|必填\ndisability_kind|残疾类别|必填\ndisability_level|残疾等级|必填",
+        "years:10",
+        "standard",
+    ),
+    (
+        "MARRIAGE_CERT",
+        "MZJ001",
+        "结婚证",
+        "MZJ",
+        "person",
+        "holder_name|持证人|必填\nspouse_name|配偶姓名|必填\nregistered_on|登记日期|必填",
+        "permanent",
+        "certificate",
+    ),
+    (
+        "HOUSEHOLD_REGISTER",
+        "GAFJ001",
+        "居民户口簿",
+        "GAFJ",
+        "person",
+        "holder_name|户主姓名|必填\naddress|住址|必填",
+        "permanent",
+        "standard",
+    ),
+    (
+        "RESIDENCE_PERMIT",
+        "GAFJ002",
+        "上海市居住证",
+        "GAFJ",
+        "person",
+        "holder_name|姓名|必填\naddress|居住地址|必填",
+        "years:3",
+        "standard",
+    ),
+    (
+        "BIRTH_CERT",
+        "WJW001",
+        "出生医学证明",
+        "WJW",
+        "person",
+        "child_name|新生儿姓名|必填\nborn_on|出生日期|必填\nmother_name|母亲姓名|必填",
+        "permanent",
+        "certificate",
+    ),
+    (
+        "PROPERTY_CERT",
+        "GHZYJ001",
+        "不动产权证书",
+        "GHZYJ",
+        "person",
+        "holder_name|权利人|必填\nlocation|坐落|必填\narea|面积（平方米）|必填",
+        "permanent",
+        "standard",
+    ),
+    (
+        "PUBLIC_PLACE_HEALTH_PERMIT",
+        "WJW002",
+        "公共场所卫生许可证",
+        "WJW",
+        "organisation",
+        "holder_name|单位名称|必填\naddress|地址|必填\nitems|许可项目|必填",
+        "years:4",
+        "standard",
+    ),
+    (
+        "SOCIAL_SECURITY_CARD",
+        "RSJ001",
+        "社会保障卡",
+        "RSJ",
+        "person",
+        "holder_name|姓名|必填\ncard_number|卡号|必填",
+        "years:10",
+        "standard",
+    ),
+];
+
+async fn seed_licence_types(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+    let console = Actor::console();
+    for (code, catalog_code, name, department, holder_kind, face_fields, validity, template) in LICENCE_TYPES {
+        let form = app::licences::TypeForm {
+            code: (*code).into(),
+            catalog_code: (*catalog_code).into(),
+            name: (*name).into(),
+            department: (*department).into(),
+            holder_kind: (*holder_kind).into(),
+            face_fields: (*face_fields).into(),
+            validity: (*validity).into(),
+            template: (*template).into(),
+            public: true,
+        };
+        app::licences::save_type_in(tx, &console, &form, false)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo licence type {code}: {e:?}"))?;
+    }
+    Ok(())
+}
+
+/// A few licences in citizen01's and biz01's wallets (the 个体工商户营业执照 replaces a required
+/// material of 个体工商户变更登记, which citizen01 can apply for online), one of them revoked.
+async fn seed_licences(core: &Core) -> anyhow::Result<()> {
+    let console = Actor::console();
+    let face = |pairs: &[(&str, &str)]| -> serde_json::Map<String, serde_json::Value> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned()))).collect()
+    };
+    let issue = |licence_type: &str, holder: &str, face: serde_json::Map<String, serde_json::Value>| {
+        app::licences::HandIssue { licence_type: licence_type.into(), holder: holder.into(), face, valid_from: None }
+    };
+    let plan = [
+        issue(
+            "INDIVIDUAL_BUSINESS_LICENCE",
+            "citizen01",
+            face(&[
+                ("business_name", "闵行区张记小吃店"),
+                ("organisation_form", "个人经营"),
+                ("business_address", "闵行区莘庄镇示例路 1 号"),
+                ("business_scope", "小型餐饮服务"),
+            ]),
+        ),
+        issue("MARRIAGE_CERT", "citizen01", face(&[("spouse_name", "王芳"), ("registered_on", "2012-05-20")])),
+        issue("HOUSEHOLD_REGISTER", "citizen01", face(&[("address", "上海市闵行区莘庄镇示例路 1 号")])),
+        issue(
+            "BUSINESS_LICENCE",
+            "biz01",
+            face(&[
+                ("legal_representative", "王五"),
+                ("registered_capital", "100 万元"),
+                ("address", "上海市闵行区七宝镇示例路 8 号"),
+                ("business_scope", "餐饮企业管理；餐饮服务"),
+            ]),
+        ),
+        issue(
+            "FOOD_LICENCE",
+            "biz01",
+            face(&[("business_address", "上海市闵行区七宝镇示例路 8 号"), ("business_items", "热食类食品制售")]),
+        ),
+    ];
+    for req in &plan {
+        app::licences::issue_by_hand(core, &console, req)
+            .await
+            .map_err(|e| anyhow::anyhow!("demo licence {}: {e:?}", req.licence_type))?;
+    }
+    // An older residence permit, revoked by the issuing department.
+    let revoked = issue("RESIDENCE_PERMIT", "citizen01", face(&[("address", "上海市闵行区古美路街道示例路 3 号")]));
+    let issued = app::licences::issue_by_hand(core, &console, &revoked)
+        .await
+        .map_err(|e| anyhow::anyhow!("demo residence permit: {e:?}"))?;
+    let department = org::department_by_code(&mut *core.db.conn().await?, "GAFJ").await?.context("GAFJ")?;
+    let head = Actor { department: Some(department), ..console };
+    app::licences::change_status(core, &head, &issued.identifier, app::licences::Lifecycle::Revoke, "演示：已换发新证")
+        .await
+        .map_err(|e| anyhow::anyhow!("demo revoke: {e:?}"))?;
     Ok(())
 }
 
@@ -298,7 +504,7 @@ async fn seed_applications(core: &Core) -> anyhow::Result<()> {
                 bytes: axum::body::Bytes::from_static(DEMO_PDF),
             })
             .collect();
-        let input = app::applications::Input { values, uploads, idempotency_key: None };
+        let input = app::applications::Input { values, uploads, idempotency_key: None, licences: Vec::new() };
         let saved = app::applications::save(core, &actor, &def.code, input, i < 2, true)
             .await
             .map_err(|e| anyhow::anyhow!("demo application for {}: {e:?}", def.code))?;

@@ -24,14 +24,30 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
-    /// Seed the demo data into an existing database.
-    Demo,
+    /// Seed the demo data into an existing database; `--cases N` adds N generated cases.
+    Demo {
+        /// Generate this many cases of history (e.g. 1000000 for the benchmarks).
+        #[arg(long)]
+        cases: Option<u64>,
+    },
     /// Manage accounts from the command line (the only way to make the first administrator).
     #[command(subcommand)]
     User(UserCommand),
     /// Audit log tools.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Electronic licence tools.
+    #[command(subcommand)]
+    Licence(LicenceCommand),
+}
+
+#[derive(Subcommand)]
+enum LicenceCommand {
+    /// Make a new SM2 issuing key and sign new licences with it (old licences still verify).
+    /// A running server picks it up when restarted.
+    RotateKey,
+    /// Mark licences whose validity has ended as expired (the daily job does the same).
+    Expire,
 }
 
 #[derive(Subcommand)]
@@ -91,7 +107,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve(_) => tongban::server::serve(config).await.map(|()| ExitCode::SUCCESS),
         Command::Migrate => cli::migrate(&config).await,
-        Command::Demo => cli::demo(&config).await,
+        Command::Demo { cases } => cli::demo(&config, cases).await,
         Command::User(UserCommand::Create { username, name, roles, department, site }) => {
             let password = read_password_from_stdin()?;
             cli::user_create(&config, &username, &name, &roles, department.as_deref(), site.as_deref(), password).await
@@ -99,6 +115,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::ResetPassword { username }) => cli::user_reset_password(&config, &username).await,
         Command::User(UserCommand::Disable { username }) => cli::user_disable(&config, &username).await,
         Command::Audit(AuditCommand::Verify) => cli::audit_verify(&config).await,
+        Command::Licence(LicenceCommand::RotateKey) => cli::licence_rotate_key(&config).await,
+        Command::Licence(LicenceCommand::Expire) => cli::licence_expire(&config).await,
     }
 }
 

@@ -1,8 +1,7 @@
-//! `tongban serve`: storage, state, background housekeeping, graceful shutdown.
+//! `tongban serve`: storage, state, the background job worker, graceful shutdown.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -25,9 +24,15 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         throttle: Arc::default(),
         search: Arc::default(),
         blobs: crate::store::blobs::Blobs::local(&config.data_dir.join("files"))?,
+        workflows: Arc::default(),
+        calendar: Arc::default(),
+        jobs: Arc::new(crate::jobs::registry()),
+        sender: Arc::new(app::notifications::LoggingSender),
+        licence_keys: Arc::new(crate::signing::KeyRing::load_or_create(&config.data_dir)?),
     };
     app::roles::sync_builtin(&core).await.map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
     app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
+    app::workflows::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("storing the shipped workflows: {e}"))?;
     Ok(AppState {
         core,
         settings: Arc::new(WebSettings { demo: config.demo, secure_cookies: config.secure_cookies }),
@@ -41,7 +46,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let seeded = crate::demo::seed_if_empty(&state.core).await?;
         tracing::info!(seeded, "demo mode");
     }
-    tokio::spawn(purge_sessions(state.core.clone()));
+    let worker = crate::jobs::spawn(state.core.clone());
     // Build the search index before the first searcher has to wait for it.
     let core = state.core.clone();
     tokio::spawn(async move {
@@ -55,34 +60,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, web::build_app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    // In-flight requests have finished; close the pool so SQLite checkpoints its WAL cleanly.
+    // In-flight requests have finished; let the running job finish too, then close the pool so
+    // SQLite checkpoints its WAL cleanly.
+    worker.stop().await;
     db.pool().close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Removes expired sessions every few minutes. Losing a run loses nothing: expired sessions are
-/// refused at lookup anyway; this only keeps the table small.
-async fn purge_sessions(core: Core) {
-    let mut tick = tokio::time::interval(Duration::from_secs(300));
-    loop {
-        tick.tick().await;
-        let result = async {
-            let mut conn = core.db.conn().await?;
-            crate::store::sessions::purge_expired(&mut conn, crate::clock::now_ms(), app::auth::ABSOLUTE_MS).await
-        }
-        .await;
-        match result {
-            Ok(n) => {
-                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "ok").increment(1);
-                metrics::counter!("sessions_purged_total").increment(n);
-            }
-            Err(e) => {
-                metrics::counter!("jobs_runs_total", "job" => "session_purge", "result" => "error").increment(1);
-                tracing::warn!(error = %e, "session purge failed");
-            }
-        }
-    }
 }
 
 async fn shutdown_signal() {

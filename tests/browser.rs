@@ -126,19 +126,53 @@ async fn log_in(client: &Client, app: &TestApp, username: &str) {
 }
 
 async fn log_out(client: &Client) {
-    client.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The page before may still be loading after a redirect: wait for the button, not a fixed time.
+    let button = Locator::Css("form[action='/logout'] button");
+    client.wait().at_most(Duration::from_secs(15)).for_element(button).await.unwrap().click().await.unwrap();
+    for _ in 0..150 {
+        if client.find(Locator::Css("form[action='/logout']")).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("still logged in 15 s after 退出");
 }
 
 const ROLE_PAGES: &[(&str, &[&str])] = &[
-    ("admin", &["/admin", "/admin/users", "/admin/users/new", "/admin/users/citizen01", "/admin/org", "/account"]),
+    (
+        "admin",
+        &[
+            "/admin",
+            "/admin/users",
+            "/admin/users/new",
+            "/admin/users/citizen01",
+            "/admin/org",
+            "/admin/calendar",
+            "/account",
+        ],
+    ),
     ("secadmin", &["/admin", "/admin/users/head01", "/admin/roles", "/admin/roles/new"]),
     ("auditor", &["/admin", "/admin/audit", "/admin/audit?verify=1"]),
+    ("licence01", &["/admin/licence-types", "/admin/licences", "/admin/licences/issue", "/admin/licences/import"]),
     ("window01", &["/hall", "/account"]),
-    ("reviewer01", &["/office"]),
-    ("head01", &["/office", "/dashboard"]),
-    ("leader01", &["/dashboard"]),
-    ("citizen01", &["/", "/account", "/account/password", "/my/applications", "/items?q=%E7%A4%BE%E4%BF%9D"]),
+    ("reviewer01", &["/office", "/my/messages"]),
+    ("window02", &["/hall", "/office"]),
+    ("head01", &["/office", "/office?queue=concluded", "/dashboard", "/office/licences"]),
+    ("leader01", &["/dashboard", "/office?queue=overdue"]),
+    (
+        "citizen01",
+        &[
+            "/",
+            "/account",
+            "/account/password",
+            "/my/applications",
+            "/my/messages",
+            "/my/licences",
+            "/events/newborn",
+            "/events/newborn/apply",
+            "/items?q=%E7%A4%BE%E4%BF%9D",
+        ],
+    ),
     ("biz01", &["/account", "/items?subject=organisation"]),
 ];
 
@@ -146,6 +180,20 @@ const ROLE_PAGES: &[(&str, &[&str])] = &[
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
     let app = TestApp::spawn().await;
+    // Two messages for the citizen, one of them read, so that the message centre shows both looks.
+    {
+        let core = &app.state.core;
+        let id = app.user_id("citizen01").await;
+        let mut tx = core.db.begin().await.unwrap();
+        for (title, link) in [("申请已提交", "/my/applications"), ("请补正材料", "")] {
+            tongban::app::notifications::notify_in(&mut tx, core, id, title, "示例消息内容。", link).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        sqlx::query("UPDATE notifications SET read_at = 1 WHERE title = '请补正材料'")
+            .execute(core.db.pool())
+            .await
+            .unwrap();
+    }
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     // The checker itself must be able to fail: plant a violation and expect axe to report it.
@@ -222,7 +270,6 @@ async fn pages_fit_a_360px_phone_and_the_elderly_mode_enlarges_text() {
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_applications() {
-    use tongban::domain::item::FieldType;
     #[derive(serde::Deserialize)]
     struct Seed {
         items: Vec<tongban::domain::item::ItemDefinition>,
@@ -269,13 +316,43 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "application form:\n{}", violations.join("\n"));
 
-    // Fill every field the way a person would: type, choose, tick, attach.
-    let answers = tongban::demo::demo_answers(&def, "李四");
-    for f in &def.form.fields {
+    fill_application(&client, &def, "李四", &pdf).await;
+    std::fs::write(shots.join("citizen02_apply_filled.png"), client.screenshot().await.unwrap()).unwrap();
+    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
+    let Ok(receipt) = client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".receipt")).await else {
+        let body = client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
+        panic!("no receipt; the page says:\n{body}");
+    };
+    let text = receipt.text().await.unwrap();
+    assert!(text.contains("申请已提交") && text.contains("申请编号"), "{text}");
+    let number = client.find(Locator::Css(".receipt strong.mono")).await.unwrap().text().await.unwrap();
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "receipt:\n{}", violations.join("\n"));
+    std::fs::write(shots.join("citizen02_receipt.png"), client.screenshot().await.unwrap()).unwrap();
+
+    client.goto(&app.url("/my/applications")).await.unwrap();
+    let table = client.find(Locator::Css("main table")).await.unwrap().text().await.unwrap();
+    assert!(table.contains(&number), "{table}");
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "my applications:\n{}", violations.join("\n"));
+    let _ = std::fs::remove_file(&pdf);
+    client.close().await.unwrap();
+}
+
+/// Fills an application form the way a person would: type, choose, tick, attach a PDF to every
+/// material. Fields hidden by a condition are left alone.
+async fn fill_application(client: &Client, def: &tongban::domain::item::ItemDefinition, name: &str, pdf: &Path) {
+    use tongban::domain::item::FieldType;
+    let answers = tongban::demo::demo_answers(def, name);
+    for f in def.form.fields.iter().filter(|f| def.form.applies(f, &answers)) {
         let value = answers.get(&f.name).cloned().unwrap_or_default();
         match f.kind {
             FieldType::Select => {
-                client.find(Locator::Id(&f.name)).await.unwrap().select_by_index(1).await.unwrap();
+                let el = client.find(Locator::Id(&f.name)).await.unwrap();
+                match value.as_str() {
+                    Some(v) if !v.is_empty() => el.select_by_value(v).await.unwrap(),
+                    _ => el.select_by_index(1).await.unwrap(),
+                };
             }
             FieldType::Checkbox => {
                 let b = client.find(Locator::Id(&f.name)).await.unwrap();
@@ -319,24 +396,281 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
         let input = client.find(Locator::Id(&format!("material:{}", m.code))).await.unwrap();
         input.send_keys(pdf.to_str().unwrap()).await.unwrap();
     }
-    std::fs::write(shots.join("citizen02_apply_filled.png"), client.screenshot().await.unwrap()).unwrap();
-    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
-    let Ok(receipt) = client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".receipt")).await else {
-        let body = client.find(Locator::Css("main")).await.unwrap().text().await.unwrap();
-        panic!("no receipt; the page says:\n{body}");
-    };
-    let text = receipt.text().await.unwrap();
-    assert!(text.contains("申请已提交") && text.contains("申请编号"), "{text}");
-    let number = client.find(Locator::Css(".receipt strong.mono")).await.unwrap().text().await.unwrap();
-    let violations = axe(&client).await;
-    assert!(violations.is_empty(), "receipt:\n{}", violations.join("\n"));
-    std::fs::write(shots.join("citizen02_receipt.png"), client.screenshot().await.unwrap()).unwrap();
+}
 
-    client.goto(&app.url("/my/applications")).await.unwrap();
-    let table = client.find(Locator::Css("main table")).await.unwrap().text().await.unwrap();
-    assert!(table.contains(&number), "{table}");
+/// The main text of the current page.
+async fn main_text(client: &Client) -> String {
+    client.find(Locator::Css("main")).await.unwrap().text().await.unwrap()
+}
+
+/// Opens the case page and takes one action through its form: opens the action's panel, fills
+/// what is given (`#id` → text, or a checkbox to tick when the text is empty) and confirms.
+async fn take_action(client: &Client, app: &TestApp, case: &str, action: &str, fill: &[(&str, &str)]) {
+    client.goto(&app.url(&format!("/office/cases/{case}"))).await.unwrap();
+    let summary = format!("summary[data-action='{action}']");
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(&summary)).await.unwrap();
+    // Open the panel through the DOM: a click on <summary> can be lost while the page settles.
+    client.execute(&format!("document.querySelector(\"{summary}\").parentElement.open = true;"), vec![]).await.unwrap();
+    for (id, text) in fill {
+        let el = client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Id(id)).await.unwrap();
+        if text.is_empty() {
+            el.click().await.unwrap();
+        } else {
+            el.send_keys(text).await.unwrap();
+            // Keystrokes that went elsewhere (a PDF preview once took the focus while loading)
+            // would leave a required field empty and the browser would refuse the submit silently.
+            let typed = el.prop("value").await.unwrap().unwrap_or_default();
+            assert_eq!(typed, *text, "{action} on {case}: typed into #{id}");
+        }
+    }
+    let form = format!("details:has({summary}) form button[type=submit]");
+    client.find(Locator::Css(&form)).await.unwrap().click().await.unwrap();
+    // The form posts and redirects to the case page with `?done=<action>`; a debug build on a
+    // loaded machine can take seconds, so wait for the redirect, not a fixed time.
+    let url = client.current_url().await.unwrap();
+    assert!(left_for_done(client, 300).await, "{action} on {case}: still at {url}: {}", main_text(client).await);
+    let done = client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("main .notice.ok")).await;
+    assert!(done.is_ok(), "{action} on {case}: {}", main_text(client).await);
+}
+
+/// Waits up to `tenths` × 100 ms for the redirect after an action (`?done=` in the URL).
+async fn left_for_done(client: &Client, tenths: u32) -> bool {
+    for _ in 0..tenths {
+        if client.current_url().await.unwrap().query().is_some_and(|q| q.contains("done=")) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+/// Applies online for `def` as the logged-in citizen; returns the number on the receipt.
+async fn apply_online(
+    client: &Client,
+    app: &TestApp,
+    def: &tongban::domain::item::ItemDefinition,
+    pdf: &Path,
+) -> String {
+    client.goto(&app.url(&format!("/apply/{}", def.code))).await.unwrap();
+    fill_application(client, def, "张三", pdf).await;
+    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
+    match client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(".receipt strong.mono")).await {
+        Ok(el) => el.text().await.unwrap(),
+        Err(_) => panic!("no receipt: {}", main_text(client).await),
+    }
+}
+
+async fn case_of(app: &TestApp, application: &str) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT c.number FROM cases c JOIN applications a ON a.id = c.application_id WHERE a.number = $1")
+        .bind(application)
+        .fetch_one(app.state.core.db.pool())
+        .await
+        .unwrap()
+        .get("number")
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver; run with --ignored"]
+async fn a_case_runs_from_application_through_supplement_to_the_heads_approval() {
+    let app = TestApp::spawn().await;
+    let (_driver, client) = start_browser().await;
+    let shots = screenshot_dir();
+    // 个体工商户设立登记: 区市场监管局 (reviewer01, head01), a promised case.
+    let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-001").await.unwrap().def;
+    let pdf = std::env::temp_dir().join(format!("tongban-case-{}.pdf", std::process::id()));
+    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+
+    // The citizen applies.
+    log_in(&client, &app, "citizen01").await;
+    let number = apply_online(&client, &app, &def, &pdf).await;
+    let case = case_of(&app, &number).await;
+    log_out(&client).await;
+
+    // The reviewer finds it in the intake queue and asks for a supplement (one-time notice).
+    log_in(&client, &app, "reviewer01").await;
+    client.goto(&app.url("/office")).await.unwrap();
+    let queue = main_text(&client).await;
+    assert!(queue.contains(&case) && queue.contains("待受理"), "{queue}");
     let violations = axe(&client).await;
-    assert!(violations.is_empty(), "my applications:\n{}", violations.join("\n"));
+    assert!(violations.is_empty(), "office queue:\n{}", violations.join("\n"));
+    std::fs::write(shots.join("reviewer01_office_queue.png"), client.screenshot().await.unwrap()).unwrap();
+    client.goto(&app.url(&format!("/office/cases/{case}"))).await.unwrap();
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "case page:\n{}", violations.join("\n"));
+    std::fs::write(shots.join("reviewer01_case.png"), client.screenshot().await.unwrap()).unwrap();
+    take_action(
+        &client,
+        &app,
+        &case,
+        "request_supplement",
+        &[("m-request_supplement-M01", ""), ("n-request_supplement-M01", "照片不清晰，请重新拍摄")],
+    )
+    .await;
+    log_out(&client).await;
+
+    // The citizen reads the notice and uploads only what was asked.
+    log_in(&client, &app, "citizen01").await;
+    client.goto(&app.url(&format!("/my/applications/{number}"))).await.unwrap();
+    let page = main_text(&client).await;
+    assert!(page.contains("请补正材料") && page.contains("照片不清晰"), "{page}");
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "supplement notice:\n{}", violations.join("\n"));
+    std::fs::write(shots.join("citizen01_supplement.png"), client.screenshot().await.unwrap()).unwrap();
+    client.find(Locator::Id("s-M01")).await.unwrap().send_keys(pdf.to_str().unwrap()).await.unwrap();
+    client.find(Locator::Css("form[action*='/supplement'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    for _ in 0..150 {
+        if client.current_url().await.unwrap().query().is_some_and(|q| q.contains("supplied=1")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(main_text(&client).await.contains("已补正材料"), "the supplement was taken");
+    log_out(&client).await;
+
+    // The reviewer accepts and passes it; the head approves.
+    log_in(&client, &app, "reviewer01").await;
+    take_action(&client, &app, &case, "accept", &[]).await;
+    take_action(&client, &app, &case, "examine", &[("c-examine", "材料齐全，符合设立条件")]).await;
+    log_out(&client).await;
+    log_in(&client, &app, "head01").await;
+    take_action(&client, &app, &case, "approve", &[("c-approve", "同意")]).await;
+    log_out(&client).await;
+
+    // The citizen sees every step.
+    log_in(&client, &app, "citizen01").await;
+    client.goto(&app.url(&format!("/my/applications/{number}"))).await.unwrap();
+    let page = main_text(&client).await;
+    for step in ["一次性告知", "已补正材料", "已受理", "审查通过", "准予许可"] {
+        assert!(page.contains(step), "{step} missing:\n{page}");
+    }
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "my application:\n{}", violations.join("\n"));
+    std::fs::write(shots.join("citizen01_case_concluded.png"), client.screenshot().await.unwrap()).unwrap();
+    let _ = std::fs::remove_file(&pdf);
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver; run with --ignored"]
+async fn a_community_window_takes_a_citywide_application_that_lands_in_the_owning_departments_queue() {
+    let app = TestApp::spawn().await;
+    let (_driver, client) = start_browser().await;
+    let shots = screenshot_dir();
+    // 失业保险金申领: 区人社局, citywide; taken at the 莘庄 community centre.
+    let def = tongban::app::catalogue::guide(&app.state.core, "310112-RSJ-004").await.unwrap().def;
+    let pdf = std::env::temp_dir().join(format!("tongban-intake-{}.pdf", std::process::id()));
+    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+    let id_number = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap();
+
+    log_in(&client, &app, "window02").await;
+    client.goto(&app.url("/hall")).await.unwrap();
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "hall:\n{}", violations.join("\n"));
+    client.find(Locator::Id("intake-item")).await.unwrap().select_by_value(&def.code).await.unwrap();
+    client.find(Locator::Id("intake-id")).await.unwrap().send_keys(&id_number).await.unwrap();
+    client.find(Locator::Css("form[action='/hall/intake'] button[type=submit]")).await.unwrap().click().await.unwrap();
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("form[enctype='multipart/form-data']"))
+        .await
+        .unwrap();
+    let page = main_text(&client).await;
+    assert!(page.contains("帮办收件") && page.contains("张三"), "{page}");
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "intake form:\n{}", violations.join("\n"));
+    fill_application(&client, &def, "张三", &pdf).await;
+    std::fs::write(shots.join("window02_intake.png"), client.screenshot().await.unwrap()).unwrap();
+    client.find(Locator::Css("button[value=submit]")).await.unwrap().click().await.unwrap();
+    let taken =
+        client.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("main .notice.ok strong.mono")).await;
+    let number = match taken {
+        Ok(el) => el.text().await.unwrap(),
+        Err(_) => panic!("not taken: {}", main_text(&client).await),
+    };
+    let case = case_of(&app, &number).await;
+    log_out(&client).await;
+
+    // It waits in 区人社局's intake queue, marked as taken at 莘庄.
+    log_in(&client, &app, "reviewer02").await;
+    client.goto(&app.url("/office?queue=intake")).await.unwrap();
+    let queue = main_text(&client).await;
+    assert!(queue.contains(&case) && queue.contains("莘庄镇社区事务受理服务中心"), "{queue}");
+    log_out(&client).await;
+    // And the citizen follows it online like any other.
+    log_in(&client, &app, "citizen01").await;
+    client.goto(&app.url("/my/applications")).await.unwrap();
+    assert!(main_text(&client).await.contains(&number));
+    let _ = std::fs::remove_file(&pdf);
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs Chromium and chromedriver; run with --ignored"]
+async fn an_approved_case_puts_a_licence_in_the_wallet_whose_qr_page_follows_its_revocation() {
+    let app = TestApp::spawn().await;
+    let (_driver, client) = start_browser().await;
+    let shots = screenshot_dir();
+    let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-001").await.unwrap().def;
+    let pdf = std::env::temp_dir().join(format!("tongban-licence-{}.pdf", std::process::id()));
+    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+
+    log_in(&client, &app, "citizen01").await;
+    let number = apply_online(&client, &app, &def, &pdf).await;
+    let case = case_of(&app, &number).await;
+    log_out(&client).await;
+
+    log_in(&client, &app, "reviewer01").await;
+    take_action(&client, &app, &case, "accept", &[]).await;
+    take_action(&client, &app, &case, "examine", &[("c-examine", "符合设立条件")]).await;
+    log_out(&client).await;
+    // The head approves; the approval form shows the licence's face facts taken from the form.
+    log_in(&client, &app, "head01").await;
+    take_action(&client, &app, &case, "approve", &[("c-approve", "同意")]).await;
+    let issued = main_text(&client).await;
+    assert!(issued.contains("已签发电子证照"), "{issued}");
+    log_out(&client).await;
+
+    // The citizen finds it in 我的证照, with its QR code; the QR's page says it is valid.
+    log_in(&client, &app, "citizen01").await;
+    client.goto(&app.url("/my/licences")).await.unwrap();
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "wallet:\n{}", violations.join("\n"));
+    let identifier: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT identifier FROM licences WHERE case_number = $1")
+            .bind(&case)
+            .fetch_one(app.state.core.db.pool())
+            .await
+            .unwrap()
+            .get("identifier")
+    };
+    assert!(client.source().await.unwrap().contains(&format!("/my/licences/{identifier}")), "in the wallet");
+    client.find(Locator::Css(&format!("a[href='/my/licences/{identifier}']"))).await.unwrap().click().await.unwrap();
+    client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css("figure.licence-qr")).await.unwrap();
+    let page = client.source().await.unwrap();
+    assert!(page.contains("<svg") || page.contains("data:image/svg"), "the face carries a QR code");
+    std::fs::write(shots.join("citizen01_licence_face.png"), client.screenshot().await.unwrap()).unwrap();
+    let verify = format!("/verify/{identifier}");
+    log_out(&client).await;
+    client.goto(&app.url(&verify)).await.unwrap();
+    let verdict = client.find(Locator::Css(".verdict-word")).await.unwrap().text().await.unwrap();
+    assert!(verdict.contains("真实有效"), "{verdict}");
+    let violations = axe(&client).await;
+    assert!(violations.is_empty(), "verification:\n{}", violations.join("\n"));
+
+    // The issuing department's head revokes it; the same QR page now says so.
+    log_in(&client, &app, "head01").await;
+    client.goto(&app.url(&format!("/office/licences/{identifier}"))).await.unwrap();
+    client.find(Locator::Id("reason")).await.unwrap().send_keys("以欺骗手段取得许可").await.unwrap();
+    client.find(Locator::Css("button[value=revoke]")).await.unwrap().click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    log_out(&client).await;
+    client.goto(&app.url(&verify)).await.unwrap();
+    let verdict = client.find(Locator::Css(".verdict-word")).await.unwrap().text().await.unwrap();
+    assert!(verdict.contains("吊销"), "{verdict}");
+    std::fs::write(shots.join("anonymous_verify_revoked.png"), client.screenshot().await.unwrap()).unwrap();
     let _ = std::fs::remove_file(&pdf);
     client.close().await.unwrap();
 }

@@ -1,6 +1,7 @@
 //! Crash durability: the server is killed with SIGKILL in the middle of concurrent submissions,
 //! restarted, and every submission that was answered `201 Created` must be there with all its
-//! files intact, nothing half-written may show, and SQLite must pass `PRAGMA integrity_check`.
+//! files intact, nothing half-written may show, and SQLite must pass `PRAGMA integrity_check`
+//! (on PostgreSQL: amcheck's `bt_index_check(index, true)` on every B-tree index).
 //! `cargo test` runs a few cycles; set `TONGBAN_CRASH_CYCLES=200` for the full run. With
 //! `TONGBAN_TEST_DATABASE_URL` set it runs against PostgreSQL.
 
@@ -54,6 +55,33 @@ async fn start(dir: &Path, database: &str, port: u16) -> Server {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("server did not start");
+}
+
+/// PostgreSQL's counterpart of `PRAGMA integrity_check`: amcheck's `bt_index_check(index, true)`
+/// on every B-tree index of the database, which also checks that every heap tuple is in the index
+/// (`heapallindexed`). A damaged index raises an error, which fails the test. Returns how many
+/// indexes were checked.
+async fn btree_indexes_intact(db: &mut sqlx::AnyConnection) -> i64 {
+    db.execute("CREATE EXTENSION IF NOT EXISTS amcheck").await.unwrap();
+    let indexes: Vec<String> = sqlx::query(
+        "SELECT CAST(c.relname AS TEXT) AS relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_am a ON a.oid = c.relam JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE a.amname = 'btree' AND n.nspname = 'public' AND c.relpersistence = 'p' ORDER BY c.relname",
+    )
+    .fetch_all(&mut *db)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>("relname"))
+    .collect();
+    for index in &indexes {
+        let r = sqlx::query("SELECT 1 AS ok FROM (SELECT bt_index_check(CAST($1 AS regclass), true)) AS checked")
+            .bind(index)
+            .fetch_one(&mut *db)
+            .await;
+        assert!(r.is_ok(), "index {index} is damaged: {:?}", r.err());
+    }
+    indexes.len() as i64
 }
 
 /// An acknowledged submission: its number and the SHA-256 of each file sent.
@@ -177,13 +205,24 @@ async fn acknowledged_submissions_survive_sigkill() {
             }
         }
         drop(server);
-        // Nothing half-written: every submitted application has all its required materials, and
-        // every referenced file exists.
+        // Nothing half-written: every submitted application (the generated demo history has no
+        // snapshot and is left out) has all its required materials and its case, written in the
+        // same transaction; every referenced file exists.
         sqlx::any::install_default_drivers();
         let mut db = sqlx::AnyConnection::connect(&database).await.unwrap();
+        let orphans: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM applications a WHERE a.status = 'submitted' AND a.snapshot IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.application_id = a.id)",
+        )
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("n");
+        assert_eq!(orphans, 0, "cycle {cycle}: a submitted application without its case");
         let rows = sqlx::query(
             "SELECT a.number, COUNT(m.file_sha256) AS n FROM applications a \
-             LEFT JOIN application_materials m ON m.application_id = a.id WHERE a.status = 'submitted' GROUP BY a.number",
+             LEFT JOIN application_materials m ON m.application_id = a.id \
+             WHERE a.status = 'submitted' AND a.snapshot IS NOT NULL GROUP BY a.number",
         )
         .fetch_all(&mut db)
         .await
@@ -196,6 +235,9 @@ async fn acknowledged_submissions_survive_sigkill() {
         if pg.is_none() {
             let ok: String = sqlx::query("PRAGMA integrity_check").fetch_one(&mut db).await.unwrap().get(0);
             assert_eq!(ok, "ok", "cycle {cycle}");
+        } else {
+            let checked = btree_indexes_intact(&mut db).await;
+            assert!(checked > 10, "cycle {cycle}: only {checked} B-tree indexes found to check");
         }
         db.close().await.unwrap();
     }

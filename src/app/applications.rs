@@ -35,6 +35,8 @@ pub struct Input {
     pub values: Map<String, Value>,
     pub uploads: Vec<Upload>,
     pub idempotency_key: Option<String>,
+    /// Electronic licences picked instead of uploads: (material code, licence identifier).
+    pub licences: Vec<(String, String)>,
 }
 
 /// An application with everything its pages need.
@@ -46,6 +48,25 @@ pub struct View {
     pub events: Vec<Event>,
     /// The definition applied: the submitted snapshot, or the current version for a draft.
     pub definition: Option<ItemDefinition>,
+    /// For a bundle (一件事): the snapshot of every item in it.
+    pub bundle_definitions: Vec<ItemDefinition>,
+}
+
+impl View {
+    /// The files of one item's material (bundles keep them as `<item code>:<material code>`).
+    pub fn files_of(&self, item_code: &str, material_code: &str) -> Vec<MaterialFile> {
+        let keyed = format!("{item_code}:{material_code}");
+        self.materials
+            .iter()
+            .filter(|f| f.material_code == material_code || f.material_code == keyed)
+            .cloned()
+            .collect()
+    }
+
+    /// Every item definition the application was made on.
+    pub fn all_definitions(&self) -> Vec<ItemDefinition> {
+        self.definition.iter().chain(self.bundle_definitions.iter()).cloned().collect()
+    }
 }
 
 /// The outcome of a save or submission.
@@ -81,7 +102,7 @@ pub async fn applicable(core: &Core, actor: &Actor, item_code: &str) -> Result<G
 }
 
 /// Checks every upload against its material (known code, accepted content, size limit).
-fn check_uploads(def: &ItemDefinition, uploads: &[Upload]) -> Result<Vec<(Upload, &'static str)>, AppError> {
+fn check_uploads(defs: &[ItemDefinition], uploads: &[Upload]) -> Result<Vec<(Upload, &'static str)>, AppError> {
     let mut unknown = Problems::default();
     let mut checked = Vec::new();
     let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
@@ -92,7 +113,7 @@ fn check_uploads(def: &ItemDefinition, uploads: &[Upload]) -> Result<Vec<(Upload
         )));
     }
     for u in uploads {
-        let Some(m) = def.materials.iter().find(|m| m.code == u.material_code) else {
+        let Some(m) = find_material(defs, &u.material_code) else {
             unknown.add(
                 &format!("material:{}", u.material_code),
                 "unknown_material",
@@ -118,6 +139,14 @@ fn check_uploads(def: &ItemDefinition, uploads: &[Upload]) -> Result<Vec<(Upload
     Ok(checked)
 }
 
+/// A material by its code, or by `<item code>:<material code>` in a bundle.
+fn find_material<'a>(defs: &'a [ItemDefinition], key: &str) -> Option<&'a crate::domain::item::Material> {
+    match key.split_once(':') {
+        Some((item, code)) => defs.iter().find(|d| d.code == item)?.materials.iter().find(|m| m.code == code),
+        None => defs.iter().flat_map(|d| d.materials.iter()).find(|m| m.code == key),
+    }
+}
+
 fn mime_label(mime: &str) -> &'static str {
     match mime {
         "application/pdf" => "PDF",
@@ -129,6 +158,52 @@ fn mime_label(mime: &str) -> &'static str {
 
 pub fn human_size(bytes: u64) -> String {
     if bytes >= 1024 * 1024 { format!("{} MB", bytes / 1024 / 1024) } else { format!("{} KB", bytes.div_ceil(1024)) }
+}
+
+/// Checks uploads against the materials of `defs` and puts their bytes in storage first
+/// (content-addressed, flushed), so that a transaction only ever refers to bytes already safe.
+pub async fn store_uploads(
+    core: &Core,
+    defs: &[ItemDefinition],
+    uploads: Vec<Upload>,
+) -> Result<Vec<MaterialFile>, AppError> {
+    let checked = check_uploads(defs, &uploads)?;
+    let now = now_ms();
+    let mut files = Vec::new();
+    for (u, kind) in checked {
+        let sha = sha256_hex(&u.bytes);
+        let size = u.bytes.len() as i64;
+        core.blobs.put(&sha, u.bytes).await?;
+        files.push(MaterialFile {
+            material_code: u.material_code,
+            file_sha256: sha,
+            file_name: rules::clean_file_name(&u.file_name),
+            content_type: kind.to_owned(),
+            size,
+            uploaded_at: now,
+        });
+    }
+    Ok(files)
+}
+
+/// Records stored files as the application's materials, replacing earlier files of the same
+/// materials.
+pub async fn attach_files(
+    tx: &mut sqlx::AnyConnection,
+    application_id: i64,
+    files: &[MaterialFile],
+) -> Result<(), AppError> {
+    let mut codes: Vec<&str> = files.iter().map(|f| f.material_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        let of_code: Vec<MaterialFile> = files.iter().filter(|f| f.material_code == code).cloned().collect();
+        for f in &of_code {
+            store::insert_file(tx, &f.file_sha256, f.size, &f.content_type, f.uploaded_at).await?;
+        }
+        store::replace_material(tx, application_id, code, &of_code).await?;
+    }
+    Ok(())
 }
 
 /// Problems with the materials held for a submission: every required material must be there.
@@ -152,6 +227,84 @@ pub async fn save(
     submit: bool,
     keep_draft_on_error: bool,
 ) -> Result<Saved, AppError> {
+    save_as(core, actor, None, item_code, input, submit, keep_draft_on_error).await
+}
+
+/// A window's help for a walk-in applicant (帮办): who helped, at which hall.
+pub struct Assist<'a> {
+    pub staff: &'a Actor,
+    pub site_id: i64,
+}
+
+/// Window intake (同城通办 / 就近能办): staff at any hall submit an application on behalf of a
+/// walk-in applicant, who then follows it online like any other. The item must be citywide or
+/// handled at the staff's own hall; the case records the receiving hall and goes to the owning
+/// department's queue.
+pub async fn submit_assisted(
+    core: &Core,
+    staff: &Actor,
+    applicant: &Actor,
+    item_code: &str,
+    input: Input,
+) -> Result<Saved, AppError> {
+    authorize(core, staff, Permission::CaseIntake, item_code).await?;
+    let site = staff.site.as_ref().ok_or_else(|| AppError::Conflict("您的账户尚未分配到服务站点".into()))?;
+    let guide = catalogue::guide(core, item_code).await?;
+    if !guide.def.citywide && !guide.sites.iter().any(|s| s.id == site.id) {
+        return Err(AppError::Conflict(format!("「{}」不在本站点办理，也不属于同城通办事项", guide.def.name)));
+    }
+    save_as(core, applicant, Some(&Assist { staff, site_id: site.id }), item_code, input, true, false).await
+}
+
+/// The walk-in applicant a window helps, identified by their ID number; they must have an
+/// account (the window helps them register first). Returns the applicant as an actor and their
+/// masked ID number.
+pub async fn walk_in(core: &Core, staff: &Actor, id_number: &str) -> Result<(Actor, String), AppError> {
+    authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
+    let id = crate::domain::identity::IdNumber::parse(id_number)
+        .map_err(|e| AppError::Invalid(vec![FieldError::new("id_number", "invalid", format!("身份证号{e}"))]))?;
+    let mut conn = core.db.conn().await?;
+    let user = crate::store::users::by_id_number_digest(&mut conn, &core.cipher.index(id.as_str()))
+        .await?
+        .filter(|u| u.kind == UserKind::Person && !u.disabled)
+        .ok_or_else(|| {
+            AppError::Invalid(vec![FieldError::new(
+                "id_number",
+                "not_registered",
+                "该身份证号尚未注册。请协助申请人在自助终端或手机上注册账户（约 2 分钟）后再收件",
+            )])
+        })?;
+    drop(conn);
+    let actor = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    Ok((actor, crate::domain::mask::id_number(id.as_str())))
+}
+
+/// The walk-in applicant again, by the username the intake form carries.
+pub async fn applicant_by_username(core: &Core, staff: &Actor, username: &str) -> Result<(Actor, String), AppError> {
+    authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
+    let user = crate::store::users::by_username(&mut *core.db.conn().await?, username)
+        .await?
+        .filter(|u| u.kind == UserKind::Person && !u.disabled)
+        .ok_or(AppError::NotFound)?;
+    let masked = user
+        .id_number_enc
+        .as_ref()
+        .and_then(|e| core.cipher.decrypt(e).ok())
+        .map(|n| crate::domain::mask::id_number(&n))
+        .unwrap_or_default();
+    let actor = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    Ok((actor, masked))
+}
+
+async fn save_as(
+    core: &Core,
+    actor: &Actor,
+    assist: Option<&Assist<'_>>,
+    item_code: &str,
+    input: Input,
+    submit: bool,
+    keep_draft_on_error: bool,
+) -> Result<Saved, AppError> {
     let guide = applicable(core, actor, item_code).await?;
     if let Some(key) = &input.idempotency_key {
         if key.is_empty() || key.len() > 128 {
@@ -165,30 +318,11 @@ pub async fn save(
             return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
         }
     }
-    let checked = check_uploads(&guide.def, &input.uploads)?;
-    // Files go to storage first (content-addressed, flushed): the transaction then only refers
-    // to bytes that are already safe.
+    let files = store_uploads(core, std::slice::from_ref(&guide.def), input.uploads).await?;
     let now = now_ms();
-    let mut files: Vec<(String, MaterialFile)> = Vec::new();
-    for (u, kind) in checked {
-        let sha = sha256_hex(&u.bytes);
-        let size = u.bytes.len() as i64;
-        core.blobs.put(&sha, u.bytes).await?;
-        files.push((
-            u.material_code.clone(),
-            MaterialFile {
-                material_code: u.material_code,
-                file_sha256: sha,
-                file_name: rules::clean_file_name(&u.file_name),
-                content_type: kind.to_owned(),
-                size,
-                uploaded_at: now,
-            },
-        ));
-    }
     let raw_json = Value::Object(input.values.clone()).to_string();
     let validation = guide.def.form.validate(&input.values);
-    let calendar = if submit { Some(super::calendar::load(core).await?) } else { None };
+    let calendar = if submit { Some(super::calendar::load_shared(core).await?) } else { None };
 
     let mut tx = core.db.begin().await?;
     let draft = match store::draft_for(&mut tx, actor.user_id, guide.row.id).await? {
@@ -203,16 +337,14 @@ pub async fn save(
             d
         }
     };
-    let mut codes: Vec<&str> = files.iter().map(|(c, _)| c.as_str()).collect();
-    codes.dedup();
-    for code in codes {
-        let of_code: Vec<MaterialFile> = files.iter().filter(|(c, _)| c == code).map(|(_, f)| f.clone()).collect();
-        for f in &of_code {
-            store::insert_file(&mut tx, &f.file_sha256, f.size, &f.content_type, now).await?;
-        }
-        store::replace_material(&mut tx, draft.id, code, &of_code).await?;
-    }
+    attach_files(&mut tx, draft.id, &files).await?;
+    let (picked, pick_problems) =
+        super::licences::pick_in(&mut tx, actor, &guide.def, draft.id, &input.licences).await?;
     if !submit {
+        if !pick_problems.is_empty() {
+            tx.commit().await?;
+            return Err(AppError::Invalid(pick_problems));
+        }
         audit_in(&mut tx, actor, "application.save_draft", &draft.number, Outcome::Success, item_code).await?;
         tx.commit().await?;
         return Ok(Saved { number: draft.number, status: Status::Draft.name().into(), promised_deadline: None });
@@ -222,7 +354,13 @@ pub async fn save(
         Ok(_) => Vec::new(),
         Err(p) => p.clone(),
     };
-    problems.extend(missing_materials(&guide.def, &held));
+    problems.extend(pick_problems);
+    // A material satisfied by an electronic licence needs no upload (两个免于提交).
+    problems.extend(
+        missing_materials(&guide.def, &held)
+            .into_iter()
+            .filter(|p| !picked.iter().any(|code| p.field == format!("material:{code}"))),
+    );
     if !problems.is_empty() {
         if keep_draft_on_error {
             tx.commit().await?;
@@ -232,8 +370,12 @@ pub async fn save(
     let clean = Value::Object(validation.unwrap_or_default()).to_string();
     let snapshot = serde_json::json!({ "item_version": guide.version, "definition": guide.def }).to_string();
     let today = to_china(now).date_naive();
-    let deadline =
-        calendar.unwrap_or_default().add_working_days(today, guide.def.promised_days).format("%Y-%m-%d").to_string();
+    let deadline = calendar
+        .clone()
+        .unwrap_or_default()
+        .add_working_days(today, guide.def.promised_days)
+        .format("%Y-%m-%d")
+        .to_string();
     let submission = Submission {
         form_data: &clean,
         snapshot: &snapshot,
@@ -255,8 +397,41 @@ pub async fn save(
         }
         Err(e) => return Err(e.into()),
     }
-    store::add_event(&mut tx, draft.id, "submitted", &actor.display_name, "", now).await?;
-    audit_in(&mut tx, actor, "application.submit", &draft.number, Outcome::Success, item_code).await?;
+    let site_id = match assist {
+        Some(a) => {
+            store::set_assisted(&mut tx, draft.id, a.site_id, a.staff.user_id).await?;
+            let note = format!(
+                "{}（{}）窗口帮办",
+                a.staff.display_name,
+                a.staff.site.as_ref().map_or("", |s| s.name.as_str())
+            );
+            store::add_event(&mut tx, draft.id, "submitted", &a.staff.display_name, &note, now).await?;
+            a.site_id
+        }
+        None => {
+            store::add_event(&mut tx, draft.id, "submitted", &actor.display_name, "", now).await?;
+            0
+        }
+    };
+    super::licences::record_uses_in(&mut tx, actor, &guide.def, draft.id, &draft.number).await?;
+    let opening = super::cases::Opening {
+        application_id: draft.id,
+        applicant_id: actor.user_id,
+        applicant_name: &actor.display_name,
+        site_id,
+        items: vec![(guide.row.id, guide.row.department.id, &guide.def)],
+        now,
+    };
+    super::cases::open_in(&mut tx, core, &opening, calendar.as_ref().unwrap_or(&Default::default())).await?;
+    audit_in(
+        &mut tx,
+        assist.map_or(actor, |a| a.staff),
+        "application.submit",
+        &draft.number,
+        Outcome::Success,
+        item_code,
+    )
+    .await?;
     tx.commit().await?;
     Ok(Saved { number: draft.number, status: Status::Submitted.name().into(), promised_deadline: Some(deadline) })
 }
@@ -300,6 +475,69 @@ async fn insert_with_fresh_number(
     Err(AppError::Internal(anyhow::anyhow!("no free application number after 5 tries")))
 }
 
+/// Writes a checked bundle submission (一件事) in one transaction: the application with the
+/// snapshot of every item, its files under each item's material codes, and one case per item.
+pub async fn submit_bundle(
+    core: &Core,
+    actor: &Actor,
+    b: &super::bundles::Bundle,
+    form_data: &str,
+    snapshot: &str,
+    files: Vec<MaterialFile>,
+    idempotency_key: Option<String>,
+) -> Result<Saved, AppError> {
+    if let Some(key) = &idempotency_key
+        && let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await?
+    {
+        return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+    }
+    let calendar = super::calendar::load(core).await?;
+    let now = now_ms();
+    let today = to_china(now).date_naive();
+    let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
+    let first = &b.guides[0];
+    let mut tx = core.db.begin().await?;
+    let number = insert_with_fresh_number(&mut tx, actor, first, form_data, now).await?;
+    let row = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
+    store::set_bundle(&mut tx, row.id, &b.event.code).await?;
+    attach_files(&mut tx, row.id, &files).await?;
+    let submission = Submission {
+        form_data,
+        snapshot,
+        idempotency_key: idempotency_key.as_deref(),
+        promised_deadline: &deadline,
+        now,
+    };
+    match store::submit(&mut tx, row.id, &submission).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::Conflict("该申请已提交，请勿重复提交".into())),
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let key = idempotency_key.unwrap_or_default();
+            let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    store::add_event(&mut tx, row.id, "submitted", &actor.display_name, &format!("一件事：{}", b.event.name), now)
+        .await?;
+    let opening = super::cases::Opening {
+        application_id: row.id,
+        applicant_id: actor.user_id,
+        applicant_name: &actor.display_name,
+        site_id: 0,
+        items: b.guides.iter().map(|g| (g.row.id, g.row.department.id, &g.def)).collect(),
+        now,
+    };
+    super::cases::open_in(&mut tx, core, &opening, &calendar).await?;
+    store::set_status(&mut tx, row.id, "processing", now).await?;
+    audit_in(&mut tx, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
+    tx.commit().await?;
+    Ok(Saved { number, status: "processing".into(), promised_deadline: Some(deadline) })
+}
+
 /// The applicant's draft for an item, if any (to resume it).
 pub async fn draft(core: &Core, actor: &Actor, guide: &Guide) -> Result<Option<View>, AppError> {
     let mut conn = core.db.conn().await?;
@@ -314,12 +552,20 @@ async fn load_view(conn: &mut sqlx::AnyConnection, row: ApplicationRow) -> Resul
         serde_json::from_str::<Value>(&row.form_data).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let materials = store::materials(conn, row.id).await?;
     let events = store::events(conn, row.id).await?;
-    let definition = row
-        .snapshot
-        .as_deref()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        .and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
-    Ok(View { row, values, materials, events, definition })
+    let snapshot = row.snapshot.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let definition =
+        snapshot.as_ref().and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
+    let bundle_definitions = snapshot
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<Vec<ItemDefinition>>(v.get("bundle")?.clone()).ok())
+        .unwrap_or_default();
+    Ok(View { row, values, materials, events, definition, bundle_definitions })
+}
+
+/// An application by its database id (for the staff's case page).
+pub async fn load_by_id(conn: &mut sqlx::AnyConnection, id: i64) -> Result<View, AppError> {
+    let row = store::by_id(conn, id).await?.ok_or(AppError::NotFound)?;
+    load_view(conn, row).await
 }
 
 /// One of the applicant's own applications; anybody else's is "not found".
@@ -354,11 +600,16 @@ pub async fn withdraw(core: &Core, actor: &Actor, number: &str) -> Result<View, 
         return Err(AppError::Conflict(format!("当前状态为「{}」，不能撤回", rules::status_label(&view.row.status))));
     }
     let now = now_ms();
+    let calendar = super::calendar::load(core).await?;
     let mut tx = core.db.begin().await?;
-    if !store::transition(&mut tx, view.row.id, Status::Submitted.name(), Status::Withdrawn.name(), now).await? {
-        return Err(AppError::Conflict("申请状态已变化，请刷新后查看".into()));
+    // Cases withdraw through their workflow (which also writes the timeline); an application
+    // without cases only changes its own status.
+    if super::cases::withdraw_in(&mut tx, core, actor, view.row.id, &calendar).await? == 0 {
+        if !store::transition(&mut tx, view.row.id, Status::Submitted.name(), Status::Withdrawn.name(), now).await? {
+            return Err(AppError::Conflict("申请状态已变化，请刷新后查看".into()));
+        }
+        store::add_event(&mut tx, view.row.id, "withdrawn", &actor.display_name, "", now).await?;
     }
-    store::add_event(&mut tx, view.row.id, "withdrawn", &actor.display_name, "", now).await?;
     audit_in(&mut tx, actor, "application.withdraw", number, Outcome::Success, "").await?;
     tx.commit().await?;
     mine(core, actor, number).await

@@ -36,6 +36,9 @@ async fn checked_department(c: &mut sqlx::AnyConnection, def: &ItemDefinition) -
     if department.is_none() {
         p.add("department", "unknown", format!("实施部门 {} 不存在", def.department));
     }
+    if crate::store::cases::latest_workflow(c, def.workflow_code()).await?.is_none() {
+        p.add("workflow", "unknown", format!("办理流程 {} 不存在", def.workflow_code()));
+    }
     p.into_result()?;
     department.ok_or(AppError::NotFound)
 }

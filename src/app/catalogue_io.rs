@@ -19,6 +19,7 @@ pub const COLUMNS: &[&str] = &[
     "legal_days",
     "promised_days",
     "case_kind",
+    "workflow",
     "visits_required",
     "fully_online",
     "citywide",
@@ -34,6 +35,7 @@ pub const COLUMNS: &[&str] = &[
     "faq_json",
     "materials_json",
     "form_json",
+    "licence_type",
 ];
 
 /// One bad row: its number in the file (the header is row 1), its code, and every problem.
@@ -51,8 +53,14 @@ pub enum Imported {
     Rejected { rows: usize, report: Vec<RowReport> },
 }
 
-/// Reads the rows of an uploaded file: XLSX (by content) or CSV (UTF-8, with header).
+/// Reads the rows of an uploaded catalogue file: XLSX (by content) or CSV (UTF-8, with header).
 pub fn read_rows(bytes: &[u8]) -> Result<Vec<HashMap<String, String>>, String> {
+    read_table(bytes, &["code", "name", "department"])
+}
+
+/// Reads the rows of an uploaded XLSX (by content) or CSV (UTF-8) file whose first row names
+/// the columns, `required` among them; each row maps column names to cell text.
+pub fn read_table(bytes: &[u8], required: &[&str]) -> Result<Vec<HashMap<String, String>>, String> {
     let table: Vec<Vec<String>> = if bytes.starts_with(b"PK\x03\x04") {
         use calamine::Reader;
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes))
@@ -71,8 +79,7 @@ pub fn read_rows(bytes: &[u8]) -> Result<Vec<HashMap<String, String>>, String> {
     };
     let mut rows = table.into_iter();
     let header: Vec<String> = rows.next().ok_or("文件是空的")?.into_iter().map(|h| h.trim().to_owned()).collect();
-    let missing: Vec<&str> =
-        ["code", "name", "department"].into_iter().filter(|c| !header.iter().any(|h| h == c)).collect();
+    let missing: Vec<&str> = required.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
     if !missing.is_empty() {
         return Err(format!("表头缺少列：{}（第一行应为列名，见导出文件）", missing.join("、")));
     }
@@ -210,6 +217,8 @@ pub fn row_to_definition(row: &HashMap<String, String>) -> Result<ItemDefinition
         materials,
         form,
         life_events: Vec::new(),
+        workflow: Some(get("workflow")).filter(|w| !w.is_empty()),
+        licence_type: Some(get("licence_type")).filter(|t| !t.is_empty()),
     };
     p.extend(def.problems().into_iter().map(|e| e.message));
     if p.is_empty() { Ok(def) } else { Err(p) }
@@ -308,6 +317,7 @@ pub fn definition_cells(d: &ItemDefinition, pretty: bool) -> Vec<String> {
         d.legal_days.to_string(),
         d.promised_days.to_string(),
         if d.case_kind == CaseKind::Immediate { "immediate" } else { "promised" }.to_owned(),
+        d.workflow.clone().unwrap_or_default(),
         d.visits_required.to_string(),
         yes(d.fully_online),
         yes(d.citywide),
@@ -323,6 +333,7 @@ pub fn definition_cells(d: &ItemDefinition, pretty: bool) -> Vec<String> {
         json(serde_json::to_value(&d.faq).unwrap_or_default()),
         json(serde_json::to_value(&d.materials).unwrap_or_default()),
         json(serde_json::to_value(&d.form).unwrap_or_default()),
+        d.licence_type.clone().unwrap_or_default(),
     ]
 }
 

@@ -5,14 +5,21 @@ pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod auth;
+pub mod bundles;
 pub mod calendar;
+pub mod cases;
 pub mod catalogue;
 pub mod catalogue_io;
+pub mod deadlines;
+pub mod jobs;
+pub mod licences;
+pub mod notifications;
 pub mod passwords;
 pub mod roles;
 pub mod search;
 pub mod throttle;
 pub mod users;
+pub mod workflows;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,8 +32,9 @@ use crate::store::audit::{NewEntry, Outcome};
 use crate::store::org::{Department, Site};
 use crate::store::users::UserKind;
 
-/// What every use case needs: the database, the field cipher, the login throttle and the
-/// node's search index.
+/// What every use case needs: the database, the field cipher, the login throttle, the node's
+/// search index and calendar cache, the file store, the job handlers, the message sender and the
+/// licence signing keys.
 #[derive(Clone)]
 pub struct Core {
     pub db: Db,
@@ -34,6 +42,12 @@ pub struct Core {
     pub throttle: Arc<throttle::LoginThrottle>,
     pub search: Arc<search::SearchIndex>,
     pub blobs: crate::store::blobs::Blobs,
+    pub workflows: Arc<workflows::WorkflowCache>,
+    pub calendar: Arc<calendar::CalendarCache>,
+    pub jobs: Arc<jobs::Registry>,
+    pub sender: Arc<dyn notifications::Sender>,
+    /// The SM2 keys that sign electronic licences.
+    pub licence_keys: Arc<crate::signing::KeyRing>,
 }
 
 /// Errors a use case reports; each boundary (pages, API) renders them its own way.

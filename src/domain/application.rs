@@ -38,6 +38,9 @@ pub fn status_label(status: &str) -> &'static str {
         "approved" => "已办结（准予）",
         "denied" => "已办结（不予）",
         "delivered" => "已送达",
+        "examined" => "审查通过，待决定",
+        "processing" => "各部门办理中",
+        "concluded" => "已全部办结",
         _ => "处理中",
     }
 }
@@ -47,14 +50,25 @@ pub fn event_label(kind: &str) -> &'static str {
     match kind {
         "created" => "保存草稿",
         "submitted" => "提交申请",
-        "withdrawn" => "撤回申请",
+        "withdrawn" | "case.withdraw" => "撤回申请",
+        "case.accept" => "已受理",
+        "case.refuse" => "不予受理",
+        "case.request_supplement" => "一次性告知：请补正材料",
+        "case.resubmit" => "已补正材料",
+        "case.examine" => "审查通过",
+        "case.suspend" => "中止办理",
+        "case.resume" => "恢复办理",
+        "case.extend" => "延期办理",
+        "case.approve" => "准予许可，已办结",
+        "case.deny" => "不予许可，已办结",
+        "case.deliver" => "结果已送达",
         _ => "办理进展",
     }
 }
 
 /// Whether the applicant may withdraw now: only before acceptance.
 pub fn can_withdraw(status: &str) -> bool {
-    status == Status::Submitted.name()
+    status == Status::Submitted.name() || status == "supplement_requested"
 }
 
 const NUMBER_CHARS: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";

@@ -37,6 +37,9 @@ pub struct WorkCalendar {
     days: BTreeMap<NaiveDate, DayKind>,
 }
 
+/// Longest name of a listed day (元旦, 春节, 国庆节…).
+pub const NAME_MAX: usize = 20;
+
 /// The official calendar shipped with the platform (State Council notices for 2025 and 2026).
 pub const BUILTIN_CSV: &str = include_str!("../../seed/work-calendar-cn-2025-2026.csv");
 
@@ -45,25 +48,52 @@ impl WorkCalendar {
         Self { days: days.into_iter().collect() }
     }
 
-    /// Parses `date,kind,name` lines (with a header). Returns the rows or the first bad line.
-    pub fn parse_csv(text: &str) -> Result<Vec<(NaiveDate, DayKind, String)>, String> {
-        let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate().skip(1) {
+    /// Parses `date,kind,name` lines (with a header). Returns the rows, or a message naming each
+    /// bad line (a bad date or kind, a name over 20 characters, a date listed twice).
+    pub fn parse_csv(text: &str) -> Result<Vec<(NaiveDate, DayKind, String)>, Vec<String>> {
+        let mut rows: Vec<(NaiveDate, DayKind, String)> = Vec::new();
+        let mut first_line = BTreeMap::new();
+        let mut bad = Vec::new();
+        for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate().skip(1) {
+            let n = i + 1;
             let line = line.trim();
             if line.is_empty() {
                 continue;
             }
             let mut parts = line.splitn(3, ',');
             let (Some(date), Some(kind)) = (parts.next(), parts.next()) else {
-                return Err(format!("第 {} 行格式不正确", i + 1));
+                bad.push(format!("第 {n} 行格式不正确，应为“日期,类型,名称”"));
+                continue;
             };
-            let date =
-                NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d").map_err(|_| format!("第 {} 行日期不正确", i + 1))?;
-            let kind = DayKind::parse(kind.trim())
-                .ok_or_else(|| format!("第 {} 行类型应为 holiday 或 makeup_workday", i + 1))?;
-            rows.push((date, kind, parts.next().unwrap_or_default().trim().to_owned()));
+            let Ok(date) = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") else {
+                bad.push(format!("第 {n} 行日期不正确，应为 YYYY-MM-DD"));
+                continue;
+            };
+            let Some(kind) = DayKind::parse(kind.trim()) else {
+                bad.push(format!("第 {n} 行类型应为 holiday 或 makeup_workday"));
+                continue;
+            };
+            let name = parts.next().unwrap_or_default().trim().to_owned();
+            if name.chars().count() > NAME_MAX {
+                bad.push(format!("第 {n} 行名称超过 {NAME_MAX} 个字"));
+                continue;
+            }
+            if let Some(earlier) = first_line.insert(date, n) {
+                bad.push(format!("第 {n} 行的日期 {date} 与第 {earlier} 行重复"));
+                continue;
+            }
+            rows.push((date, kind, name));
         }
-        Ok(rows)
+        if bad.is_empty() { Ok(rows) } else { Err(bad) }
+    }
+
+    /// The exchange format `parse_csv` reads.
+    pub fn to_csv<'a>(days: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> String {
+        let mut out = String::from("date,kind,name\n");
+        for (day, kind, name) in days {
+            out.push_str(&format!("{day},{kind},{name}\n"));
+        }
+        out
     }
 
     pub fn builtin() -> Self {
@@ -143,8 +173,22 @@ mod tests {
 
     #[test]
     fn bad_csv_lines_are_named() {
-        assert!(WorkCalendar::parse_csv("date,kind,name\n2026-13-01,holiday,x\n").is_err());
-        assert!(WorkCalendar::parse_csv("date,kind,name\n2026-10-01,rest,x\n").is_err());
+        let text = "date,kind,name\n2026-13-01,holiday,x\n2026-10-01,rest,x\n2026-10-02,holiday,国庆节\n\
+                    2026-10-02,holiday,国庆节\nnonsense\n";
+        let bad = WorkCalendar::parse_csv(text).err().unwrap_or_default();
+        assert_eq!(bad.len(), 4, "{bad:?}");
+        assert!(bad[0].starts_with("第 2 行") && bad[1].starts_with("第 3 行"), "{bad:?}");
+        assert!(bad[2].contains("第 4 行") && bad[2].starts_with("第 5 行"), "{bad:?}");
+        assert!(bad[3].starts_with("第 6 行"), "{bad:?}");
         assert_eq!(WorkCalendar::parse_csv(BUILTIN_CSV).map(|r| r.len()).unwrap_or(0), BUILTIN_CSV.lines().count() - 1);
+    }
+
+    #[test]
+    fn the_exported_csv_reads_back() {
+        let rows = WorkCalendar::parse_csv(BUILTIN_CSV).unwrap_or_default();
+        let days: Vec<(String, &str, &str)> =
+            rows.iter().map(|(d, k, n)| (d.format("%Y-%m-%d").to_string(), k.name(), n.as_str())).collect();
+        let csv = WorkCalendar::to_csv(days.iter().map(|(d, k, n)| (d.as_str(), *k, *n)));
+        assert_eq!(WorkCalendar::parse_csv(&csv).unwrap_or_default(), rows);
     }
 }

@@ -180,11 +180,26 @@ pub struct ItemDefinition {
     pub form: FormSchema,
     #[serde(default)]
     pub life_events: Vec<String>,
+    /// The workflow its cases follow; by default the one of its case kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<String>,
+    /// The licence type (证照目录编码) an approved case of this item produces, if any.
+    #[serde(default)]
+    pub licence_type: Option<String>,
 }
 
 const MIME_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
 
 impl ItemDefinition {
+    /// The code of the workflow its cases follow.
+    pub fn workflow_code(&self) -> &str {
+        match (&self.workflow, self.case_kind) {
+            (Some(w), _) if !w.is_empty() => w,
+            (_, CaseKind::Promised) => "promised",
+            (_, CaseKind::Immediate) => "immediate",
+        }
+    }
+
     /// Every problem with the definition itself (for administrators' edits and imports).
     pub fn problems(&self) -> Vec<FieldError> {
         let mut p = Vec::new();
@@ -302,7 +317,7 @@ impl FormSchema {
     }
 }
 
-fn value_text(v: &Value) -> String {
+pub fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.trim().to_owned(),
         Value::Bool(b) => if *b { "true" } else { "false" }.to_owned(),

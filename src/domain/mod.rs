@@ -2,8 +2,10 @@
 
 pub mod application;
 pub mod calendar;
+pub mod case;
 pub mod identity;
 pub mod item;
+pub mod licence;
 pub mod mask;
 pub mod password;
 pub mod permission;

@@ -48,6 +48,14 @@ permissions! {
     UserAssignRole => "user.assign_role", "为用户分配角色", security;
     AuditView => "audit.view", "查看审计日志", audit;
     CatalogEdit => "catalog.edit", "维护事项目录（编辑、发布、暂停事项）", none;
+    CaseHandle => "case.handle", "办件受理、补正、审查、中止、送达", none;
+    CaseDecide => "case.decide", "办件决定（准予、不予）与延期", none;
+    CaseAssign => "case.assign", "分派办件给本部门人员", none;
+    CaseIntake => "case.intake", "窗口帮办收件（同城通办）", none;
+    WorkflowEdit => "workflow.edit", "维护办理流程", none;
+    CalendarEdit => "calendar.edit", "维护工作日历（节假日与调休）", system;
+    LicenceManage => "licence.manage", "管理电子证照（证照目录、手工签发、历史证照归集、变更、共享接口）", none;
+    LicenceRevoke => "licence.revoke", "注销、吊销、暂停、恢复本部门签发的电子证照", none;
 }
 
 /// The three separated administrator duties of 等保 2.0 (三员分立).

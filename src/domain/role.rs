@@ -50,25 +50,35 @@ pub struct BuiltinRole {
 pub const BUILTIN_ROLES: &[BuiltinRole] = &[
     BuiltinRole { code: "citizen", name: "市民", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
     BuiltinRole { code: "business", name: "企业", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
-    BuiltinRole { code: "window", name: "窗口人员", scope: DataScope::Site, permissions: &[AccountSelf, HallView] },
+    BuiltinRole {
+        code: "window",
+        name: "窗口人员",
+        scope: DataScope::Site,
+        permissions: &[AccountSelf, HallView, OfficeView, CaseIntake],
+    },
     BuiltinRole {
         code: "reviewer",
         name: "审批人员",
         scope: DataScope::Department,
-        permissions: &[AccountSelf, OfficeView],
+        permissions: &[AccountSelf, OfficeView, CaseHandle],
     },
     BuiltinRole {
         code: "head",
         name: "部门负责人",
         scope: DataScope::Department,
-        permissions: &[AccountSelf, OfficeView, DashboardView],
+        permissions: &[AccountSelf, OfficeView, DashboardView, CaseHandle, CaseDecide, CaseAssign, LicenceRevoke],
     },
-    BuiltinRole { code: "leader", name: "领导", scope: DataScope::All, permissions: &[AccountSelf, DashboardView] },
+    BuiltinRole {
+        code: "leader",
+        name: "领导",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, DashboardView, OfficeView],
+    },
     BuiltinRole {
         code: "sysadmin",
         name: "系统管理员",
         scope: DataScope::All,
-        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView],
+        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView, CalendarEdit],
     },
     BuiltinRole {
         code: "secadmin",
@@ -86,7 +96,13 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "catalog_admin",
         name: "事项管理员",
         scope: DataScope::All,
-        permissions: &[AccountSelf, AdminView, CatalogEdit],
+        permissions: &[AccountSelf, AdminView, CatalogEdit, WorkflowEdit],
+    },
+    BuiltinRole {
+        code: "licence_admin",
+        name: "证照管理员",
+        scope: DataScope::All,
+        permissions: &[AccountSelf, AdminView, LicenceManage],
     },
 ];
 

@@ -28,8 +28,39 @@ pub enum ClockOp {
 pub struct StateDef {
     pub name: String,
     pub label: String,
+    /// The work queue a case in this state stands in (`intake`, `supplement`, `examine`,
+    /// `decide`, `suspended`, `deliver`, `concluded`).
+    pub queue: String,
     #[serde(default)]
     pub terminal: bool,
+    /// Working days a case may stay in this state before the legal clock starts (受理时限).
+    #[serde(default)]
+    pub limit_days: Option<u32>,
+}
+
+/// The queues a state may name, with their labels, in the order the office shows them.
+pub const QUEUES: &[(&str, &str)] = &[
+    ("intake", "待受理"),
+    ("examine", "待审查"),
+    ("decide", "待决定"),
+    ("supplement", "补正中"),
+    ("suspended", "中止"),
+    ("deliver", "待送达"),
+    ("concluded", "已办结"),
+];
+
+/// What an action needs besides the actor's permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Requirement {
+    /// An opinion or reason (意见、理由).
+    Comment,
+    /// The legal basis (法律依据), e.g. for 不予受理.
+    LegalBasis,
+    /// The materials asked for, each with what is wrong (一次性告知).
+    Materials,
+    /// How the result reaches the applicant (送达方式).
+    Delivery,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,15 +68,35 @@ pub struct ActionDef {
     pub name: String,
     pub label: String,
     pub from: Vec<String>,
+    /// The state the case moves to; `.` keeps it where it is.
     pub to: String,
     /// The permission the actor must hold.
     pub permission: String,
+    /// Taken by the applicant (resubmission, withdrawal), never offered to staff.
     #[serde(default)]
-    pub needs_comment: bool,
+    pub by_applicant: bool,
     #[serde(default)]
-    pub needs_attachment: bool,
+    pub requires: Vec<Requirement>,
+    /// May be taken only once per case (延期).
+    #[serde(default)]
+    pub once: bool,
     pub clock: ClockOp,
 }
+
+impl ActionDef {
+    pub fn requires(&self, r: Requirement) -> bool {
+        self.requires.contains(&r)
+    }
+
+    /// The state after the action, taken from `state`.
+    pub fn target<'a>(&'a self, state: &'a str) -> &'a str {
+        if self.to == "." { state } else { &self.to }
+    }
+}
+
+/// The workflows shipped with the platform: 承诺件 and 即办件.
+pub const SHIPPED: &[&str] =
+    &[include_str!("../../seed/workflows/promised.json"), include_str!("../../seed/workflows/immediate.json")];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workflow {
@@ -84,6 +135,11 @@ impl Workflow {
         candidates.into_iter().find(|a| a.from.iter().any(|f| f == state)).ok_or(TransitionError::NotAllowedNow)
     }
 
+    /// The label of a state, or its name when the workflow does not define it.
+    pub fn label<'a>(&'a self, state: &'a str) -> &'a str {
+        self.state(state).map_or(state, |s| s.label.as_str())
+    }
+
     /// Actions available in a state (before any permission check).
     pub fn actions_from<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a ActionDef> + 'a {
         self.actions.iter().filter(move |a| a.from.iter().any(|f| f == state))
@@ -96,6 +152,9 @@ impl Workflow {
         for s in &self.states {
             if s.name.is_empty() || names.contains(&s.name.as_str()) {
                 p.push(format!("状态“{}”为空或重复", s.name));
+            }
+            if !QUEUES.iter().any(|(q, _)| *q == s.queue) {
+                p.push(format!("状态“{}”的队列 {} 不存在", s.label, s.queue));
             }
             names.push(&s.name);
         }
@@ -110,7 +169,7 @@ impl Workflow {
                     Some(_) => {}
                 }
             }
-            if self.state(&a.to).is_none() {
+            if a.to != "." && self.state(&a.to).is_none() {
                 p.push(format!("操作“{}”的目标状态 {} 不存在", a.label, a.to));
             }
             if a.permission.parse::<Permission>().is_err() {
@@ -127,8 +186,9 @@ impl Workflow {
         while i < reached.len() {
             let here = reached[i];
             for a in self.actions_from(here) {
-                if !reached.contains(&a.to.as_str()) {
-                    reached.push(&a.to);
+                let to = a.target(here);
+                if !reached.contains(&to) {
+                    reached.push(to);
                 }
             }
             i += 1;
@@ -258,33 +318,12 @@ mod tests {
     use chrono::NaiveDate;
     use proptest::prelude::*;
 
+    fn shipped() -> Vec<Workflow> {
+        SHIPPED.iter().filter_map(|json| serde_json::from_str(json).ok()).collect()
+    }
+
     fn sample() -> Workflow {
-        serde_json::from_value(serde_json::json!({
-            "code": "promised", "name": "承诺件", "version": 1, "initial": "submitted", "extension_days": 10,
-            "states": [
-                {"name": "submitted", "label": "待受理"},
-                {"name": "supplement_requested", "label": "待补正"},
-                {"name": "accepted", "label": "待审查"},
-                {"name": "examined", "label": "待决定"},
-                {"name": "suspended", "label": "中止"},
-                {"name": "refused", "label": "不予受理", "terminal": true},
-                {"name": "approved", "label": "准予", "terminal": true},
-                {"name": "denied", "label": "不予", "terminal": true}
-            ],
-            "actions": [
-                {"name": "accept", "label": "受理", "from": ["submitted"], "to": "accepted", "permission": "office.view", "clock": "start"},
-                {"name": "refuse", "label": "不予受理", "from": ["submitted"], "to": "refused", "permission": "office.view", "needs_comment": true, "clock": "stop"},
-                {"name": "request_supplement", "label": "补正", "from": ["submitted"], "to": "supplement_requested", "permission": "office.view", "needs_comment": true, "clock": "pause"},
-                {"name": "resubmit", "label": "补正后提交", "from": ["supplement_requested"], "to": "submitted", "permission": "portal.mine", "clock": "resume"},
-                {"name": "examine", "label": "审查通过", "from": ["accepted"], "to": "examined", "permission": "office.view", "clock": "keep"},
-                {"name": "suspend", "label": "中止", "from": ["accepted", "examined"], "to": "suspended", "permission": "office.view", "needs_comment": true, "clock": "pause"},
-                {"name": "resume", "label": "恢复", "from": ["suspended"], "to": "accepted", "permission": "office.view", "clock": "resume"},
-                {"name": "extend", "label": "延期", "from": ["accepted", "examined"], "to": "examined", "permission": "dashboard.view", "needs_comment": true, "clock": "extend"},
-                {"name": "approve", "label": "准予", "from": ["examined"], "to": "approved", "permission": "dashboard.view", "clock": "stop"},
-                {"name": "deny", "label": "不予", "from": ["examined"], "to": "denied", "permission": "dashboard.view", "needs_comment": true, "clock": "stop"}
-            ]
-        }))
-        .unwrap_or_else(|_| Workflow { code: String::new(), name: String::new(), version: 0, initial: String::new(), states: vec![], actions: vec![], extension_days: 0 })
+        shipped().remove(0)
     }
 
     fn d(s: &str) -> NaiveDate {
@@ -293,14 +332,17 @@ mod tests {
 
     #[test]
     fn the_sample_workflow_is_valid_and_bad_ones_are_explained() {
-        assert_eq!(sample().problems(), Vec::<String>::new());
+        assert_eq!(shipped().len(), SHIPPED.len(), "every shipped workflow parses");
+        for w in shipped() {
+            assert_eq!(w.problems(), Vec::<String>::new(), "{}", w.code);
+        }
         let mut w = sample();
         w.actions.retain(|a| a.name != "resume");
         let p = w.problems();
         assert!(p.iter().any(|m| m.contains("中止")), "{p:?}");
         let mut w = sample();
         w.actions[0].permission = "nope".into();
-        w.actions[1].to = "nowhere".into();
+        w.actions[2].to = "nowhere".into();
         let p = w.problems();
         // The bad permission, the missing target, and the state only that action reached.
         assert_eq!(p.len(), 3, "{p:?}");
@@ -343,20 +385,27 @@ mod tests {
     }
 
     proptest! {
-        /// Whatever sequence of actions is attempted, a case only ever stands in a state the
-        /// workflow defines, moves only along defined actions, and never leaves a terminal state.
+        /// Whatever sequence of actions is attempted, on either shipped workflow, a case only ever
+        /// stands in a state the workflow defines, moves only along defined actions, never
+        /// leaves a terminal state, and is refused exactly the moves the workflow does not list.
         #[test]
-        fn no_sequence_of_actions_reaches_an_undefined_state(moves in proptest::collection::vec(0usize..12, 0..40)) {
-            let w = sample();
-            let names: Vec<String> = w.actions.iter().map(|a| a.name.clone()).chain(["fly".to_owned(), "approve".to_owned()]).collect();
+        fn no_sequence_of_actions_reaches_an_undefined_state(
+            which in 0usize..2,
+            moves in proptest::collection::vec(0usize..16, 0..40),
+        ) {
+            let w = shipped().remove(which);
+            let names: Vec<String> = w.actions.iter().map(|a| a.name.clone()).chain(["fly".to_owned()]).collect();
             let mut state = w.initial.clone();
             for m in moves {
                 let action = &names[m % names.len()];
                 let before_terminal = w.state(&state).is_some_and(|s| s.terminal);
-                if let Ok(a) = w.transition(&state, action) {
-                    prop_assert!(!before_terminal, "left terminal state {}", state);
-                    prop_assert!(a.from.contains(&state));
-                    state = a.to.clone();
+                let listed = w.actions.iter().any(|a| &a.name == action && a.from.contains(&state));
+                match w.transition(&state, action) {
+                    Ok(a) => {
+                        prop_assert!(listed && !before_terminal, "{} taken from {}", action, state);
+                        state = a.target(&state).to_owned();
+                    }
+                    Err(_) => prop_assert!(!listed, "{} refused from {}", action, state),
                 }
                 prop_assert!(w.state(&state).is_some(), "undefined state {}", state);
             }

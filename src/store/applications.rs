@@ -86,6 +86,40 @@ pub async fn by_number(c: &mut AnyConnection, number: &str) -> sqlx::Result<Opti
     row.as_ref().map(from_row).transpose()
 }
 
+/// Marks the application as a bundle (一件事) of a life event.
+pub async fn set_bundle(c: &mut AnyConnection, id: i64, event_code: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE applications SET bundle_code = $1 WHERE id = $2").bind(event_code).bind(id).execute(c).await?;
+    Ok(())
+}
+
+/// Sets the application's status (its cases keep it in step afterwards).
+pub async fn set_status(c: &mut AnyConnection, id: i64, status: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE applications SET status = $1, updated_at = $2, row_version = row_version + 1 WHERE id = $3")
+        .bind(status)
+        .bind(now)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+/// Records that a window took the application for a walk-in applicant.
+pub async fn set_assisted(c: &mut AnyConnection, id: i64, site_id: i64, staff_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE applications SET channel = 'window', site_id = $1, taken_by = $2 WHERE id = $3")
+        .bind(site_id)
+        .bind(staff_id)
+        .bind(id)
+        .execute(c)
+        .await?;
+    Ok(())
+}
+
+pub async fn by_id(c: &mut AnyConnection, id: i64) -> sqlx::Result<Option<ApplicationRow>> {
+    const SQL: &str = select_application_where!("a.id = $1");
+    let row = sqlx::query(SQL).bind(id).fetch_optional(c).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 pub async fn by_idempotency_key(
     c: &mut AnyConnection,
     applicant_id: i64,

@@ -330,7 +330,7 @@ pub async fn synonyms(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String
     rows.iter().map(|r| Ok((r.try_get("term")?, r.try_get("canonical")?))).collect()
 }
 
-/// Adds calendar days that are not there yet (the shipped calendar never overwrites edits).
+/// Adds a calendar day unless that day is listed already.
 pub async fn insert_calendar_day_if_missing(
     c: &mut AnyConnection,
     day: &str,
@@ -349,6 +349,51 @@ pub async fn insert_calendar_day_if_missing(
 pub async fn calendar_days(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String)>> {
     let rows = sqlx::query("SELECT day, kind FROM work_calendar ORDER BY day").fetch_all(c).await?;
     rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?))).collect()
+}
+
+/// A listed calendar day: `(day, kind, name)`, the day as `YYYY-MM-DD`.
+pub type CalendarDay = (String, String, String);
+
+/// The listed days whose date starts with `prefix` (`"2026-"` for a year, `""` for all), in order.
+pub async fn calendar_days_named(c: &mut AnyConnection, prefix: &str) -> sqlx::Result<Vec<CalendarDay>> {
+    let rows = sqlx::query("SELECT day, kind, name FROM work_calendar WHERE day LIKE $1 ORDER BY day")
+        .bind(format!("{prefix}%"))
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?, r.try_get("name")?))).collect()
+}
+
+/// The years that have at least one listed day, ascending.
+pub async fn calendar_years(c: &mut AnyConnection) -> sqlx::Result<Vec<i32>> {
+    let rows = sqlx::query("SELECT DISTINCT substr(day, 1, 4) AS y FROM work_calendar ORDER BY y").fetch_all(c).await?;
+    Ok(rows.iter().filter_map(|r| r.try_get::<String, _>("y").ok()?.parse().ok()).collect())
+}
+
+/// Adds a listed day or changes its kind and name.
+pub async fn upsert_calendar_day(c: &mut AnyConnection, day: &str, kind: &str, name: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO work_calendar (day, kind, name) VALUES ($1, $2, $3) \
+         ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
+    )
+    .bind(day)
+    .bind(kind)
+    .bind(name)
+    .execute(c)
+    .await?;
+    Ok(())
+}
+
+/// Removes a listed day (it then follows the weekday rule); `false` when it was not listed.
+pub async fn delete_calendar_day(c: &mut AnyConnection, day: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM work_calendar WHERE day = $1").bind(day).execute(c).await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Removes every listed day of one year.
+pub async fn delete_calendar_year(c: &mut AnyConnection, year: i32) -> sqlx::Result<u64> {
+    let done =
+        sqlx::query("DELETE FROM work_calendar WHERE day LIKE $1").bind(format!("{year:04}-%")).execute(c).await?;
+    Ok(done.rows_affected())
 }
 
 fn item_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<ItemRow> {

@@ -4,7 +4,11 @@
 pub mod applications;
 pub mod audit;
 pub mod blobs;
+pub mod cases;
 pub mod catalogue;
+pub mod jobs;
+pub mod licences;
+pub mod notifications;
 pub mod org;
 pub mod roles;
 pub mod sessions;
@@ -54,6 +58,10 @@ migrations! {
     1 => "0001_foundation",
     2 => "0002_catalogue",
     3 => "0003_applications",
+    4 => "0004_cases",
+    5 => "0005_jobs",
+    6 => "0006_licences",
+    7 => "0007_case_indexes",
 }
 
 impl Db {

@@ -168,6 +168,27 @@ pub async fn insert(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result<i64>
     .try_get("id")
 }
 
+/// The person with this ID number (looked up by its keyed digest; the number itself is stored
+/// encrypted).
+pub async fn by_id_number_digest(c: &mut AnyConnection, digest: &str) -> sqlx::Result<Option<User>> {
+    const SQL: &str = select_user_where!("u.id_number_digest = $1");
+    let row = sqlx::query(SQL).bind(digest).fetch_optional(c).await?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+/// Active staff of a department who may decide its cases (they receive escalations).
+pub async fn deciders_of_department(c: &mut AnyConnection, department_id: i64) -> sqlx::Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT u.id FROM users u JOIN user_roles ur ON ur.user_id = u.id \
+         JOIN role_permissions rp ON rp.role_code = ur.role_code \
+         WHERE u.department_id = $1 AND rp.permission = 'case.decide' AND u.disabled = 0 ORDER BY u.id",
+    )
+    .bind(department_id)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| r.try_get("id")).collect()
+}
+
 pub async fn id_number_taken(c: &mut AnyConnection, digest: &str) -> sqlx::Result<bool> {
     Ok(sqlx::query("SELECT 1 AS one FROM users WHERE id_number_digest = $1")
         .bind(digest)

@@ -100,6 +100,22 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
                 href: "/admin/synonyms", title: "搜索同义词", text: "把群众的说法对应到事项的规范名称"
             },
         ),
+        (
+            Permission::CalendarEdit,
+            Card {
+                href: "/admin/calendar",
+                title: "工作日历",
+                text: "维护法定节假日和调休上班日，导入导出 CSV；办结时限按工作日计算",
+            },
+        ),
+        (
+            Permission::LicenceManage,
+            Card {
+                href: "/admin/licences",
+                title: "电子证照",
+                text: "证照目录，手工签发，历史证照归集，共享接口客户端",
+            },
+        ),
     ];
     let cards = all.into_iter().filter(|(p, _)| user.actor.can(*p)).map(|(_, c)| c).collect();
     Ok(render(&HomePage { shell, cards }))

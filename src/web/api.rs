@@ -28,6 +28,8 @@ pub fn routes(r: Routes) -> Routes {
         .get("/api/v1/applications/{number}", get_application)
         .post("/api/v1/applications/{number}/withdraw", withdraw_application)
         .get("/api/v1/calendar/deadline", deadline)
+        .get("/api/v1/messages", list_messages)
+        .post("/api/v1/messages/{id}/read", read_message)
 }
 
 #[derive(OpenApi)]
@@ -45,7 +47,18 @@ pub fn routes(r: Routes) -> Routes {
         list_applications,
         get_application,
         withdraw_application,
-        deadline
+        deadline,
+        list_messages,
+        read_message,
+        crate::web::api_licences::list_licences,
+        crate::web::api_licences::keys,
+        crate::web::api_licences::verify_document,
+        crate::web::api_licences::verification,
+        crate::web::api_licences::document,
+        crate::web::api_licences::revoke,
+        crate::web::api_licences::share_query,
+        crate::web::api_licences::share_verify,
+        crate::web::api_licences::share_document
     ),
     components(schemas(
         LoginRequest,
@@ -66,7 +79,18 @@ pub fn routes(r: Routes) -> Routes {
         ApplicationDetail,
         MaterialRef,
         TimelineEntry,
-        Deadline
+        Deadline,
+        MessageList,
+        Message,
+        crate::web::api_licences::LicenceVerification,
+        crate::web::api_licences::WalletLicence,
+        crate::web::api_licences::WalletList,
+        crate::web::api_licences::DocumentVerification,
+        crate::web::api_licences::RevokeRequest,
+        crate::web::api_licences::PublicKey,
+        crate::web::api_licences::PublicKeys,
+        crate::web::api_licences::ShareList,
+        crate::app::licences::Document
     ))
 )]
 pub struct ApiDoc;
@@ -204,7 +228,14 @@ async fn change_password(
 
 /// The OpenAPI document.
 pub fn openapi_json() -> Response {
-    Json(ApiDoc::openapi()).into_response()
+    Json(openapi()).into_response()
+}
+
+/// Every API operation of every room, in one document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::api_cases::CasesDoc::openapi());
+    doc
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -311,6 +342,8 @@ pub struct ItemDetail {
     pub materials: Vec<crate::domain::item::Material>,
     pub form: crate::domain::item::FormSchema,
     pub status: String,
+    /// The licence type an approved case produces (证照目录编码), if any.
+    pub licence_type: Option<String>,
     /// Why the item is suspended (empty otherwise).
     pub status_reason: String,
     pub version: i64,
@@ -345,6 +378,7 @@ async fn get_item(State(state): State<AppState>, Path(code): Path<String>) -> We
         materials: d.materials,
         form: d.form,
         status: g.row.status,
+        licence_type: d.licence_type,
         status_reason: g.row.status_reason,
         version: g.version,
     })
@@ -398,7 +432,12 @@ async fn create_application(
     };
     problems.into_result()?;
     let key = headers.get("idempotency-key").map(|v| v.to_str().map(str::to_owned).unwrap_or_default());
-    let input = crate::app::applications::Input { values, uploads: parts.uploads, idempotency_key: key };
+    let input = crate::app::applications::Input {
+        values,
+        uploads: parts.uploads,
+        idempotency_key: key,
+        licences: super::applications::licence_picks(&parts.text),
+    };
     let saved = crate::app::applications::save(&state.core, &user.actor, item.trim(), input, true, false).await?;
     // A repeat with the same Idempotency-Key gets the first answer again, status included.
     let status = StatusCode::CREATED;
@@ -444,20 +483,25 @@ pub struct PageParams {
     pub page_size: Option<i64>,
 }
 
-/// The caller's own applications, newest first.
-#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(PageParams),
-    responses((status = 200, body = ApplicationList), (status = 401, body = ApiErrorBody)))]
-async fn list_applications(State(state): State<AppState>, user: CurrentUser, Query(p): Query<PageParams>) -> WebResult {
-    let page = p.page.unwrap_or(1);
-    let page_size = p.page_size.unwrap_or(20);
+/// Page and page size per API.md: pages from 1, at most 100 per page (default 20).
+pub fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), crate::app::AppError> {
+    let page = page.unwrap_or(1);
+    let page_size = page_size.unwrap_or(20);
     if page < 1 || !(1..=100).contains(&page_size) {
         return Err(crate::app::AppError::Invalid(vec![FieldError::new(
             "page_size",
             "out_of_range",
             "页码从 1 开始，每页条数应为 1–100",
-        )])
-        .into());
+        )]));
     }
+    Ok((page, page_size))
+}
+
+/// The caller's own applications, newest first.
+#[utoipa::path(get, path = "/api/v1/applications", tag = "applications", params(PageParams),
+    responses((status = 200, body = ApplicationList), (status = 401, body = ApiErrorBody)))]
+async fn list_applications(State(state): State<AppState>, user: CurrentUser, Query(p): Query<PageParams>) -> WebResult {
+    let (page, page_size) = paging(p.page, p.page_size)?;
     let (total, rows) = crate::app::applications::list_mine(&state.core, &user.actor, page, page_size).await?;
     Ok(Json(ApplicationList { total, page, page_size, items: rows.into_iter().map(application_summary).collect() })
         .into_response())
@@ -493,7 +537,7 @@ pub struct ApplicationDetail {
     pub item_version: i64,
 }
 
-fn application_detail(v: crate::app::applications::View) -> ApplicationDetail {
+pub fn application_detail(v: crate::app::applications::View) -> ApplicationDetail {
     ApplicationDetail {
         form: v.values,
         materials: v
@@ -571,7 +615,59 @@ async fn deadline(State(state): State<AppState>, Query(p): Query<DeadlineParams>
         problems.add("days", "invalid", "days 应为 0–3650 的整数（工作日）");
     }
     problems.into_result()?;
-    let calendar = crate::app::calendar::load(&state.core).await?;
+    let calendar = crate::app::calendar::load_shared(&state.core).await?;
     let deadline = calendar.add_working_days(from.unwrap_or_default(), days.unwrap_or_default());
     Ok(Json(Deadline { deadline: deadline.format("%Y-%m-%d").to_string() }).into_response())
+}
+
+/// A message-centre entry.
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub at: String,
+    pub title: String,
+    pub body: String,
+    /// A path on this site, or "".
+    pub link: String,
+    pub read: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    /// Unread messages in all pages.
+    pub unread: i64,
+    pub items: Vec<Message>,
+}
+
+fn message(n: crate::store::notifications::Notification) -> Message {
+    Message {
+        id: n.id,
+        at: crate::clock::rfc3339(n.at),
+        title: n.title,
+        body: n.body,
+        link: n.link,
+        read: n.read_at.is_some(),
+    }
+}
+
+/// The caller's messages (case status changes, deadline warnings…), newest first.
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(PageParams),
+    responses((status = 200, body = MessageList), (status = 401, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+async fn list_messages(State(state): State<AppState>, user: CurrentUser, Query(p): Query<PageParams>) -> WebResult {
+    let (page, page_size) = paging(p.page, p.page_size)?;
+    let (total, unread, rows) = crate::app::notifications::list_mine(&state.core, &user.actor, page, page_size).await?;
+    Ok(Json(MessageList { total, page, page_size, unread, items: rows.into_iter().map(message).collect() })
+        .into_response())
+}
+
+/// Marks one of the caller's messages read; another user's message is 404.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/read", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 401, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+async fn read_message(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> WebResult {
+    let id = id.parse::<i64>().map_err(|_| crate::app::AppError::NotFound)?;
+    let n = crate::app::notifications::mark_read(&state.core, &user.actor, id).await?;
+    Ok(Json(message(n)).into_response())
 }

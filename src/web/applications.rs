@@ -28,6 +28,11 @@ pub fn routes(r: Routes) -> Routes {
         .get("/my/applications", my_list)
         .get("/my/applications/{number}", my_detail)
         .post("/my/applications/{number}/withdraw", my_withdraw)
+        .post_upload("/my/applications/{number}/supplement", my_supplement)
+        .post("/hall/intake", intake_start)
+        .get("/events/{code}/apply", bundle_page)
+        .post_upload("/events/{code}/apply", bundle_submit)
+        .post_upload("/hall/intake/{code}", intake_submit)
         .get("/my/applications/{number}/files/{sha}", my_file)
 }
 
@@ -93,6 +98,14 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> WebError {
     } else {
         AppError::Invalid(vec![FieldError::new("body", "malformed", "上传内容不完整或格式不正确，请重新提交")]).into()
     }
+}
+
+/// Electronic licences picked instead of uploads, in order: parts named `licence:<material
+/// code>` whose value is the licence identifier (a ticked box on the form; a text part in the
+/// API), or empty to withdraw an earlier pick (the form sends that before its boxes, so an
+/// unticked box withdraws).
+pub fn licence_picks(text: &[(String, String)]) -> Vec<(String, String)> {
+    text.iter().filter_map(|(k, v)| Some((k.strip_prefix("licence:")?.to_owned(), v.trim().to_owned()))).collect()
 }
 
 /// Answers from `f.<field>` and `f.<table>.<row>.<column>` form names.
@@ -205,15 +218,58 @@ pub struct MaterialView {
     pub accept: String,
     pub limit: String,
     pub held: Vec<MaterialFile>,
+    /// The applicant's valid licences that can replace this material: (identifier, label).
+    pub licences: Vec<(String, String)>,
+    /// The identifier of the licence picked for it in the draft, or "".
+    pub picked: String,
 }
 
-fn material_views(def: &ItemDefinition, held: &[MaterialFile]) -> Vec<MaterialView> {
+/// The applicant's licences usable per material, and the draft's picks (两个免于提交).
+#[derive(Default)]
+struct LicenceChoices {
+    usable: Vec<(String, Vec<crate::store::licences::LicenceRow>)>,
+    picked: Vec<(String, String)>,
+}
+
+async fn licence_choices(
+    state: &AppState,
+    user: &CurrentUser,
+    def: &ItemDefinition,
+    draft: Option<&View>,
+) -> Result<LicenceChoices, WebError> {
+    let usable = crate::app::licences::usable_for(&state.core, &user.actor, def).await?;
+    let picked = match draft {
+        Some(v) => crate::app::licences::used_in_application(&state.core, v.row.id)
+            .await?
+            .into_iter()
+            .map(|u| (u.material_code, u.identifier))
+            .collect(),
+        None => Vec::new(),
+    };
+    Ok(LicenceChoices { usable, picked })
+}
+
+fn material_views(def: &ItemDefinition, held: &[MaterialFile], choices: &LicenceChoices) -> Vec<MaterialView> {
     def.materials
         .iter()
         .map(|m| MaterialView {
             accept: m.accept.join(","),
             limit: human_size(m.max_bytes),
             held: held.iter().filter(|h| h.material_code == m.code).cloned().collect(),
+            licences: choices
+                .usable
+                .iter()
+                .filter(|(code, _)| *code == m.code)
+                .flat_map(|(_, rows)| {
+                    rows.iter().map(|r| (r.identifier.clone(), format!("{}（编号 {}）", r.type_name, r.number)))
+                })
+                .collect(),
+            picked: choices
+                .picked
+                .iter()
+                .find(|(code, _)| *code == m.code)
+                .map(|(_, id)| id.clone())
+                .unwrap_or_default(),
             material: m.clone(),
         })
         .collect()
@@ -232,6 +288,10 @@ struct ApplyPage {
     /// A fresh key per rendered form: a double-clicked or resent submission is recognised and
     /// answered with the first application instead of making a second one.
     form_key: String,
+    /// Window intake (帮办): the applicant's username, name and masked ID number.
+    assisted: Option<(String, String, String)>,
+    /// A one-thing bundle (一件事): the names of its items and their departments.
+    bundle: Option<Vec<(String, String)>>,
 }
 
 impl ApplyPage {
@@ -254,16 +314,18 @@ impl ApplyPage {
 
     fn action(&self) -> String {
         let q = serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default();
-        format!("/apply/{}?{q}", self.g.row.code)
+        match (&self.assisted, &self.bundle) {
+            (Some(_), _) => format!("/hall/intake/{}?{q}", self.g.row.code),
+            (None, Some(_)) => format!("/events/{}/apply?{q}", self.g.def.code),
+            (None, None) => format!("/apply/{}?{q}", self.g.row.code),
+        }
     }
 }
 
 /// Values to start a fresh form with: the applicant's own details where a field asks for them.
-async fn prefill(state: &AppState, user: &CurrentUser, def: &ItemDefinition) -> Result<Map<String, Value>, WebError> {
+async fn prefill(state: &AppState, user_id: i64, def: &ItemDefinition) -> Result<Map<String, Value>, WebError> {
     let mut values = Map::new();
-    let u = crate::store::users::by_id(&mut *state.core.db.conn().await?, user.actor.user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let u = crate::store::users::by_id(&mut *state.core.db.conn().await?, user_id).await?.ok_or(AppError::NotFound)?;
     let decrypt = |v: &Option<String>| v.as_ref().and_then(|s| state.core.cipher.decrypt(s).ok());
     for f in &def.form.fields {
         let v = match f.kind {
@@ -306,21 +368,24 @@ async fn apply_page(
 ) -> WebResult {
     let g = applications::applicable(&state.core, &user.actor, &code).await?;
     let draft = applications::draft(&state.core, &user.actor, &g).await?;
+    let choices = licence_choices(&state, &user, &g.def, draft.as_ref()).await?;
     let (values, held, draft_info) = match draft {
         Some(v) => {
             (v.values.clone(), v.materials.clone(), Some((v.row.number.clone(), clock::display(v.row.updated_at))))
         }
-        None => (prefill(&state, &user, &g.def).await?, Vec::new(), None),
+        None => (prefill(&state, user.actor.user_id, &g.def).await?, Vec::new(), None),
     };
     let page = ApplyPage {
         shell,
         fields: field_views(&g.def, &values),
-        materials: material_views(&g.def, &held),
+        materials: material_views(&g.def, &held, &choices),
         g,
         errors: FormErrors::default(),
         draft: draft_info,
         saved: q.saved.is_some(),
         form_key: crate::crypto::random_token(),
+        assisted: None,
+        bundle: None,
     };
     Ok(render(&page))
 }
@@ -347,6 +412,7 @@ async fn apply_submit(
         values: values.clone(),
         uploads: parts.uploads,
         idempotency_key: submit.then(|| format!("form:{form_key}")),
+        licences: licence_picks(&parts.text),
     };
     match applications::save(&state.core, &user.actor, &code, input, submit, true).await {
         Ok(saved) if submit => {
@@ -356,15 +422,18 @@ async fn apply_submit(
         Err(AppError::Invalid(problems)) => {
             let draft = applications::draft(&state.core, &user.actor, &g).await?;
             let held = draft.as_ref().map(|d| d.materials.clone()).unwrap_or_default();
+            let choices = licence_choices(&state, &user, &g.def, draft.as_ref()).await?;
             let page = ApplyPage {
                 shell,
                 fields: field_views(&g.def, &values),
-                materials: material_views(&g.def, &held),
+                materials: material_views(&g.def, &held, &choices),
                 draft: draft.map(|d| (d.row.number.clone(), clock::display(d.row.updated_at))),
                 g,
                 errors: FormErrors(problems),
                 saved: false,
                 form_key,
+                assisted: None,
+                bundle: None,
             };
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
@@ -417,6 +486,8 @@ struct MyDetailPage {
     answers: Vec<(String, String)>,
     materials: Vec<(String, Vec<MaterialFile>)>,
     promised_days: u32,
+    /// Each case of the application: (case, status label, materials asked for).
+    cases: Vec<(crate::store::cases::CaseRow, String, Vec<crate::domain::case::NoticeItem>)>,
 }
 
 impl MyDetailPage {
@@ -452,7 +523,7 @@ impl MyDetailPage {
 }
 
 /// Field labels with the answers given, in form order (tables summarised per row).
-fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(String, String)> {
+pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(String, String)> {
     def.form
         .fields
         .iter()
@@ -515,12 +586,14 @@ async fn my_detail(
         .map(|m| (m.name.clone(), v.materials.iter().filter(|f| f.material_code == m.code).cloned().collect()))
         .filter(|(_, files): &(String, Vec<MaterialFile>)| !files.is_empty())
         .collect();
+    let cases = crate::app::cases::of_application(&state.core, v.row.id).await?;
     let page = MyDetailPage {
         shell,
         submitted: q.submitted.is_some(),
         answers,
         materials,
         promised_days: def.promised_days,
+        cases,
         v,
     };
     Ok(render(&page))
@@ -529,6 +602,161 @@ async fn my_detail(
 async fn my_withdraw(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
     applications::withdraw(&state.core, &user.actor, &number).await?;
     Ok(Redirect::to(&format!("/my/applications/{number}")).into_response())
+}
+
+#[derive(Deserialize)]
+struct IntakeStart {
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+/// A fresh form page for window intake or a bundle (no draft, no licence picks).
+fn form_page(
+    shell: Shell,
+    g: crate::app::catalogue::Guide,
+    values: &Map<String, Value>,
+    errors: FormErrors,
+    form_key: String,
+    assisted: Option<(String, String, String)>,
+    bundle: Option<Vec<(String, String)>>,
+) -> ApplyPage {
+    ApplyPage {
+        shell,
+        fields: field_views(&g.def, values),
+        materials: material_views(&g.def, &[], &LicenceChoices::default()),
+        g,
+        errors,
+        draft: None,
+        saved: false,
+        form_key,
+        assisted,
+        bundle,
+    }
+}
+
+/// Window intake, step 1: the walk-in applicant's ID number and the item → the item's form.
+async fn intake_start(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    axum::extract::Form(f): axum::extract::Form<IntakeStart>,
+) -> WebResult {
+    let (applicant, masked) = applications::walk_in(&state.core, &user.actor, &f.id_number).await?;
+    let g = crate::app::catalogue::guide(&state.core, f.item.trim()).await?;
+    let values = prefill(&state, applicant.user_id, &g.def).await?;
+    let assisted = Some((applicant.username.clone(), applicant.display_name.clone(), masked));
+    let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), assisted, None);
+    Ok(render(&page))
+}
+
+/// Window intake, step 2: the filled form and the scanned papers, submitted for the applicant.
+async fn intake_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    multipart: Multipart,
+) -> WebResult {
+    let parts = read_multipart(multipart).await?;
+    let text = |k: &str| parts.text.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let applicant =
+        crate::app::applications::applicant_by_username(&state.core, &user.actor, &text("applicant")).await?;
+    let g = crate::app::catalogue::guide(&state.core, &code).await?;
+    let values = answers(&g.def, &parts.text);
+    let form_key = Some(text("idempotency_key")).filter(|k| !k.is_empty() && k.len() <= 128);
+    let input = Input {
+        values: values.clone(),
+        uploads: parts.uploads,
+        idempotency_key: form_key.as_ref().map(|k| format!("form:{k}")),
+        licences: Vec::new(),
+    };
+    match applications::submit_assisted(&state.core, &user.actor, &applicant.0, &code, input).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/hall?taken={}", saved.number)).into_response()),
+        Err(AppError::Invalid(problems)) => {
+            let page = form_page(
+                shell,
+                g,
+                &values,
+                FormErrors(problems),
+                form_key.unwrap_or_else(crate::crypto::random_token),
+                Some((applicant.0.username.clone(), applicant.0.display_name.clone(), applicant.1)),
+                None,
+            );
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The combined form of a bundle, rendered as one item's form would be.
+fn bundle_view(b: &crate::app::bundles::Bundle) -> (crate::app::catalogue::Guide, Vec<(String, String)>) {
+    let first = &b.guides[0];
+    let mut row = first.row.clone();
+    row.name = b.event.name.clone();
+    let guide = crate::app::catalogue::Guide { row, version: 0, def: b.combined.clone(), sites: Vec::new() };
+    let items = b.guides.iter().map(|g| (g.def.name.clone(), g.row.department.name.clone())).collect();
+    (guide, items)
+}
+
+async fn bundle_page(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(code): Path<String>,
+) -> WebResult {
+    let b = crate::app::bundles::bundle(&state.core, &user.actor, &code).await?;
+    let (g, items) = bundle_view(&b);
+    let values = prefill(&state, user.actor.user_id, &g.def).await?;
+    let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), None, Some(items));
+    Ok(render(&page))
+}
+
+async fn bundle_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Path(code): Path<String>,
+    multipart: Multipart,
+) -> WebResult {
+    let parts = read_multipart(multipart).await?;
+    let b = crate::app::bundles::bundle(&state.core, &user.actor, &code).await?;
+    let (g, items) = bundle_view(&b);
+    let values = answers(&g.def, &parts.text);
+    let form_key = parts
+        .text
+        .iter()
+        .find(|(k, _)| k == "idempotency_key")
+        .map(|(_, v)| v.clone())
+        .filter(|k| !k.is_empty() && k.len() <= 128)
+        .unwrap_or_else(crate::crypto::random_token);
+    let input = Input {
+        values: values.clone(),
+        uploads: parts.uploads,
+        idempotency_key: Some(format!("form:{form_key}")),
+        licences: Vec::new(),
+    };
+    match crate::app::bundles::submit(&state.core, &user.actor, &code, input).await {
+        Ok(saved) => Ok(Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response()),
+        Err(AppError::Invalid(problems)) => {
+            let page = form_page(shell, g, &values, FormErrors(problems), form_key, None, Some(items));
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The applicant uploads what the one-time notice asked for; the case resumes.
+async fn my_supplement(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(number): Path<String>,
+    multipart: Multipart,
+) -> WebResult {
+    let parts = read_multipart(multipart).await?;
+    crate::app::cases::supplement(&state.core, &user.actor, &number, parts.uploads).await?;
+    Ok(Redirect::to(&format!("/my/applications/{number}?supplied=1")).into_response())
 }
 
 /// The bytes of one file part named `name` (other parts are ignored); `None` when no file was
@@ -551,6 +779,11 @@ async fn my_file(
 ) -> WebResult {
     let v = applications::mine(&state.core, &user.actor, &number).await?;
     let file = v.materials.iter().find(|m| m.file_sha256 == sha).ok_or(AppError::NotFound)?;
+    file_response(&state, file).await
+}
+
+/// A stored material file, shown inline with its own name.
+pub async fn file_response(state: &AppState, file: &MaterialFile) -> WebResult {
     let bytes = state.core.blobs.get(&file.file_sha256).await?;
     // The stored name is cleaned of quotes and paths; it is sent percent-encoded.
     let encoded: String = url_escape(&file.file_name);

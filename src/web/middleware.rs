@@ -117,8 +117,13 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     out
 }
 
+/// Marks a response (a material file) that the platform's own pages may show in a frame.
+#[derive(Debug, Clone, Copy)]
+pub struct SameOriginFrame;
+
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
+    let framable = response.extensions().get::<SameOriginFrame>().is_some();
     let h = response.headers_mut();
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
         h.insert(name, HeaderValue::from_static(value));
@@ -131,6 +136,15 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
+    if framable {
+        // A material previewed inside the case page: our own pages may frame it, nobody else.
+        set(
+            h,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'",
+        );
+        set(h, header::X_FRAME_OPTIONS, "SAMEORIGIN");
+    }
     set(h, header::REFERRER_POLICY, "same-origin");
     set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
     set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");

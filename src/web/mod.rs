@@ -2,14 +2,20 @@
 //! CSRF, security headers, metrics and uniform error pages.
 
 pub mod admin;
+pub mod admin_calendar;
 pub mod admin_catalogue;
 pub mod api;
+pub mod api_cases;
+pub mod api_licences;
 pub mod applications;
 pub mod assets;
 pub mod catalogue;
 pub mod error;
 pub mod forms;
+pub mod licences;
+pub mod messages;
 pub mod middleware;
+pub mod office;
 pub mod ops;
 pub mod portal;
 pub mod registry;
@@ -57,8 +63,14 @@ pub fn routes() -> Routes {
     let r = catalogue::routes(r);
     let r = applications::routes(r);
     let r = staff::routes(r);
+    let r = office::routes(r);
     let r = admin::routes(r);
     let r = admin_catalogue::routes(r);
+    let r = api_cases::routes(r);
+    let r = admin_calendar::routes(r);
+    let r = messages::routes(r);
+    let r = licences::routes(r);
+    let r = api_licences::routes(r);
     api::routes(r)
 }
 

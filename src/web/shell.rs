@@ -108,8 +108,11 @@ pub struct NavItem {
 const MENU: &[(&str, &str)] = &[
     ("/items", "办事指南"),
     ("/my/applications", "我的办件"),
+    ("/my/messages", "我的消息"),
+    ("/my/licences", "我的证照"),
     ("/hall", "窗口工作台"),
     ("/office", "审批工作台"),
+    ("/office/licences", "本部门证照"),
     ("/dashboard", "数据看板"),
     ("/admin", "管理后台"),
     ("/account", "我的账户"),
@@ -124,6 +127,8 @@ pub struct Shell {
     pub prefs: Prefs,
     pub demo: bool,
     pub path: String,
+    /// Unread messages, shown beside "我的消息" in the menu.
+    pub unread: i64,
 }
 
 impl Shell {
@@ -154,6 +159,7 @@ impl Shell {
             prefs,
             demo,
             path: path.to_owned(),
+            unread: 0,
         }
     }
 
@@ -174,7 +180,14 @@ impl FromRequestParts<AppState> for Shell {
         let actor = parts.extensions.get::<CurrentSession>().and_then(|s| s.actor.as_ref());
         let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
         let prefs = Prefs::from_headers(&parts.headers);
-        Ok(Shell::for_actor(actor, csrf, prefs, state.settings.demo, parts.uri.path()))
+        let mut shell = Shell::for_actor(actor, csrf, prefs, state.settings.demo, parts.uri.path());
+        if let Some(actor) = actor
+            && shell.nav.iter().any(|n| n.href == "/my/messages")
+        {
+            // One indexed count per page; a failure only hides the badge.
+            shell.unread = crate::app::notifications::unread_count(&state.core, actor.user_id).await.unwrap_or(0);
+        }
+        Ok(shell)
     }
 }
 

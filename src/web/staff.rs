@@ -10,12 +10,12 @@ use super::shell::{CurrentUser, Shell, render};
 use super::{AppState, Routes};
 use crate::app::{AppError, authorize};
 use crate::domain::permission::Permission;
-use crate::store::org::{Department, Site, Window};
+use crate::store::org::{Site, Window};
 use crate::store::users::User;
 use crate::store::{audit, org, users};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/hall", hall).get("/office", office).get("/dashboard", dashboard)
+    r.get("/hall", hall).get("/dashboard", dashboard)
 }
 
 #[derive(Template)]
@@ -25,35 +25,45 @@ struct HallPage {
     site: Option<Site>,
     windows: Vec<Window>,
     colleagues: Vec<User>,
+    /// Items this hall may take for a walk-in applicant: (code, name, department).
+    intake_items: Vec<(String, String, String)>,
+    taken: String,
 }
 
-async fn hall(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
+#[derive(serde::Deserialize)]
+struct HallQuery {
+    #[serde(default)]
+    taken: String,
+}
+
+async fn hall(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    axum::extract::Query(q): axum::extract::Query<HallQuery>,
+) -> WebResult {
     authorize(&state.core, &user.actor, Permission::HallView, "hall").await?;
     let mut conn = state.core.db.conn().await?;
+    let mut intake_items = Vec::new();
+    if let Some(site) = user.actor.site.as_ref().filter(|_| user.actor.can(Permission::CaseIntake)) {
+        for (row, json) in crate::store::catalogue::published_with_definitions(&mut conn).await? {
+            let Ok(def) = serde_json::from_str::<crate::domain::item::ItemDefinition>(&json) else { continue };
+            let here = match &def.sites {
+                crate::domain::item::Sites::All(_) => true,
+                crate::domain::item::Sites::Listed(codes) => codes.contains(&site.code),
+            };
+            if row.serves_persons() && row.status == "published" && (def.citywide || here) {
+                intake_items.push((row.code, row.name, row.department.name));
+            }
+        }
+    }
     let (windows, colleagues) = match &user.actor.site {
         Some(site) => {
             (org::windows_of_site(&mut conn, site.id).await?, users::staff_of_site(&mut conn, site.id).await?)
         }
         None => (Vec::new(), Vec::new()),
     };
-    Ok(render(&HallPage { shell, site: user.actor.site.clone(), windows, colleagues }))
-}
-
-#[derive(Template)]
-#[template(path = "office.html")]
-struct OfficePage {
-    shell: Shell,
-    department: Option<Department>,
-    colleagues: Vec<User>,
-}
-
-async fn office(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
-    authorize(&state.core, &user.actor, Permission::OfficeView, "office").await?;
-    let colleagues = match &user.actor.department {
-        Some(d) => users::staff_of_department(&mut *state.core.db.conn().await?, d.id).await?,
-        None => Vec::new(),
-    };
-    Ok(render(&OfficePage { shell, department: user.actor.department.clone(), colleagues }))
+    Ok(render(&HallPage { shell, site: user.actor.site.clone(), windows, colleagues, intake_items, taken: q.taken }))
 }
 
 #[derive(Template)]

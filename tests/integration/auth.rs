@@ -188,7 +188,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
             &admin,
             "/admin/users/new",
             "/admin/users/new",
-            &[("username", "reviewer02"), ("display_name", "钱审"), ("department", "SCJGJ")],
+            &[("username", "reviewer09"), ("display_name", "钱审"), ("department", "SCJGJ")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -201,15 +201,15 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
     let r = app
         .post_form(
             &secadmin,
-            "/admin/users/reviewer02",
-            "/admin/users/reviewer02/roles",
+            "/admin/users/reviewer09",
+            "/admin/users/reviewer09/roles",
             &[("role", "reviewer"), ("scope:reviewer", "department")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
 
     let client = app.client();
-    let r = app.submit_login(&client, "reviewer02", &one_time).await;
+    let r = app.submit_login(&client, "reviewer09", &one_time).await;
     assert_eq!(location(&r), "/account/password");
     let r = app.get(&client, "/office").await;
     assert_eq!(location(&r), "/account/password", "every other page waits for the new password");

@@ -138,6 +138,17 @@ impl TestApp {
         sqlx::query(statement).execute(self.state.core.db.pool()).await.expect("sql");
     }
 
+    /// The database id of a user.
+    pub async fn user_id(&self, username: &str) -> i64 {
+        use sqlx::Row;
+        sqlx::query("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_one(self.state.core.db.pool())
+            .await
+            .expect("user")
+            .get("id")
+    }
+
     /// Audit records of one action, newest first, as (actor, object, result).
     pub async fn audit_rows(&self, action: &'static str) -> Vec<(String, String, String)> {
         use sqlx::Row;

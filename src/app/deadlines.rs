@@ -1,0 +1,101 @@
+//! Deadline warnings (预警) and overdue escalation (超期督办), run as jobs: a periodic scan queues
+//! one warning per case, level and day (the dedupe key keeps two servers, or two scans, from
+//! warning twice); each warning tells the handler and the department's deciders in the message
+//! centre, in the same transaction that marks the job done.
+
+use serde::{Deserialize, Serialize};
+use sqlx::AnyConnection;
+
+use super::jobs::{BoxFuture, JobHandler, enqueue_in};
+use super::{AppError, Core};
+use crate::clock::now_ms;
+use crate::domain::workflow::Warning;
+use crate::store::cases::{self as store, Listing, Scope};
+use crate::store::jobs::Job;
+
+pub const SCAN_JOB: &str = "deadline_scan";
+pub const WARNING_JOB: &str = "deadline_warning";
+/// How often running cases are scanned.
+pub const SCAN_SECONDS: i64 = 600;
+/// Cases looked at per scan and level; the next scan takes the rest.
+const SCAN_LIMIT: i64 = 2_000;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct WarningPayload {
+    case: String,
+    level: String,
+}
+
+/// Queues a warning for every running case due within the yellow window or past due.
+pub struct Scan;
+
+impl JobHandler for Scan {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let calendar = super::calendar::load(core).await?;
+            let today = super::cases::today();
+            let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+            let until = calendar.add_working_days(today, super::cases::YELLOW_DAYS);
+            let listings = [
+                ("red", Listing::Overdue { today: day(today) }),
+                ("yellow", Listing::DueSoon { today: day(today), until: day(until) }),
+            ];
+            for (level, listing) in listings {
+                for case in store::list(tx, Scope::All, &listing, 0, SCAN_LIMIT).await? {
+                    let payload =
+                        serde_json::to_value(WarningPayload { case: case.number.clone(), level: level.into() })
+                            .map_err(|e| AppError::Internal(e.into()))?;
+                    let key = format!("deadline:{}:{level}:{}", case.number, day(today));
+                    enqueue_in(tx, WARNING_JOB, &payload, now_ms(), Some(&key)).await?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Tells the handler and the department's deciders about one case, if it still warrants it.
+pub struct Warn;
+
+impl JobHandler for Warn {
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let p: WarningPayload = serde_json::from_str(&job.payload).map_err(|e| AppError::Internal(e.into()))?;
+            let Some(case) = store::by_number(tx, &p.case).await? else { return Ok(()) };
+            let calendar = super::calendar::load(core).await?;
+            let level = super::cases::warning_of(&case, super::cases::today(), &calendar);
+            let due = case.due_on.clone().unwrap_or_default();
+            let (title, body) = match (level, p.level.as_str()) {
+                (Warning::Red, "red") => (
+                    format!("超期督办：{}", case.item_name),
+                    format!(
+                        "办件 {}（{}）已超过办理期限 {due}，请立即处理并说明原因",
+                        case.number, case.applicant_name
+                    ),
+                ),
+                (Warning::Yellow, "yellow") => (
+                    format!("即将超期：{}", case.item_name),
+                    format!("办件 {}（{}）将于 {due} 到期，请抓紧办理", case.number, case.applicant_name),
+                ),
+                // Moved on since the scan: nothing to say.
+                _ => return Ok(()),
+            };
+            let mut to = crate::store::users::deciders_of_department(tx, case.department_id).await?;
+            if let Some(a) = case.assignee_id
+                && !to.contains(&a)
+            {
+                to.push(a);
+            }
+            let link = format!("/office/cases/{}", case.number);
+            for user in to {
+                super::notifications::notify_in(tx, core, user, &title, &body, &link).await?;
+            }
+            Ok(())
+        })
+    }
+}

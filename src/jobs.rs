@@ -1,0 +1,116 @@
+//! The background worker of `tongban serve`: queues the periodic jobs and runs due jobs of every
+//! kind (see `app::jobs` for how each runs exactly once across nodes).
+
+use std::time::Duration;
+
+use sqlx::AnyConnection;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::jobs::{BoxFuture, JobHandler, Registry, run_pending, schedule_due};
+use crate::app::notifications::{NOTIFY_JOB, SendText};
+use crate::app::{AppError, Core};
+use crate::app::{deadlines, licences};
+use crate::store::jobs::Job;
+
+/// How often an idle worker looks for due jobs.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The job kinds this release runs, and the periodic ones.
+pub fn registry() -> Registry {
+    let mut r = Registry::default();
+    r.register(NOTIFY_JOB, SendText);
+    r.register(deadlines::SCAN_JOB, deadlines::Scan).every(deadlines::SCAN_JOB, deadlines::SCAN_SECONDS);
+    r.register(deadlines::WARNING_JOB, deadlines::Warn);
+    r.register(licences::EXPIRE_JOB, licences::ExpireJob).every(licences::EXPIRE_JOB, 3_600);
+    r.register(SESSION_PURGE_JOB, PurgeSessions).every(SESSION_PURGE_JOB, 300);
+    r.register(JOB_PURGE_JOB, PurgeJobs).every(JOB_PURGE_JOB, 86_400);
+    r
+}
+
+/// A running worker; [`Worker::stop`] lets the current job finish and waits for it.
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Worker {
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(e) = self.task.await {
+            tracing::warn!(error = %e, "job worker ended abnormally");
+        }
+    }
+}
+
+/// Starts the worker loop under a name unique to this process.
+pub fn spawn(core: Core) -> Worker {
+    let worker_id = format!("{}-{}", std::process::id(), &crate::crypto::random_token()[..8]);
+    let (stop, mut stopped) = watch::channel(false);
+    let task = tokio::spawn(async move {
+        tracing::info!(worker = %worker_id, "job worker started");
+        loop {
+            if let Err(e) = schedule_due(&core, crate::clock::now_ms()).await {
+                tracing::warn!(error = ?e, "queueing periodic jobs failed");
+            }
+            // Drain what is due, checking for shutdown between batches.
+            loop {
+                if *stopped.borrow() {
+                    break;
+                }
+                match run_pending(&core, &worker_id).await {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "running jobs failed");
+                        break;
+                    }
+                }
+            }
+            let gone = tokio::select! {
+                changed = stopped.changed() => changed.is_err(),
+                () = tokio::time::sleep(POLL) => false,
+            };
+            if gone || *stopped.borrow() {
+                break;
+            }
+        }
+        tracing::info!(worker = %worker_id, "job worker stopped");
+    });
+    Worker { stop, task }
+}
+
+/// Removes expired sessions. Expired sessions are refused at lookup anyway; this only keeps
+/// the table small.
+pub const SESSION_PURGE_JOB: &str = "session_purge";
+
+struct PurgeSessions;
+
+impl JobHandler for PurgeSessions {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let n = crate::store::sessions::purge_expired(tx, crate::clock::now_ms(), crate::app::auth::ABSOLUTE_MS)
+                .await?;
+            metrics::counter!("sessions_purged_total").increment(n);
+            Ok(())
+        })
+    }
+}
+
+/// Deletes jobs done more than [`JOB_RETENTION_MS`] ago (failed ones stay for the operator; sent
+/// messages keep their job as the record's reference).
+pub const JOB_PURGE_JOB: &str = "job_purge";
+
+/// How long a done job is kept.
+pub const JOB_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
+
+struct PurgeJobs;
+
+impl JobHandler for PurgeJobs {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            crate::store::jobs::purge_done(tx, crate::clock::now_ms() - JOB_RETENTION_MS).await?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,328 @@
+//! Background jobs: exactly once with two workers on separate pools (two server processes),
+//! backoff and giving up, dedupe keys and the periodic scheduler.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use sqlx::Row;
+use tongban::app::jobs::{self, BoxFuture, JobHandler, MAX_ATTEMPTS, backoff_ms, enqueue_in, run_pending};
+use tongban::app::notifications::{Channel, NOTIFY_JOB, Sender, notify_in};
+use tongban::app::{AppError, Core};
+use tongban::store::jobs::Job;
+
+use crate::common::TestApp;
+
+/// Records every message handed to it, so that a second send of one message shows.
+#[derive(Default)]
+struct RecordingSender {
+    sent: Mutex<BTreeMap<String, usize>>,
+}
+
+impl Sender for RecordingSender {
+    fn send<'a>(&'a self, _: Channel, _: &'a str, body: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            // Give the other worker a chance to interleave.
+            tokio::task::yield_now().await;
+            *self.sent.lock().unwrap().entry(body.to_owned()).or_default() += 1;
+            Ok(())
+        })
+    }
+}
+
+async fn count(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query(sql).fetch_one(app.state.core.db.pool()).await.unwrap().get::<i64, _>(0)
+}
+
+/// Drains every due job through one worker; returns how many it ran.
+async fn drain(core: Core, worker: &'static str) -> usize {
+    let mut ran = 0;
+    loop {
+        match run_pending(&core, worker).await.unwrap() {
+            0 => return ran,
+            n => ran += n,
+        }
+    }
+}
+
+/// Writes one row per run with nothing unique in it: a second run of a job would show.
+struct Tally;
+
+impl JobHandler for Tally {
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut sqlx::AnyConnection,
+        _: &'a Core,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'tally', $1 FROM users WHERE username = 'citizen01'")
+                .bind(job.id.to_string())
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() {
+    let app = TestApp::spawn().await;
+    let citizen = app.user_id("citizen01").await;
+    let mut tx = app.state.core.db.begin().await.unwrap();
+    for i in 0..200 {
+        notify_in(&mut tx, &app.state.core, citizen, "办件进度", &format!("第 {i} 条"), "/my/applications")
+            .await
+            .unwrap();
+        enqueue_in(&mut tx, "tally", &serde_json::json!({}), 0, None).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // Two workers as two server processes would have them: each its own pool on one database.
+    let sender = Arc::new(RecordingSender::default());
+    let mut a = with_handler(&app.state.core, "tally", Tally);
+    a.sender = sender.clone();
+    let mut b = a.clone();
+    b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
+    let (ran_a, ran_b) = tokio::join!(tokio::spawn(drain(a, "worker-a")), tokio::spawn(drain(b, "worker-b")));
+    let (ran_a, ran_b) = (ran_a.unwrap(), ran_b.unwrap());
+    eprintln!("worker a claimed {ran_a}, worker b claimed {ran_b}");
+
+    let sent = sender.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 200, "every message sent");
+    assert!(
+        sent.values().all(|n| *n == 1),
+        "none sent twice: {:?}",
+        sent.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sent_messages").await, 200);
+    assert_eq!(count(&app, "SELECT COUNT(DISTINCT job_id) FROM sent_messages").await, 200);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'notify' AND done_at IS NOT NULL").await, 200);
+    // A job whose effect has no unique guard of its own also ran once each.
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE title = 'tally'").await, 200, "none ran twice");
+    assert_eq!(count(&app, "SELECT COUNT(DISTINCT body) FROM notifications WHERE title = 'tally'").await, 200);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL").await, 0);
+    assert_eq!(ran_a + ran_b, 400, "no job was claimed twice");
+}
+
+/// Writes a message-centre row and then fails, like a handler whose gateway times out.
+struct AlwaysFails;
+
+impl JobHandler for AlwaysFails {
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut sqlx::AnyConnection,
+        _: &'a Core,
+        _: &'a Job,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'x', 'x' FROM users")
+                .execute(&mut *tx)
+                .await?;
+            Err(AppError::Internal(anyhow::anyhow!("短信网关超时")))
+        })
+    }
+}
+
+fn with_handler(core: &Core, kind: &'static str, handler: impl JobHandler + 'static) -> Core {
+    let mut registry = (*core.jobs).clone();
+    registry.register(kind, handler);
+    let mut core = core.clone();
+    core.jobs = Arc::new(registry);
+    core
+}
+
+async fn only_job(core: &Core, kind: &str) -> Job {
+    let jobs = tongban::store::jobs::of_kind(&mut core.db.conn().await.unwrap(), kind).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    jobs.into_iter().next().unwrap()
+}
+
+#[tokio::test]
+async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_error() {
+    let app = TestApp::spawn().await;
+    let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+
+    for attempt in 1..=MAX_ATTEMPTS {
+        let before = tongban::clock::now_ms();
+        assert_eq!(run_pending(&core, "w").await.unwrap(), 1, "attempt {attempt} runs");
+        let after = tongban::clock::now_ms();
+        let job = only_job(&core, "always_fails").await;
+        assert_eq!(job.attempts, attempt);
+        assert!(job.last_error.as_deref().unwrap_or_default().contains("短信网关超时"), "{job:?}");
+        assert!(job.done_at.is_none());
+        if attempt < MAX_ATTEMPTS {
+            assert!(job.failed_at.is_none());
+            let delay = backoff_ms(attempt);
+            assert!(job.run_at >= before + delay && job.run_at <= after + delay, "attempt {attempt}: {job:?}");
+            // Not due before its time…
+            assert_eq!(run_pending(&core, "w").await.unwrap(), 0);
+            // …and due once the time has come.
+            app.sql("UPDATE jobs SET run_at = 0 WHERE kind = 'always_fails'").await;
+        } else {
+            assert!(job.failed_at.is_some(), "gave up after {MAX_ATTEMPTS}: {job:?}");
+        }
+    }
+    app.sql("UPDATE jobs SET run_at = 0 WHERE kind = 'always_fails'").await;
+    assert_eq!(run_pending(&core, "w").await.unwrap(), 0, "a job given up is not run again");
+    // Each failed run's writes were rolled back with it.
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE at = 0").await, 0);
+    assert_eq!(backoff_ms(1), 30_000);
+    assert_eq!(backoff_ms(5), 480_000);
+}
+
+#[tokio::test]
+async fn a_job_of_an_unknown_kind_fails_with_an_error_naming_the_kind() {
+    let app = TestApp::spawn().await;
+    let core = &app.state.core;
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, "no_such_kind", &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run_pending(core, "w").await.unwrap(), 1);
+    let job = only_job(core, "no_such_kind").await;
+    assert_eq!(job.attempts, 1);
+    assert!(job.done_at.is_none());
+    assert!(job.last_error.as_deref().unwrap_or_default().contains("unknown job kind `no_such_kind`"), "{job:?}");
+}
+
+#[tokio::test]
+async fn a_dedupe_key_queues_a_job_once() {
+    let app = TestApp::spawn().await;
+    let core = &app.state.core;
+    let mut tx = core.db.begin().await.unwrap();
+    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 1}), 0, Some("report@2026-11-30")).await.unwrap());
+    assert!(!enqueue_in(&mut tx, "report", &serde_json::json!({"n": 2}), 0, Some("report@2026-11-30")).await.unwrap());
+    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 3}), 0, Some("report@2026-12-01")).await.unwrap());
+    // Without a key nothing is deduplicated.
+    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 4}), 0, None).await.unwrap());
+    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 5}), 0, None).await.unwrap());
+    tx.commit().await.unwrap();
+    let jobs = tongban::store::jobs::of_kind(&mut core.db.conn().await.unwrap(), "report").await.unwrap();
+    let payloads: Vec<&str> = jobs.iter().map(|j| j.payload.as_str()).collect();
+    assert_eq!(payloads, [r#"{"n":1}"#, r#"{"n":3}"#, r#"{"n":4}"#, r#"{"n":5}"#]);
+}
+
+#[tokio::test]
+async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
+    let app = TestApp::spawn().await;
+    let a = app.state.core.clone();
+    let mut b = a.clone();
+    b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
+    let slot = 300_000 * 5_000_000; // the start of a five-minute slot in 2017
+    let kind = tongban::jobs::SESSION_PURGE_JOB;
+    // The session purge (every 5 minutes), the deadline scan (every 10 minutes), the licence
+    // expiry (hourly) and the job purge (daily) are all due in their first slot.
+    assert_eq!(jobs::schedule_due(&a, slot).await.unwrap(), 4);
+    assert_eq!(jobs::schedule_due(&b, slot + 1_000).await.unwrap(), 0, "same slot");
+    assert_eq!(jobs::schedule_due(&b, slot + 299_999).await.unwrap(), 0, "same slot");
+    assert_eq!(jobs::schedule_due(&b, slot + 300_000).await.unwrap(), 1, "next slot");
+    let jobs = tongban::store::jobs::of_kind(&mut a.db.conn().await.unwrap(), kind).await.unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[0].run_at, slot);
+    // The periodic job does its work: expired sessions go.
+    app.sql(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, idle_secs) \
+         SELECT 'old', id, 0, 0, 60 FROM users WHERE username = 'admin'",
+    )
+    .await;
+    assert_eq!(
+        run_pending(&a, "w").await.unwrap(),
+        5,
+        "two purges of sessions, one of jobs, a deadline scan, a licence expiry"
+    );
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM jobs WHERE last_error IS NOT NULL").await,
+        0,
+        "every periodic job ran cleanly"
+    );
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions WHERE token_hash = 'old'").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'session_purge' AND done_at IS NOT NULL").await, 2);
+}
+
+#[tokio::test]
+async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_messages_stay() {
+    let app = TestApp::spawn().await;
+    let core = &app.state.core;
+    let citizen = app.user_id("citizen01").await;
+    let mut tx = core.db.begin().await.unwrap();
+    notify_in(&mut tx, core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
+    for kind in ["old_done", "old_failed", "recent_done"] {
+        enqueue_in(&mut tx, kind, &serde_json::json!({}), 0, None).await.unwrap();
+    }
+    enqueue_in(&mut tx, tongban::jobs::JOB_PURGE_JOB, &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    app.sql("UPDATE jobs SET done_at = 1 WHERE kind IN ('old_done', 'notify')").await;
+    app.sql("UPDATE jobs SET failed_at = 1 WHERE kind = 'old_failed'").await;
+    app.sql("INSERT INTO sent_messages (job_id, channel, recipient, body, at) SELECT id, 'sms', '138****8001', 'x', 1 FROM jobs WHERE kind = 'notify'").await;
+    app.sql("UPDATE jobs SET done_at = 9999999999999 WHERE kind = 'recent_done'").await;
+    assert_eq!(run_pending(core, "w").await.unwrap(), 1);
+    let left: Vec<String> = sqlx::query("SELECT kind FROM jobs ORDER BY id")
+        .fetch_all(core.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("kind"))
+        .collect();
+    assert_eq!(left, ["notify", "old_failed", "recent_done", "job_purge"]);
+}
+
+#[tokio::test]
+async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
+    let app = TestApp::spawn().await;
+    let core = with_handler(&app.state.core, "tally", Tally);
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, "tally", &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    let claimed = jobs::claim(&core, "slow").await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    // "slow" stalls past its lease; "next" takes the job over and runs it.
+    app.sql("UPDATE jobs SET locked_until = 1 WHERE kind = 'tally'").await;
+    assert_eq!(run_pending(&core, "next").await.unwrap(), 1);
+    // "slow" wakes up and would run it a second time; its lease is gone, so it does not.
+    jobs::run_claimed(&core, "slow", claimed[0]).await.unwrap();
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE title = 'tally'").await, 1);
+    assert_eq!(only_job(&core, "tally").await.locked_by.as_deref(), Some("next"));
+}
+
+#[tokio::test]
+async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
+    let app = TestApp::spawn().await;
+    let citizen = app.user_id("citizen01").await;
+    let core = &app.state.core;
+    let mut tx = core.db.begin().await.unwrap();
+    notify_in(&mut tx, core, citizen, "办件进度", "已受理", "").await.unwrap();
+    tx.commit().await.unwrap();
+    // A worker claimed it long ago and never finished (it crashed, or stalls past its lease).
+    app.sql("UPDATE jobs SET locked_by = 'crashed', locked_until = 1, attempts = 1 WHERE kind = 'notify'").await;
+    assert_eq!(run_pending(core, "next").await.unwrap(), 1);
+    let job = only_job(core, NOTIFY_JOB).await;
+    assert!(job.done_at.is_some());
+    assert_eq!(job.locked_by.as_deref(), Some("next"));
+    assert_eq!(job.attempts, 2);
+    // A lease still held is respected.
+    let mut tx = core.db.begin().await.unwrap();
+    notify_in(&mut tx, core, citizen, "办件进度", "已办结", "").await.unwrap();
+    tx.commit().await.unwrap();
+    app.sql("UPDATE jobs SET locked_by = 'busy', locked_until = 99999999999999 WHERE done_at IS NULL").await;
+    assert_eq!(run_pending(core, "next").await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_server_worker_sends_queued_messages_and_stops_cleanly() {
+    let app = TestApp::spawn().await;
+    let citizen = app.user_id("citizen01").await;
+    let mut tx = app.state.core.db.begin().await.unwrap();
+    notify_in(&mut tx, &app.state.core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
+    tx.commit().await.unwrap();
+    let worker = tongban::jobs::spawn(app.state.core.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&app, "SELECT COUNT(*) FROM sent_messages").await == 0 {
+        assert!(std::time::Instant::now() < deadline, "the worker did not send the message");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // It also queued the periodic session purge for the current slot.
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'session_purge'").await, 1);
+    tokio::time::timeout(std::time::Duration::from_secs(5), worker.stop()).await.expect("the worker stops");
+}
