@@ -148,6 +148,14 @@ pub async fn index(core: &Core) -> Result<Arc<Index>, AppError> {
     Ok(core.search.set(index))
 }
 
+/// The first `n` published items a person can apply for entirely online (the portal home's list),
+/// taken from the in-memory index: the home page is the most visited page, and listing them from
+/// the database scanned and sorted the whole catalogue on every visit.
+pub async fn online_for_persons(core: &Core, n: usize) -> Result<Vec<ItemRow>, AppError> {
+    let index = index(core).await?;
+    Ok(index.rows().filter(|r| r.fully_online && r.serves_persons()).take(n).cloned().collect())
+}
+
 /// Filters of the public catalogue.
 #[derive(Debug, Clone, Default)]
 pub struct Query {

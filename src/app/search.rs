@@ -103,6 +103,11 @@ impl Index {
         self.entries.is_empty()
     }
 
+    /// Every published item, in code order (which groups them by department).
+    pub fn rows(&self) -> impl Iterator<Item = &ItemRow> {
+        self.entries.iter().map(|e| &e.row)
+    }
+
     /// Ranked hits; `keep` filters entries (department, subject) before ranking.
     pub fn search(&self, query: &str, keep: impl Fn(&Entry) -> bool) -> Vec<Hit<'_>> {
         let q = normalise(query);

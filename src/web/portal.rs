@@ -44,12 +44,10 @@ struct HomePage {
 }
 
 async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
+    let online = app::catalogue::online_for_persons(&state.core, 12).await?;
     let mut conn = state.core.db.conn().await?;
     let sites = org::list_sites(&mut conn).await?;
     let events = catalogue::life_events(&mut conn).await?;
-    let filter = catalogue::ItemFilter { subject: "person".into(), limit: 100, ..Default::default() };
-    let (_, items) = catalogue::list_public(&mut conn, &filter).await?;
-    let online = items.into_iter().filter(|i| i.fully_online && i.status == "published").take(12).collect();
     let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
     Ok(render(&HomePage { shell, district_center, community_centers, events, online }))
 }

@@ -110,6 +110,46 @@ async fn the_guide_page_shows_every_section() {
 }
 
 #[tokio::test]
+async fn the_home_page_lists_items_persons_can_do_online_and_drops_a_suspended_one() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    let online: Vec<String> = {
+        use sqlx::Row;
+        sqlx::query(
+            "SELECT code FROM items WHERE status = 'published' AND fully_online = 1 AND subjects LIKE '%person%' \
+             ORDER BY code LIMIT 12",
+        )
+        .fetch_all(app.state.core.db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get("code"))
+        .collect()
+    };
+    assert!(!online.is_empty(), "the demo catalogue has items persons can do online");
+    let html = app.get(&client, "/").await.text().await.unwrap();
+    for code in &online {
+        assert!(html.contains(&format!("/items/{code}\"")), "{code} on the home page");
+    }
+    let offline: String = {
+        use sqlx::Row;
+        sqlx::query("SELECT code FROM items WHERE status = 'published' AND fully_online = 0 ORDER BY code LIMIT 1")
+            .fetch_one(app.state.core.db.pool())
+            .await
+            .unwrap()
+            .get("code")
+    };
+    let section = html.split("全程网办，不用跑腿").nth(1).unwrap().split("</ul>").next().unwrap();
+    assert!(!section.contains(&offline), "{offline} is not fully online");
+
+    // A suspension moves the catalogue's revision on; the next visit no longer offers the item.
+    let console = tongban::app::Actor::console();
+    tongban::app::catalogue::suspend(&app.state.core, &console, &online[0], "系统升级").await.unwrap();
+    let html = app.get(&client, "/").await.text().await.unwrap();
+    assert!(!html.contains(&format!("/items/{}\"", online[0])), "suspended {} left the home page", online[0]);
+}
+
+#[tokio::test]
 async fn the_deadline_api_counts_working_days_across_holidays() {
     let app = TestApp::spawn().await;
     let client = app.client();
