@@ -24,8 +24,36 @@ use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
 
 pub use sqlx::any::AnyRow;
 
-/// A transaction on either backend.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction on either backend. On SQLite it also holds this process's writer turn
+/// (see [`Db::begin`]) until it is committed or dropped; it derefs to the connection.
+pub struct Tx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -38,6 +66,10 @@ pub enum Backend {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time. Writers of this process take turns here, woken the
+    /// moment the previous one finishes; left to `busy_timeout`, a waiting writer sleeps in
+    /// growing steps (up to 100 ms) and finds the lock long free when it wakes.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Migrations, paired per backend: the same version and name on both, append-only.
@@ -108,7 +140,7 @@ impl Db {
             .connect_with(options)
             .await
             .context("connecting to the database")?;
-        Ok(Self { pool, backend })
+        Ok(Self { pool, backend, writer: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
@@ -137,13 +169,17 @@ impl Db {
         Migrator::with_migrations(migrations).run(&self.pool).await.context("applying migrations")
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock up front (`BEGIN
-    /// IMMEDIATE`), so a transaction that reads and then writes cannot fail half-way on a lock
-    /// upgrade; busy_timeout makes competing writers queue instead.
+    /// Starts a write transaction. On SQLite it first waits for this process's writer turn (in
+    /// arrival order), then takes the write lock up front (`BEGIN IMMEDIATE`), so a transaction
+    /// that reads and then writes cannot fail half-way on a lock upgrade; busy_timeout still
+    /// covers writers in other processes (the command line tools).
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+            }
+            Backend::Postgres => Ok(Tx { tx: self.pool.begin().await?, _turn: None }),
         }
     }
 
