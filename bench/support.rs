@@ -85,7 +85,10 @@ pub fn on_server_core(program: &str) -> Command {
 /// The `tongban` binary with a data directory and a database.
 pub fn tongban(data_dir: &Path, database: &str) -> Command {
     let mut c = on_server_core(env!("CARGO_BIN_EXE_tongban"));
-    c.args(["--data-dir", data_dir.to_str().unwrap(), "--database", database]).env("TONGBAN_LOG", "warn");
+    // TONGBAN_BENCH_SERVER_LOG sets the server's log filter (e.g. `warn,tower_http=debug` for
+    // each request's latency as the server saw it); the default keeps the server quiet.
+    let log = std::env::var("TONGBAN_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into());
+    c.args(["--data-dir", data_dir.to_str().unwrap(), "--database", database]).env("TONGBAN_LOG", log);
     c
 }
 
@@ -415,6 +418,20 @@ pub async fn start(ds: &Dataset) -> Server {
     let server = Server { child, base: format!("http://127.0.0.1:{port}") };
     wait_ready(&server.base, "/readyz").await;
     server
+}
+
+/// Resets the process's peak resident memory (VmHWM) to its current RSS (`clear_refs` 5, Linux
+/// 4.0+) and returns that RSS in MiB, so the next `proc_stats` gives the peak since now.
+pub fn reset_peak_rss(pid: u32) -> f64 {
+    let _ = std::fs::write(format!("/proc/{pid}/clear_refs"), "5");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
 }
 
 /// Peak resident memory (VmHWM) in MiB and CPU seconds used so far, from /proc.
