@@ -24,6 +24,37 @@
   document.addEventListener("change", applyConditions);
   document.addEventListener("DOMContentLoaded", applyConditions);
 
+  // Keyboard shortcuts on staff pages (elements marked data-shortcut="<key>"), ignored while
+  // typing and with modifier keys: a <summary> opens its panel and puts the cursor in its first
+  // field, a link is followed, a field takes the focus.
+  document.addEventListener("keydown", function (event) {
+    if (event.altKey || event.ctrlKey || event.metaKey || event.defaultPrevented) return;
+    var t = event.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var key = (event.key || "").toLowerCase();
+    if (!/^[0-9a-z]$/.test(key)) return;
+    var el = document.querySelector('[data-shortcut="' + key + '"]');
+    if (!el) return;
+    event.preventDefault();
+    if (el.tagName === "SUMMARY") {
+      var details = el.parentElement;
+      details.open = true;
+      var field = details.querySelector("form input:not([type=hidden]), form textarea, form select, form button");
+      (field || el).focus();
+      details.scrollIntoView({ block: "nearest" });
+    } else if (el.tagName === "A") {
+      el.click();
+    } else {
+      el.focus();
+    }
+  });
+
+  // The shortcut hints are hidden without script, where the keys do nothing.
+  document.addEventListener("DOMContentLoaded", function () {
+    var hints = document.querySelectorAll(".shortcut-hint");
+    for (var i = 0; i < hints.length; i++) hints[i].hidden = false;
+  });
+
   // Print buttons (links marked data-print); without script they are plain links.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-print]");

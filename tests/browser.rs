@@ -504,6 +504,35 @@ async fn a_case_runs_from_application_through_supplement_to_the_heads_approval()
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "case page:\n{}", violations.join("\n"));
     std::fs::write(shots.join("reviewer01_case.png"), client.screenshot().await.unwrap()).unwrap();
+    // Keyboard shortcuts: "1" opens the first action with the cursor in its form; keys typed in a
+    // field stay text; "q" goes back to the queue.
+    let body = client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys("1").await.unwrap();
+    let state = client
+        .execute(
+            "const d = document.querySelector('summary[data-shortcut=\"1\"]').parentElement; \
+             return [d.open, d.contains(document.activeElement), document.activeElement.tagName];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(state[0], true, "key 1 opens the first action: {state}");
+    assert_eq!(state[1], true, "and puts the cursor in its form: {state}");
+    let note = client.find(Locator::Id("note")).await.unwrap();
+    note.send_keys("q").await.unwrap();
+    assert_eq!(note.prop("value").await.unwrap().as_deref(), Some("q"), "a key typed in a field is text");
+    assert_eq!(client.current_url().await.unwrap().path(), format!("/office/cases/{case}"));
+    client.execute("document.activeElement.blur();", vec![]).await.unwrap();
+    body.send_keys("q").await.unwrap();
+    let mut back = false;
+    for _ in 0..100 {
+        if client.current_url().await.unwrap().path() == "/office" {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(back, "q goes back to the queue");
     take_action(
         &client,
         &app,
