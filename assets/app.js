@@ -24,7 +24,8 @@
   document.addEventListener("change", applyConditions);
   document.addEventListener("DOMContentLoaded", applyConditions);
 
-  // Keyboard shortcuts on staff pages (elements marked data-shortcut="<key>"), ignored while
+  // Keyboard shortcuts on staff pages (elements marked data-shortcut="<key>", lists marked
+  // data-shortcut-list), ignored while
   // typing and with modifier keys: a <summary> opens its panel and puts the cursor in its first
   // field, a link is followed, a field takes the focus.
   document.addEventListener("keydown", function (event) {
@@ -33,6 +34,16 @@
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     var key = (event.key || "").toLowerCase();
     if (!/^[0-9a-z]$/.test(key)) return;
+    // J / K move between the links of a list (a work queue); Enter then opens one.
+    var list = document.querySelectorAll("[data-shortcut-list] tbody a");
+    if ((key === "j" || key === "k") && list.length) {
+      event.preventDefault();
+      var at = Array.prototype.indexOf.call(list, document.activeElement);
+      var next = at < 0 ? 0 : Math.min(list.length - 1, Math.max(0, at + (key === "j" ? 1 : -1)));
+      list[next].focus();
+      list[next].scrollIntoView({ block: "nearest" });
+      return;
+    }
     var el = document.querySelector('[data-shortcut="' + key + '"]');
     if (!el) return;
     event.preventDefault();

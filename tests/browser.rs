@@ -500,6 +500,12 @@ async fn a_case_runs_from_application_through_supplement_to_the_heads_approval()
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "office queue:\n{}", violations.join("\n"));
     std::fs::write(shots.join("reviewer01_office_queue.png"), client.screenshot().await.unwrap()).unwrap();
+    // J moves to the first case of the queue, K stays at the top; Enter opens the focused one.
+    let body = client.find(Locator::Css("body")).await.unwrap();
+    body.send_keys("jk").await.unwrap();
+    let focused = client.execute("return document.activeElement.getAttribute('href');", vec![]).await.unwrap();
+    let first = client.find(Locator::Css("table.cases tbody a")).await.unwrap().attr("href").await.unwrap();
+    assert_eq!(focused.as_str(), first.as_deref(), "j focuses the queue's first case");
     client.goto(&app.url(&format!("/office/cases/{case}"))).await.unwrap();
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "case page:\n{}", violations.join("\n"));
