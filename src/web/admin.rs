@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
-use super::forms::{FormErrors, Pager, page_number, value, values};
+use super::forms::{FormErrors, Pager, page_number, settle, value, values};
 use super::shell::{CurrentUser, Shell, render, render_status};
 use super::{AppState, Routes};
 use crate::app::roles::RoleInput;
@@ -310,14 +310,13 @@ async fn user_roles(
             (code, scope)
         })
         .collect();
-    match app::users::assign_roles(&state.core, &user.actor, &username, &assignments).await {
-        Ok(()) => Ok(back_to_user(&username)),
-        Err(AppError::Invalid(problems)) => {
-            let page = detail_page(&state, shell, &user, &username, FormErrors(problems)).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(WebError(e)),
-    }
+    let result = app::users::assign_roles(&state.core, &user.actor, &username, &assignments).await;
+    settle(
+        result,
+        |()| back_to_user(&username),
+        async |errors| detail_page(&state, shell, &user, &username, errors).await,
+    )
+    .await
 }
 
 fn back_to_user(username: &str) -> Response {
@@ -434,14 +433,9 @@ async fn role_edit_submit(
 }
 
 async fn save_role(state: &AppState, shell: Shell, user: &CurrentUser, input: RoleInput, existing: bool) -> WebResult {
-    match app::roles::save(&state.core, &user.actor, &input, existing).await {
-        Ok(()) => Ok(Redirect::to("/admin/roles").into_response()),
-        Err(AppError::Invalid(problems)) => Ok(render_status(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            &role_form(shell, existing, false, input, FormErrors(problems)),
-        )),
-        Err(e) => Err(WebError(e)),
-    }
+    let result = app::roles::save(&state.core, &user.actor, &input, existing).await;
+    let done = |()| Redirect::to("/admin/roles").into_response();
+    settle(result, done, async |errors| Ok(role_form(shell, existing, false, input, errors))).await
 }
 
 #[derive(Template)]

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{WebError, WebResult};
-use super::forms::{FormErrors, Pager, page_number};
-use super::shell::{CurrentUser, Shell, render, render_status};
+use super::forms::{FormErrors, Pager, page_number, settle};
+use super::shell::{CurrentUser, Shell, render};
 use super::{AppState, Routes};
 use crate::app::applications::{self, Input, Upload, View, human_size};
 use crate::app::catalogue::Guide;
@@ -414,31 +414,29 @@ async fn apply_submit(
         idempotency_key: submit.then(|| format!("form:{form_key}")),
         licences: licence_picks(&parts.text),
     };
-    match applications::save(&state.core, &user.actor, &code, input, submit, true).await {
-        Ok(saved) if submit => {
-            Ok(Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response())
-        }
-        Ok(_) => Ok(Redirect::to(&format!("/apply/{code}?saved=1")).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let draft = applications::draft(&state.core, &user.actor, &g).await?;
-            let held = draft.as_ref().map(|d| d.materials.clone()).unwrap_or_default();
-            let choices = licence_choices(&state, &user, &g.def, draft.as_ref()).await?;
-            let page = ApplyPage {
-                shell,
-                fields: field_views(&g.def, &values),
-                materials: material_views(&g.def, &held, &choices),
-                draft: draft.map(|d| (d.row.number.clone(), clock::display(d.row.updated_at))),
-                g,
-                errors: FormErrors(problems),
-                saved: false,
-                form_key,
-                assisted: None,
-                bundle: None,
-            };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = applications::save(&state.core, &user.actor, &code, input, submit, true).await;
+    let done = |saved: applications::Saved| match submit {
+        true => Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response(),
+        false => Redirect::to(&format!("/apply/{code}?saved=1")).into_response(),
+    };
+    settle(result, done, async |errors| {
+        let draft = applications::draft(&state.core, &user.actor, &g).await?;
+        let held = draft.as_ref().map(|d| d.materials.clone()).unwrap_or_default();
+        let choices = licence_choices(&state, &user, &g.def, draft.as_ref()).await?;
+        Ok(ApplyPage {
+            shell,
+            fields: field_views(&g.def, &values),
+            materials: material_views(&g.def, &held, &choices),
+            draft: draft.map(|d| (d.row.number.clone(), clock::display(d.row.updated_at))),
+            g,
+            errors,
+            saved: false,
+            form_key,
+            assisted: None,
+            bundle: None,
+        })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -672,22 +670,14 @@ async fn intake_submit(
         idempotency_key: form_key.as_ref().map(|k| format!("form:{k}")),
         licences: Vec::new(),
     };
-    match applications::submit_assisted(&state.core, &user.actor, &applicant.0, &code, input).await {
-        Ok(saved) => Ok(Redirect::to(&format!("/hall?taken={}", saved.number)).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let page = form_page(
-                shell,
-                g,
-                &values,
-                FormErrors(problems),
-                form_key.unwrap_or_else(crate::crypto::random_token),
-                Some((applicant.0.username.clone(), applicant.0.display_name.clone(), applicant.1)),
-                None,
-            );
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = applications::submit_assisted(&state.core, &user.actor, &applicant.0, &code, input).await;
+    let done = |saved: applications::Saved| Redirect::to(&format!("/hall?taken={}", saved.number)).into_response();
+    settle(result, done, async |errors| {
+        let form_key = form_key.unwrap_or_else(crate::crypto::random_token);
+        let who = Some((applicant.0.username.clone(), applicant.0.display_name.clone(), applicant.1));
+        Ok(form_page(shell, g, &values, errors, form_key, who, None))
+    })
+    .await
 }
 
 /// The combined form of a bundle, rendered as one item's form would be.
@@ -737,14 +727,11 @@ async fn bundle_submit(
         idempotency_key: Some(format!("form:{form_key}")),
         licences: Vec::new(),
     };
-    match crate::app::bundles::submit(&state.core, &user.actor, &code, input).await {
-        Ok(saved) => Ok(Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let page = form_page(shell, g, &values, FormErrors(problems), form_key, None, Some(items));
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = crate::app::bundles::submit(&state.core, &user.actor, &code, input).await;
+    let done = |saved: applications::Saved| {
+        Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response()
+    };
+    settle(result, done, async |errors| Ok(form_page(shell, g, &values, errors, form_key, None, Some(items)))).await
 }
 
 /// The applicant uploads what the one-time notice asked for; the case resumes.

@@ -94,3 +94,21 @@ impl Pager {
 pub fn page_number(raw: &str) -> i64 {
     raw.parse::<i64>().ok().filter(|p| *p >= 1 && *p <= 1_000_000).unwrap_or(1)
 }
+
+/// A submitted form's outcome: the use case's `result`, then `done` with its value (usually a
+/// redirect), or, when the input was invalid, the page `again` builds with every problem, answered
+/// 422 so that nothing typed is lost; any other error is the error page.
+pub async fn settle<T, P: askama::Template>(
+    result: Result<T, crate::app::AppError>,
+    done: impl FnOnce(T) -> axum::response::Response,
+    again: impl AsyncFnOnce(FormErrors) -> super::error::WebResult<P>,
+) -> super::error::WebResult {
+    match result {
+        Ok(value) => Ok(done(value)),
+        Err(crate::app::AppError::Invalid(problems)) => {
+            let page = again(FormErrors(problems)).await?;
+            Ok(super::shell::render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{WebError, WebResult};
-use super::forms::{FormErrors, Pager, page_number, value, values};
+use super::forms::{FormErrors, Pager, page_number, settle, value, values};
 use super::shell::{CurrentUser, Shell, render, render_status};
 use super::{AppState, Routes};
 use crate::app::licences::{
@@ -239,14 +239,9 @@ async fn grant(
     let result =
         licences::grant(&state.core, &user.actor, &identifier, &value(&pairs, "department"), &value(&pairs, "purpose"))
             .await;
-    match result {
-        Ok(()) => Ok(Redirect::to(&format!("/my/licences/{identifier}?granted=1")).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let page = mine_page(&state, shell, &user, &headers, &identifier, FormErrors(problems), false).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let done = |()| Redirect::to(&format!("/my/licences/{identifier}?granted=1")).into_response();
+    settle(result, done, async |errors| mine_page(&state, shell, &user, &headers, &identifier, errors, false).await)
+        .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,15 +365,15 @@ async fn office_status(
     let Some(action) = Lifecycle::parse(&action_name) else {
         return Err(AppError::Invalid(vec![crate::app::FieldError::new("action", "invalid", "请选择操作")]).into());
     };
-    match licences::change_status(&state.core, &user.actor, &identifier, action, &value(&pairs, "reason")).await {
-        Ok(v) => Ok(Redirect::to(&format!("/office/licences/{}?done={action_name}", v.identifier)).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let (row, v) = licences::for_staff(&state.core, &user.actor, &identifier).await?;
-            let page = StaffDetailPage { shell, row, v, errors: FormErrors(problems), done: None };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = licences::change_status(&state.core, &user.actor, &identifier, action, &value(&pairs, "reason")).await;
+    let done = |v: licences::Verification| {
+        Redirect::to(&format!("/office/licences/{}?done={action_name}", v.identifier)).into_response()
+    };
+    settle(result, done, async |errors| {
+        let (row, v) = licences::for_staff(&state.core, &user.actor, &identifier).await?;
+        Ok(StaffDetailPage { shell, row, v, errors, done: None })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -463,23 +458,21 @@ async fn type_new_page(State(state): State<AppState>, shell: Shell, user: Curren
 }
 
 async fn type_save(state: &AppState, shell: Shell, user: &CurrentUser, form: TypeForm, existing: bool) -> WebResult {
-    match licences::save_type(&state.core, &user.actor, &form, existing).await {
-        Ok(()) => Ok(Redirect::to(&format!("/admin/licence-types/{}?saved=1", form.code)).into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let departments = licences::departments(&state.core).await?;
-            let page = TypeFormPage {
-                shell,
-                form,
-                existing,
-                departments,
-                templates: TEMPLATES,
-                errors: FormErrors(problems),
-                saved: false,
-            };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = licences::save_type(&state.core, &user.actor, &form, existing).await;
+    let done = |()| Redirect::to(&format!("/admin/licence-types/{}?saved=1", form.code)).into_response();
+    settle(result, done, async |errors| {
+        let departments = licences::departments(&state.core).await?;
+        Ok(TypeFormPage {
+            shell,
+            form: form.clone(),
+            existing,
+            departments,
+            templates: TEMPLATES,
+            errors,
+            saved: false,
+        })
+    })
+    .await
 }
 
 async fn type_new_submit(
@@ -605,29 +598,18 @@ async fn issue_submit(
         face: face.clone(),
         valid_from: None,
     };
-    match licences::issue_by_hand(&state.core, &user.actor, &req).await {
-        Ok(issued) => Ok(Redirect::to(&format!(
-            "/admin/licences/issue?{}",
-            serde_urlencoded::to_string([("licence_type", req.licence_type.as_str()), ("issued", &issued.identifier)])
-                .unwrap_or_default()
-        ))
-        .into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let types = licences::list_types(&state.core, &user.actor).await?;
-            let chosen = types.iter().find(|t| t.row.code == req.licence_type).cloned();
-            let page = IssuePage {
-                shell,
-                types,
-                chosen,
-                holder: req.holder,
-                face,
-                errors: FormErrors(problems),
-                issued: None,
-            };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = licences::issue_by_hand(&state.core, &user.actor, &req).await;
+    let done = |issued: licences::Issued| {
+        let query = [("licence_type", req.licence_type.as_str()), ("issued", &issued.identifier)];
+        let query = serde_urlencoded::to_string(query).unwrap_or_default();
+        Redirect::to(&format!("/admin/licences/issue?{query}")).into_response()
+    };
+    settle(result, done, async |errors| {
+        let types = licences::list_types(&state.core, &user.actor).await?;
+        let chosen = types.iter().find(|t| t.row.code == req.licence_type).cloned();
+        Ok(IssuePage { shell, types, chosen, holder: req.holder.clone(), face, errors, issued: None })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -753,20 +735,16 @@ async fn change_submit(
 ) -> WebResult {
     let face = face_of_form(&pairs);
     let reason = value(&pairs, "reason");
-    match licences::change(&state.core, &user.actor, &identifier, &face, &reason).await {
-        Ok(issued) => Ok(Redirect::to(&format!(
-            "/admin/licences/{}?{}",
-            issued.identifier,
-            serde_urlencoded::to_string([("changed", identifier.as_str())]).unwrap_or_default()
-        ))
-        .into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let (row, v, ty, _) = licences::for_change(&state.core, &user.actor, &identifier).await?;
-            let page = ChangePage { shell, row, v, ty, face, reason, errors: FormErrors(problems), changed: None };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
+    let result = licences::change(&state.core, &user.actor, &identifier, &face, &reason).await;
+    let done = |issued: licences::Issued| {
+        let query = serde_urlencoded::to_string([("changed", identifier.as_str())]).unwrap_or_default();
+        Redirect::to(&format!("/admin/licences/{}?{query}", issued.identifier)).into_response()
+    };
+    settle(result, done, async |errors| {
+        let (row, v, ty, _) = licences::for_change(&state.core, &user.actor, &identifier).await?;
+        Ok(ChangePage { shell, row, v, ty, face, reason, errors, changed: None })
+    })
+    .await
 }
 
 // ---------------------------------------------------------------------------------------------

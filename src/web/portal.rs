@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
-use super::forms::{FormErrors, safe_next};
+use super::forms::{FormErrors, safe_next, settle};
 use super::middleware::{append_cookie, expired_session_cookie, session_cookie};
 use super::shell::{CurrentUser, Prefs, Shell, Visitor, render, render_status};
 use super::{AppState, Routes};
@@ -168,18 +168,15 @@ async fn register_submit(
     visitor: Visitor,
     Form(mut form): Form<Registration>,
 ) -> WebResult {
-    match app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &form).await {
-        Ok(_) => Ok(Redirect::to("/login?registered=1").into_response()),
-        Err(AppError::Invalid(problems)) => {
-            form.password.clear();
-            form.password_confirm = None;
-            Ok(render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &RegisterPage { shell, form, errors: FormErrors(problems) },
-            ))
-        }
-        Err(e) => Err(WebError(e)),
-    }
+    let result = app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &form).await;
+    let done = |_| Redirect::to("/login?registered=1").into_response();
+    settle(result, done, async |errors| {
+        // Passwords are never sent back to the browser.
+        form.password.clear();
+        form.password_confirm = None;
+        Ok(RegisterPage { shell, form, errors })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -242,28 +239,19 @@ async fn password_submit(
     user: CurrentUser,
     Form(f): Form<PasswordForm>,
 ) -> WebResult {
-    match app::auth::change_password(
+    let (actor, token) = (&user.actor, &user.token);
+    let result = app::auth::change_password(
         &state.core,
-        &user.actor,
-        &user.token,
+        actor,
+        token,
         &f.current_password,
         &f.new_password,
         &f.confirm_password,
     )
-    .await
-    {
-        Ok(()) => Ok(Redirect::to("/account/password?done=1").into_response()),
-        Err(AppError::Invalid(problems)) => {
-            let page = PasswordPage {
-                shell,
-                must_change: user.actor.must_change_password,
-                errors: FormErrors(problems),
-                done: false,
-            };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(WebError(e)),
-    }
+    .await;
+    let done = |()| Redirect::to("/account/password?done=1").into_response();
+    let must_change = user.actor.must_change_password;
+    settle(result, done, async |errors| Ok(PasswordPage { shell, must_change, errors, done: false })).await
 }
 
 #[derive(Deserialize)]

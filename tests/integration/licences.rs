@@ -61,6 +61,7 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("请填写照面信息「经营场所」") && html.contains("请填写照面信息「经营范围」"), "{html}");
+    assert!(html.contains("value=\"citizen02\""), "the page comes back with what was typed");
     let r = app
         .post_form(
             &admin,
@@ -652,6 +653,7 @@ async fn a_change_issues_a_new_version_that_supersedes_the_old_one() {
     let change = format!("{detail}/change");
     let r = app.post_form(&admin, &detail, &change, &[("face.address", "上海市闵行区浦江镇新路 5 号")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
+    assert!(r.text().await.unwrap().contains("浦江镇新路 5 号"), "the new face typed is kept");
     let r = app
         .post_form(&admin, &detail, &change, &[("face.address", "上海市闵行区浦江镇新路 5 号"), ("reason", "户籍迁移")])
         .await;
