@@ -35,6 +35,31 @@ impl Drop for Driver {
     }
 }
 
+/// The demo PDF in a temporary file, removed when the test ends (also when it fails).
+struct DemoPdf(PathBuf);
+
+impl DemoPdf {
+    fn new(tag: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("tongban-{tag}-{}.pdf", std::process::id()));
+        std::fs::write(&path, tongban::demo::DEMO_PDF).unwrap();
+        Self(path)
+    }
+}
+
+impl std::ops::Deref for DemoPdf {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for DemoPdf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -293,8 +318,7 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
                 && d.form.fields.iter().all(|f| f.show_if.is_none())
         })
         .unwrap();
-    let pdf = std::env::temp_dir().join(format!("tongban-browser-{}.pdf", std::process::id()));
-    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+    let pdf = DemoPdf::new("browser");
 
     log_in(&client, &app, "citizen02").await;
     // Search from the home page, as a person would.
@@ -340,7 +364,6 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
     assert!(table.contains(&number), "{table}");
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "my applications:\n{}", violations.join("\n"));
-    let _ = std::fs::remove_file(&pdf);
     client.close().await.unwrap();
 }
 
@@ -465,6 +488,20 @@ async fn apply_online(
     }
 }
 
+/// citizen01 applies online for `def` and logs out; returns the application's and the case's numbers.
+async fn citizen01_applies(
+    client: &Client,
+    app: &TestApp,
+    def: &tongban::domain::item::ItemDefinition,
+    pdf: &Path,
+) -> (String, String) {
+    log_in(client, app, "citizen01").await;
+    let number = apply_online(client, app, def, pdf).await;
+    let case = case_of(app, &number).await;
+    log_out(client).await;
+    (number, case)
+}
+
 async fn case_of(app: &TestApp, application: &str) -> String {
     use sqlx::Row;
     sqlx::query("SELECT c.number FROM cases c JOIN applications a ON a.id = c.application_id WHERE a.number = $1")
@@ -483,14 +520,10 @@ async fn a_case_runs_from_application_through_supplement_to_the_heads_approval()
     let shots = screenshot_dir();
     // 个体工商户设立登记: 区市场监管局 (reviewer01, head01), a promised case.
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-001").await.unwrap().def;
-    let pdf = std::env::temp_dir().join(format!("tongban-case-{}.pdf", std::process::id()));
-    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+    let pdf = DemoPdf::new("case");
 
     // The citizen applies.
-    log_in(&client, &app, "citizen01").await;
-    let number = apply_online(&client, &app, &def, &pdf).await;
-    let case = case_of(&app, &number).await;
-    log_out(&client).await;
+    let (number, case) = citizen01_applies(&client, &app, &def, &pdf).await;
 
     // The reviewer finds it in the intake queue and asks for a supplement (one-time notice).
     log_in(&client, &app, "reviewer01").await;
@@ -587,7 +620,6 @@ async fn a_case_runs_from_application_through_supplement_to_the_heads_approval()
     let violations = axe(&client).await;
     assert!(violations.is_empty(), "my application:\n{}", violations.join("\n"));
     std::fs::write(shots.join("citizen01_case_concluded.png"), client.screenshot().await.unwrap()).unwrap();
-    let _ = std::fs::remove_file(&pdf);
     client.close().await.unwrap();
 }
 
@@ -599,8 +631,7 @@ async fn a_community_window_takes_a_citywide_application_that_lands_in_the_ownin
     let shots = screenshot_dir();
     // 失业保险金申领: 区人社局, citywide; taken at the 莘庄 community centre.
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-RSJ-004").await.unwrap().def;
-    let pdf = std::env::temp_dir().join(format!("tongban-intake-{}.pdf", std::process::id()));
-    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+    let pdf = DemoPdf::new("intake");
     let id_number = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap();
 
     log_in(&client, &app, "window02").await;
@@ -642,7 +673,6 @@ async fn a_community_window_takes_a_citywide_application_that_lands_in_the_ownin
     log_in(&client, &app, "citizen01").await;
     client.goto(&app.url("/my/applications")).await.unwrap();
     assert!(main_text(&client).await.contains(&number));
-    let _ = std::fs::remove_file(&pdf);
     client.close().await.unwrap();
 }
 
@@ -653,13 +683,9 @@ async fn an_approved_case_puts_a_licence_in_the_wallet_whose_qr_page_follows_its
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-001").await.unwrap().def;
-    let pdf = std::env::temp_dir().join(format!("tongban-licence-{}.pdf", std::process::id()));
-    std::fs::write(&pdf, tongban::demo::DEMO_PDF).unwrap();
+    let pdf = DemoPdf::new("licence");
 
-    log_in(&client, &app, "citizen01").await;
-    let number = apply_online(&client, &app, &def, &pdf).await;
-    let case = case_of(&app, &number).await;
-    log_out(&client).await;
+    let (_, case) = citizen01_applies(&client, &app, &def, &pdf).await;
 
     log_in(&client, &app, "reviewer01").await;
     take_action(&client, &app, &case, "accept", &[]).await;
@@ -711,6 +737,5 @@ async fn an_approved_case_puts_a_licence_in_the_wallet_whose_qr_page_follows_its
     let verdict = client.find(Locator::Css(".verdict-word")).await.unwrap().text().await.unwrap();
     assert!(verdict.contains("吊销"), "{verdict}");
     std::fs::write(shots.join("anonymous_verify_revoked.png"), client.screenshot().await.unwrap()).unwrap();
-    let _ = std::fs::remove_file(&pdf);
     client.close().await.unwrap();
 }
