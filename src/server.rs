@@ -33,6 +33,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     app::roles::sync_builtin(&core).await.map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
     app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
     app::workflows::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("storing the shipped workflows: {e}"))?;
+    app::workflows::validate_stored(&core).await?;
     Ok(AppState {
         core,
         settings: Arc::new(WebSettings { demo: config.demo, secure_cookies: config.secure_cookies }),

@@ -256,10 +256,28 @@ pub async fn submit_assisted(
     save_as(core, applicant, Some(&Assist { staff, site_id: site.id }), item_code, input, true, false).await
 }
 
+/// The walk-in applicant a window is helping, as step 1 of window intake found them.
+pub struct WalkIn {
+    pub applicant: Actor,
+    pub id_number_masked: String,
+    /// The applicant bound to this window's session, sealed (SM4-GCM) for the intake form: the
+    /// page carries it back but cannot read, alter or forge it, nor use it from another session.
+    pub seal: String,
+}
+
+/// How long a sealed walk-in stays valid: long enough to fill a form at the counter.
+const WALK_IN_MS: i64 = 2 * 3600 * 1000;
+const WALK_IN_PREFIX: &str = "walk_in.v1";
+
+fn walk_in_plaintext(staff: &Actor, session_token: &str, applicant_id: i64, expires_ms: i64) -> String {
+    let session = crate::crypto::sm3_hex(session_token.as_bytes());
+    format!("{WALK_IN_PREFIX}:{}:{session}:{applicant_id}:{expires_ms}", staff.user_id)
+}
+
 /// The walk-in applicant a window helps, identified by their ID number; they must have an
-/// account (the window helps them register first). Returns the applicant as an actor and their
-/// masked ID number.
-pub async fn walk_in(core: &Core, staff: &Actor, id_number: &str) -> Result<(Actor, String), AppError> {
+/// account (the window helps them register first). `session_token` is the window's session,
+/// which the seal is bound to.
+pub async fn walk_in(core: &Core, staff: &Actor, session_token: &str, id_number: &str) -> Result<WalkIn, AppError> {
     authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
     let id = crate::domain::identity::IdNumber::parse(id_number)
         .map_err(|e| AppError::Invalid(vec![FieldError::new("id_number", "invalid", format!("身份证号{e}"))]))?;
@@ -275,14 +293,28 @@ pub async fn walk_in(core: &Core, staff: &Actor, id_number: &str) -> Result<(Act
             )])
         })?;
     drop(conn);
-    let actor = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
-    Ok((actor, crate::domain::mask::id_number(id.as_str())))
+    let applicant = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    let seal = core.cipher.encrypt(&walk_in_plaintext(staff, session_token, user.id, now_ms() + WALK_IN_MS));
+    Ok(WalkIn { applicant, id_number_masked: crate::domain::mask::id_number(id.as_str()), seal })
 }
 
-/// The walk-in applicant again, by the username the intake form carries.
-pub async fn applicant_by_username(core: &Core, staff: &Actor, username: &str) -> Result<(Actor, String), AppError> {
+/// The walk-in applicant again, from the seal step 1 put in the intake form. A seal that was
+/// altered, made for another window or session, or is too old is refused (and audited).
+pub async fn walk_in_again(core: &Core, staff: &Actor, session_token: &str, seal: &str) -> Result<WalkIn, AppError> {
     authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
-    let user = crate::store::users::by_username(&mut *core.db.conn().await?, username)
+    let now = now_ms();
+    let applicant_id = core.cipher.decrypt(seal).ok().and_then(|plain| {
+        let mut parts = plain.rsplitn(3, ':');
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let applicant: i64 = parts.next()?.parse().ok()?;
+        let expected = walk_in_plaintext(staff, session_token, applicant, expires);
+        (plain == expected && expires > now).then_some(applicant)
+    });
+    let Some(applicant_id) = applicant_id else {
+        super::audit::record_denial(core, Some(staff), &staff.ip, "case.intake.applicant", "walk_in").await?;
+        return Err(AppError::Conflict("帮办收件的申请人信息已失效，请返回窗口工作台重新核验申请人身份证号".into()));
+    };
+    let user = crate::store::users::by_id(&mut *core.db.conn().await?, applicant_id)
         .await?
         .filter(|u| u.kind == UserKind::Person && !u.disabled)
         .ok_or(AppError::NotFound)?;
@@ -292,8 +324,8 @@ pub async fn applicant_by_username(core: &Core, staff: &Actor, username: &str) -
         .and_then(|e| core.cipher.decrypt(e).ok())
         .map(|n| crate::domain::mask::id_number(&n))
         .unwrap_or_default();
-    let actor = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
-    Ok((actor, masked))
+    let applicant = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    Ok(WalkIn { applicant, id_number_masked: masked, seal: seal.to_owned() })
 }
 
 async fn save_as(

@@ -145,11 +145,15 @@ fn actor_from(user: User, grants: Vec<roles::Grant>, ip: &str) -> Actor {
                 code: g.role_code.clone(),
                 name: g.role_name.clone(),
                 scope: DataScope::parse(&g.scope).unwrap_or(DataScope::Own),
+                permissions: BTreeSet::new(),
             });
         }
         // A permission name this release does not know (left by a newer one) grants nothing.
-        if let Some(p) = g.permission.and_then(|p| p.parse().ok()) {
+        if let Some(p) = g.permission.and_then(|p| p.parse::<crate::domain::permission::Permission>().ok()) {
             permissions.insert(p);
+            if let Some(role) = held.last_mut() {
+                role.permissions.insert(p);
+            }
         }
     }
     Actor {

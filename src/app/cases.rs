@@ -52,9 +52,10 @@ impl ActionInput {
     }
 }
 
-/// The broadest data scope among the actor's roles; `None` reaches no cases.
-pub fn scope_of(actor: &Actor) -> Option<Scope> {
-    match actor.roles.iter().map(|r| r.scope).min()? {
+/// The cases `actor` reaches when exercising `p`: the scope of the roles that grant `p`, never
+/// that of another role; `None` reaches no cases.
+pub fn scope_for(actor: &Actor, p: Permission) -> Option<Scope> {
+    match actor.scope_for(p)? {
         DataScope::All => Some(Scope::All),
         DataScope::Department => actor.department.as_ref().map(|d| Scope::Department(d.id)),
         DataScope::Site => actor.site.as_ref().map(|s| Scope::Site(s.id)),
@@ -267,7 +268,7 @@ async fn load_case(conn: &mut sqlx::AnyConnection, number: &str) -> Result<CaseR
 async fn case_in_scope(core: &Core, actor: &Actor, number: &str, need: Permission) -> Result<CaseRow, AppError> {
     authorize(core, actor, need, number).await?;
     let case = load_case(&mut *core.db.conn().await?, number).await?;
-    if !in_scope(scope_of(actor), &case) {
+    if !in_scope(scope_for(actor, need), &case) {
         super::audit::record_denial(core, Some(actor), &actor.ip, "case.scope", number).await?;
         return Err(AppError::Forbidden);
     }
@@ -298,12 +299,13 @@ async fn available(
     case: &CaseRow,
     wf: &Workflow,
 ) -> Result<Vec<ActionDef>, AppError> {
-    if !in_scope(scope_of(actor), case) {
-        return Ok(Vec::new());
-    }
     let mut out = Vec::new();
     for a in wf.actions_from(&case.status) {
-        let allowed = !a.by_applicant && a.permission.parse::<Permission>().is_ok_and(|p| actor.can(p));
+        // Only a case-handling permission, held through a role whose scope reaches this case.
+        let allowed = !a.by_applicant
+            && a.permission
+                .parse::<Permission>()
+                .is_ok_and(|p| p.is_case_handling() && actor.can(p) && in_scope(scope_for(actor, p), case));
         if allowed && !(a.once && store::has_event(conn, case.id, &a.name).await?) {
             out.push(a.clone());
         }
@@ -334,8 +336,10 @@ pub async fn view(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, 
     );
     let warning = warning_of(&row, today, &calendar);
     let notice = notice_of(&row);
-    let can_claim = row.active && actor.can(Permission::CaseHandle) && row.assignee_id != Some(actor.user_id);
-    let can_assign = row.active && actor.can(Permission::CaseAssign);
+    let can_claim = row.active
+        && in_scope(scope_for(actor, Permission::CaseHandle), &row)
+        && row.assignee_id != Some(actor.user_id);
+    let can_assign = row.active && in_scope(scope_for(actor, Permission::CaseAssign), &row);
     drop(conn);
     let definition = definition_for(core, &row, &application).await;
     let mut licence_fields = Vec::new();
@@ -373,7 +377,9 @@ pub async fn act(core: &Core, actor: &Actor, number: &str, input: &ActionInput) 
     let def = action_def(&wf, &case, &input.action)?;
     let permission = def.permission.parse::<Permission>().map_err(|e| AppError::Internal(e.into()))?;
     authorize(core, actor, permission, number).await?;
-    if def.by_applicant {
+    // The action's permission must reach the case through its own role's scope, and only a
+    // case-handling permission moves a case (a stored workflow is checked at start-up too).
+    if def.by_applicant || !permission.is_case_handling() || !in_scope(scope_for(actor, permission), &case) {
         super::audit::record_denial(core, Some(actor), &actor.ip, &def.name, number).await?;
         return Err(AppError::Forbidden);
     }
@@ -651,8 +657,9 @@ pub const OFFICE_QUEUES: &[(&str, &str)] = &[
     ("mine", "我经办的"),
 ];
 
+/// The cases the office lists for the actor: those their viewing permission reaches.
 fn scope_required(actor: &Actor) -> Result<Scope, AppError> {
-    scope_of(actor).ok_or(AppError::Forbidden)
+    scope_for(actor, Permission::OfficeView).ok_or(AppError::Forbidden)
 }
 
 fn soon_until(today: NaiveDate, calendar: &WorkCalendar) -> NaiveDate {

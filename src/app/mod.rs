@@ -109,12 +109,14 @@ impl Problems {
     }
 }
 
-/// A role as held by the current user.
+/// A role as held by the current user: the scope it was given applies to its own permissions
+/// only.
 #[derive(Debug, Clone)]
 pub struct HeldRole {
     pub code: String,
     pub name: String,
     pub scope: DataScope,
+    pub permissions: BTreeSet<Permission>,
 }
 
 /// The logged-in user, as every use case sees them.
@@ -135,6 +137,18 @@ pub struct Actor {
 impl Actor {
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.contains(&p)
+    }
+
+    /// The data scope in which the actor may exercise `p`: the broadest scope among the roles
+    /// that grant `p` (a role's scope never widens another role's permissions); `None` when no
+    /// role grants it.
+    pub fn scope_for(&self, p: Permission) -> Option<DataScope> {
+        self.roles.iter().filter(|r| r.permissions.contains(&p)).map(|r| r.scope).min()
+    }
+
+    /// Whether this is the console operator (no account has id 0).
+    pub fn is_console(&self) -> bool {
+        self.user_id == 0
     }
 
     /// The operator at the server's console (`tongban user …`): whoever can run the binary

@@ -2,10 +2,11 @@
 //! custom roles are sets of permissions plus a default data scope.
 
 use super::{Actor, AppError, Core, Problems, audit_in, authorize};
-use crate::domain::permission::{Permission, mixed_admin_duties};
+use crate::domain::permission::{Permission, Tier, account_tier, mixed_admin_duties, tier_problem};
 use crate::domain::role::{BUILTIN_ROLES, DataScope};
 use crate::store::audit::Outcome;
 use crate::store::roles::{self, Role};
+use crate::store::users::UserKind;
 
 /// Writes the built-in roles' current definitions (run at every start).
 pub async fn sync_builtin(core: &Core) -> Result<(), AppError> {
@@ -67,9 +68,26 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
             Err(_) => p.add("permissions", "unknown", format!("权限 {name} 不存在")),
         }
     }
-    if let Some(duties) = mixed_admin_duties(perms.iter().copied()) {
-        let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
-        p.add("permissions", "separation_of_duties", format!("三员分立：一个角色不能同时包含{}权限", names.join("、")));
+    // One tier per role, and no administrator permission: the three administrator roles are the
+    // built-in ones, so a custom role can never make a fourth administrator.
+    if let Some(m) = tier_problem(&Tier::ALL, &perms) {
+        p.add("permissions", "separation_of_duties", format!("一个角色的权限须属于同一账户层级：{m}"));
+    } else {
+        let admin: Vec<&str> = perms
+            .iter()
+            .filter(|perm| !perm.tiers().iter().any(|t| !t.is_administrator()))
+            .map(|perm| perm.label())
+            .collect();
+        if !admin.is_empty() {
+            p.add(
+                "permissions",
+                "administrator_permission",
+                format!(
+                    "三员分立：「{}」是管理员权限，只属于内置的系统管理员、安全管理员、审计管理员角色",
+                    admin.join("」「")
+                ),
+            );
+        }
     }
     let mut tx = core.db.begin().await?;
     let current = roles::get(&mut tx, code).await?;
@@ -79,16 +97,36 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
         (None, true) => return Err(AppError::NotFound),
         _ => {}
     }
-    // A changed role must not give any of its holders two administrator duties.
-    if existing {
-        for (username, others) in roles::holders_other_permissions(&mut tx, code).await? {
-            let all = others.iter().filter_map(|n| n.parse::<Permission>().ok()).chain(perms.iter().copied());
-            if let Some(duties) = mixed_admin_duties(all) {
+    // A changed role is re-checked against every holder: it must still fit the holder's tier
+    // (no two administrator duties, no public and staff permissions together), and a role an
+    // administrator holds changes only at the console, like the administrator's other roles.
+    if let Some(current) = current.as_ref().filter(|_| existing) {
+        let before: Vec<Permission> = current.permissions.iter().filter_map(|n| n.parse().ok()).collect();
+        for h in roles::holders(&mut tx, code).await? {
+            let kind = UserKind::parse(&h.kind).unwrap_or(UserKind::Staff);
+            let others: Vec<Permission> = h.other_permissions.iter().filter_map(|n| n.parse().ok()).collect();
+            let held: Vec<Permission> = others.iter().chain(&before).copied().collect();
+            if !actor.is_console() && super::users::is_administrator(kind, &held) {
+                p.add(
+                    "permissions",
+                    "administrator_holder",
+                    format!("三员分立：该角色由管理员账户 {} 持有，只能由服务器控制台调整", h.username),
+                );
+                continue;
+            }
+            let all: Vec<Permission> = others.iter().copied().chain(perms.iter().copied()).collect();
+            if let Some(duties) = mixed_admin_duties(all.iter().copied()) {
                 let names: Vec<&str> = duties.iter().map(|d| d.label()).collect();
                 p.add(
                     "permissions",
                     "separation_of_duties",
-                    format!("三员分立：修改后用户 {username} 将同时承担{}职责", names.join("、")),
+                    format!("三员分立：修改后用户 {} 将同时承担{}职责", h.username, names.join("、")),
+                );
+            } else if account_tier(super::users::kind_tiers(kind), all.iter().copied()).is_none() {
+                p.add(
+                    "permissions",
+                    "holder_tier",
+                    format!("修改后用户 {}（{}）将持有不属于其账户层级的权限", h.username, kind.label()),
                 );
             }
         }

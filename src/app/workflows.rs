@@ -47,6 +47,27 @@ pub async fn seed_builtin(core: &Core) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Checks every stored version — running cases stay on old ones — against today's rules, so that
+/// a version saved before a rule existed (an `office.view` approver) cannot keep working. The
+/// node refuses to start and names each bad version and action: disabling a version instead
+/// would strand its running cases, and versions are immutable, so the operator must decide.
+pub async fn validate_stored(core: &Core) -> anyhow::Result<()> {
+    let rows = store::all_workflows(&mut *core.db.conn().await?).await?;
+    let mut bad = Vec::new();
+    for (code, version, json) in rows {
+        match serde_json::from_str::<Workflow>(&json) {
+            Ok(w) => bad.extend(w.problems().into_iter().map(|m| format!("流程 {code} 第 {version} 版：{m}"))),
+            Err(e) => bad.push(format!("流程 {code} 第 {version} 版无法解析：{e}")),
+        }
+    }
+    anyhow::ensure!(
+        bad.is_empty(),
+        "已保存的办理流程不符合规则，拒绝启动（请修正数据库中这些版本的定义）：\n{}",
+        bad.join("\n")
+    );
+    Ok(())
+}
+
 /// One stored version.
 pub async fn version(
     conn: &mut sqlx::AnyConnection,
@@ -83,8 +104,7 @@ pub async fn list(core: &Core, actor: &Actor) -> Result<Vec<(i64, Workflow)>, Ap
 /// Saves a new version of a workflow after checking it; every problem is reported at once.
 pub async fn save(core: &Core, actor: &Actor, mut w: Workflow) -> Result<i64, AppError> {
     authorize(core, actor, Permission::WorkflowEdit, &w.code).await?;
-    let mut problems: Vec<FieldError> =
-        w.problems().into_iter().map(|m| FieldError::new("definition", "invalid", m)).collect();
+    let mut problems: Vec<FieldError> = w.field_problems();
     if w.code.is_empty() || !w.code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
         problems.push(FieldError::new("code", "invalid", "流程编码只能由字母、数字、下划线和连字符组成"));
     }

@@ -113,13 +113,39 @@ pub fn builtin(code: &str) -> Option<&'static BuiltinRole> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::permission::mixed_admin_duties;
+    use crate::domain::permission::{Tier, common_tiers, mixed_admin_duties};
 
     #[test]
     fn no_builtin_role_mixes_administrator_duties() {
         for role in BUILTIN_ROLES {
             assert!(mixed_admin_duties(role.permissions.iter().copied()).is_none(), "{}", role.code);
         }
+    }
+
+    #[test]
+    fn every_builtin_role_belongs_to_the_tier_its_name_says() {
+        let tier_of = |code: &str| {
+            let role = builtin(code).map(|r| r.permissions.iter().copied()).into_iter().flatten();
+            let tiers = common_tiers(role);
+            tiers.iter().copied().min()
+        };
+        assert_eq!(tier_of("citizen"), Some(Tier::Public));
+        assert_eq!(tier_of("business"), Some(Tier::Public));
+        for staff in ["window", "reviewer", "head", "leader", "catalog_admin", "licence_admin"] {
+            assert_eq!(tier_of(staff), Some(Tier::Staff), "{staff}");
+        }
+        assert_eq!(
+            common_tiers(builtin("sysadmin").into_iter().flat_map(|r| r.permissions.iter().copied())),
+            [Tier::System]
+        );
+        assert_eq!(
+            common_tiers(builtin("secadmin").into_iter().flat_map(|r| r.permissions.iter().copied())),
+            [Tier::Security]
+        );
+        assert_eq!(
+            common_tiers(builtin("auditor").into_iter().flat_map(|r| r.permissions.iter().copied())),
+            [Tier::Audit]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::FieldError;
 use super::permission::Permission;
 
 /// What an action does to the legal clock.
@@ -88,6 +89,41 @@ impl ActionDef {
         self.requires.contains(&r)
     }
 
+    /// Why the action's permission cannot stand, if it cannot: staff actions need a
+    /// case-handling permission (a viewer must never decide), the applicant's need their own.
+    pub fn permission_problem(&self, field: &str) -> Option<FieldError> {
+        let Ok(permission) = self.permission.parse::<Permission>() else {
+            return Some(FieldError::new(
+                field,
+                "unknown_permission",
+                format!("操作“{}”的权限 {} 不存在", self.label, self.permission),
+            ));
+        };
+        if self.by_applicant && !permission.is_applicant_action() {
+            return Some(FieldError::new(
+                field,
+                "not_applicant_permission",
+                format!("申请人操作“{}”的权限须为 {}，不能是 {}", self.label, Permission::PortalMine, permission),
+            ));
+        }
+        if !self.by_applicant && !permission.is_case_handling() {
+            let allowed: Vec<&str> =
+                Permission::ALL.iter().filter(|p| p.is_case_handling()).map(|p| p.name()).collect();
+            return Some(FieldError::new(
+                field,
+                "not_case_permission",
+                format!(
+                    "操作“{}”的权限 {}（{}）不是办件权限，只能是 {} 之一",
+                    self.label,
+                    permission,
+                    permission.label(),
+                    allowed.join("、")
+                ),
+            ));
+        }
+        None
+    }
+
     /// The state after the action, taken from `state`.
     pub fn target<'a>(&'a self, state: &'a str) -> &'a str {
         if self.to == "." { state } else { &self.to }
@@ -145,38 +181,49 @@ impl Workflow {
         self.actions.iter().filter(move |a| a.from.iter().any(|f| f == state))
     }
 
-    /// Every problem with the definition, checked when it is saved.
+    /// Every problem with the definition, checked when it is saved and at start-up.
     pub fn problems(&self) -> Vec<String> {
+        self.field_problems().into_iter().map(|e| e.message).collect()
+    }
+
+    /// Every problem with the definition, each with the field (JSON path) it is in.
+    pub fn field_problems(&self) -> Vec<FieldError> {
         let mut p = Vec::new();
         let mut names: Vec<&str> = Vec::new();
-        for s in &self.states {
+        for (i, s) in self.states.iter().enumerate() {
+            let field = format!("states[{i}]");
             if s.name.is_empty() || names.contains(&s.name.as_str()) {
-                p.push(format!("状态“{}”为空或重复", s.name));
+                p.push(FieldError::new(&field, "invalid", format!("状态“{}”为空或重复", s.name)));
             }
             if !QUEUES.iter().any(|(q, _)| *q == s.queue) {
-                p.push(format!("状态“{}”的队列 {} 不存在", s.label, s.queue));
+                p.push(FieldError::new(&field, "invalid", format!("状态“{}”的队列 {} 不存在", s.label, s.queue)));
             }
             names.push(&s.name);
         }
         if self.state(&self.initial).is_none() {
-            p.push(format!("初始状态 {} 不存在", self.initial));
+            p.push(FieldError::new("initial", "invalid", format!("初始状态 {} 不存在", self.initial)));
         }
-        for a in &self.actions {
+        for (i, a) in self.actions.iter().enumerate() {
+            let field = format!("actions[{i}]");
             for f in &a.from {
                 match self.state(f) {
-                    None => p.push(format!("操作“{}”的起始状态 {f} 不存在", a.label)),
-                    Some(s) if s.terminal => p.push(format!("操作“{}”不能从终结状态 {f} 出发", a.label)),
+                    None => {
+                        p.push(FieldError::new(&field, "invalid", format!("操作“{}”的起始状态 {f} 不存在", a.label)))
+                    }
+                    Some(s) if s.terminal => {
+                        p.push(FieldError::new(&field, "invalid", format!("操作“{}”不能从终结状态 {f} 出发", a.label)))
+                    }
                     Some(_) => {}
                 }
             }
             if a.to != "." && self.state(&a.to).is_none() {
-                p.push(format!("操作“{}”的目标状态 {} 不存在", a.label, a.to));
+                p.push(FieldError::new(&field, "invalid", format!("操作“{}”的目标状态 {} 不存在", a.label, a.to)));
             }
-            if a.permission.parse::<Permission>().is_err() {
-                p.push(format!("操作“{}”的权限 {} 不存在", a.label, a.permission));
+            if let Some(e) = a.permission_problem(&format!("{field}.permission")) {
+                p.push(e);
             }
             if a.from.is_empty() {
-                p.push(format!("操作“{}”没有起始状态", a.label));
+                p.push(FieldError::new(&field, "invalid", format!("操作“{}”没有起始状态", a.label)));
             }
         }
         // Every state must be reachable from the initial one, and every non-terminal state must
@@ -193,12 +240,13 @@ impl Workflow {
             }
             i += 1;
         }
-        for s in &self.states {
+        for (i, s) in self.states.iter().enumerate() {
+            let field = format!("states[{i}]");
             if !reached.contains(&s.name.as_str()) {
-                p.push(format!("状态“{}”无法到达", s.label));
+                p.push(FieldError::new(&field, "unreachable", format!("状态“{}”无法到达", s.label)));
             }
             if !s.terminal && self.actions_from(&s.name).next().is_none() {
-                p.push(format!("非终结状态“{}”没有后续操作", s.label));
+                p.push(FieldError::new(&field, "dead_end", format!("非终结状态“{}”没有后续操作", s.label)));
             }
         }
         p
@@ -347,6 +395,21 @@ mod tests {
         // The bad permission, the missing target, and the state only that action reached.
         assert_eq!(p.len(), 3, "{p:?}");
         assert!(p.iter().any(|m| m.contains("nope")) && p.iter().any(|m| m.contains("nowhere")));
+    }
+
+    #[test]
+    fn an_action_needs_a_case_handling_permission() {
+        let mut w = sample();
+        let approve = w.actions.iter().position(|a| a.name == "approve").unwrap_or_default();
+        w.actions[approve].permission = "office.view".into();
+        let p = w.field_problems();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, format!("actions[{approve}].permission"));
+        assert!(p[0].message.contains("准予许可") && p[0].message.contains("office.view"), "{p:?}");
+        let mut w = sample();
+        let withdraw = w.actions.iter().position(|a| a.by_applicant).unwrap_or_default();
+        w.actions[withdraw].permission = "case.decide".into();
+        assert_eq!(w.field_problems().len(), 1);
     }
 
     #[test]

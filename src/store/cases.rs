@@ -483,6 +483,13 @@ pub async fn workflow(c: &mut AnyConnection, code: &str, version: i64) -> sqlx::
     row.map(|r| r.try_get("definition")).transpose()
 }
 
+/// Every stored version of every workflow: (code, version, definition JSON).
+pub async fn all_workflows(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64, String)>> {
+    let rows =
+        sqlx::query("SELECT code, version, definition FROM workflows ORDER BY code, version").fetch_all(c).await?;
+    rows.iter().map(|r| Ok((r.try_get("code")?, r.try_get("version")?, r.try_get("definition")?))).collect()
+}
+
 /// Every workflow's latest version: (code, version, definition JSON).
 pub async fn latest_workflows(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i64, String)>> {
     let rows = sqlx::query(

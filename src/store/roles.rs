@@ -123,13 +123,19 @@ pub async fn holder_counts(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, i
     rows.iter().map(|r| Ok((r.try_get("role_code")?, r.try_get("n")?))).collect()
 }
 
-/// For each holder of `role_code`: their username and the permissions of their *other* roles.
-pub async fn holders_other_permissions(
-    c: &mut AnyConnection,
-    role_code: &str,
-) -> sqlx::Result<Vec<(String, Vec<String>)>> {
+/// A holder of a role, with the permissions of their *other* roles.
+#[derive(Debug, Clone)]
+pub struct Holder {
+    pub user_id: i64,
+    pub username: String,
+    pub kind: String,
+    pub other_permissions: Vec<String>,
+}
+
+/// Every holder of `role_code`, with the permissions of their other roles.
+pub async fn holders(c: &mut AnyConnection, role_code: &str) -> sqlx::Result<Vec<Holder>> {
     let rows = sqlx::query(
-        "SELECT u.username, rp.permission FROM user_roles holder \
+        "SELECT u.id, u.username, u.kind, rp.permission FROM user_roles holder \
          JOIN users u ON u.id = holder.user_id \
          LEFT JOIN user_roles other ON other.user_id = holder.user_id AND other.role_code <> holder.role_code \
          LEFT JOIN role_permissions rp ON rp.role_code = other.role_code \
@@ -138,15 +144,41 @@ pub async fn holders_other_permissions(
     .bind(role_code)
     .fetch_all(c)
     .await?;
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    let mut out: Vec<Holder> = Vec::new();
     for r in &rows {
         let username: String = r.try_get("username")?;
-        if out.last().is_none_or(|(u, _)| *u != username) {
-            out.push((username, Vec::new()));
+        if out.last().is_none_or(|h| h.username != username) {
+            out.push(Holder {
+                user_id: r.try_get("id")?,
+                username,
+                kind: r.try_get("kind")?,
+                other_permissions: Vec::new(),
+            });
         }
-        if let (Some((_, perms)), Some(p)) = (out.last_mut(), r.try_get::<Option<String>, _>("permission")?) {
-            perms.push(p);
+        if let (Some(h), Some(p)) = (out.last_mut(), r.try_get::<Option<String>, _>("permission")?) {
+            h.other_permissions.push(p);
         }
     }
     Ok(out)
+}
+
+/// Takes the role's row lock for the rest of the transaction (a no-op update: a row lock on
+/// PostgreSQL, the write lock on SQLite), so that two transactions counting its holders take
+/// turns — the last holder of an administrator role cannot be removed twice at once.
+pub async fn lock(c: &mut AnyConnection, role_code: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE roles SET name = name WHERE code = $1").bind(role_code).execute(c).await?;
+    Ok(())
+}
+
+/// How many enabled accounts other than `except_user` hold the role.
+pub async fn active_holders_except(c: &mut AnyConnection, role_code: &str, except_user: i64) -> sqlx::Result<i64> {
+    sqlx::query(
+        "SELECT COUNT(*) AS n FROM user_roles ur JOIN users u ON u.id = ur.user_id \
+         WHERE ur.role_code = $1 AND u.id <> $2 AND u.disabled = 0",
+    )
+    .bind(role_code)
+    .bind(except_user)
+    .fetch_one(c)
+    .await?
+    .try_get("n")
 }

@@ -224,6 +224,8 @@ struct UserDetailPage {
     can_manage: bool,
     can_assign: bool,
     is_self: bool,
+    /// An administrator account: managed only at the console (三员分立).
+    administrator: bool,
     locked: bool,
     errors: FormErrors,
 }
@@ -251,9 +253,13 @@ async fn detail_page(
 ) -> Result<UserDetailPage, WebError> {
     let view = app::users::detail(&state.core, &user.actor, username).await?;
     let can_assign = user.actor.can(Permission::UserAssignRole);
-    let roles = if can_assign { app::roles::list(&state.core, &user.actor).await? } else { Vec::new() };
+    let mut roles = if can_assign { app::roles::list(&state.core, &user.actor).await? } else { Vec::new() };
+    // Offer only the roles this account may be given here (and those it holds); the use case
+    // checks again.
+    roles.retain(|r| view.grants.iter().any(|g| g.role_code == r.code) || app::users::assignable(view.user.kind, r));
     let locked = view.user.locked_until.is_some_and(|t| t > clock::now_ms());
     Ok(UserDetailPage {
+        administrator: view.is_administrator(),
         shell,
         is_self: view.user.username == user.actor.username,
         view,
@@ -354,7 +360,7 @@ struct RoleFormPage {
     existing: bool,
     builtin: bool,
     form: RoleInput,
-    permissions: &'static [Permission],
+    permissions: Vec<Permission>,
     scopes: [DataScope; 4],
     errors: FormErrors,
 }
@@ -364,13 +370,24 @@ impl RoleFormPage {
         self.form.permissions.iter().any(|n| n == p.name())
     }
 
+    /// The account tier a permission belongs to, when it belongs to one only.
     fn duty(&self, p: &Permission) -> &'static str {
-        p.admin_duty().map_or("", |d| d.label())
+        match p.tiers() {
+            [one] => one.label(),
+            _ => "",
+        }
     }
 }
 
 fn role_form(shell: Shell, existing: bool, builtin: bool, form: RoleInput, errors: FormErrors) -> RoleFormPage {
-    RoleFormPage { shell, existing, builtin, form, permissions: Permission::ALL, scopes: DataScope::ALL, errors }
+    // A custom role may not take an administrator's permission (the server refuses it too), so
+    // the editor does not offer them; a built-in role is shown as it is.
+    let permissions = Permission::ALL
+        .iter()
+        .copied()
+        .filter(|p| builtin || p.tiers().iter().any(|t| !t.is_administrator()))
+        .collect();
+    RoleFormPage { shell, existing, builtin, form, permissions, scopes: DataScope::ALL, errors }
 }
 
 async fn role_new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {

@@ -288,7 +288,8 @@ struct ApplyPage {
     /// A fresh key per rendered form: a double-clicked or resent submission is recognised and
     /// answered with the first application instead of making a second one.
     form_key: String,
-    /// Window intake (帮办): the applicant's username, name and masked ID number.
+    /// Window intake (帮办): the sealed applicant (see `app::applications::WalkIn`), their name
+    /// and masked ID number.
     assisted: Option<(String, String, String)>,
     /// A one-thing bundle (一件事): the names of its items and their departments.
     bundle: Option<Vec<(String, String)>>,
@@ -641,10 +642,10 @@ async fn intake_start(
     user: CurrentUser,
     axum::extract::Form(f): axum::extract::Form<IntakeStart>,
 ) -> WebResult {
-    let (applicant, masked) = applications::walk_in(&state.core, &user.actor, &f.id_number).await?;
+    let walk_in = applications::walk_in(&state.core, &user.actor, &user.token, &f.id_number).await?;
     let g = crate::app::catalogue::guide(&state.core, f.item.trim()).await?;
-    let values = prefill(&state, applicant.user_id, &g.def).await?;
-    let assisted = Some((applicant.username.clone(), applicant.display_name.clone(), masked));
+    let values = prefill(&state, walk_in.applicant.user_id, &g.def).await?;
+    let assisted = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
     let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), assisted, None);
     Ok(render(&page))
 }
@@ -659,8 +660,7 @@ async fn intake_submit(
 ) -> WebResult {
     let parts = read_multipart(multipart).await?;
     let text = |k: &str| parts.text.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let applicant =
-        crate::app::applications::applicant_by_username(&state.core, &user.actor, &text("applicant")).await?;
+    let walk_in = applications::walk_in_again(&state.core, &user.actor, &user.token, &text("applicant")).await?;
     let g = crate::app::catalogue::guide(&state.core, &code).await?;
     let values = answers(&g.def, &parts.text);
     let form_key = Some(text("idempotency_key")).filter(|k| !k.is_empty() && k.len() <= 128);
@@ -670,11 +670,11 @@ async fn intake_submit(
         idempotency_key: form_key.as_ref().map(|k| format!("form:{k}")),
         licences: Vec::new(),
     };
-    let result = applications::submit_assisted(&state.core, &user.actor, &applicant.0, &code, input).await;
+    let result = applications::submit_assisted(&state.core, &user.actor, &walk_in.applicant, &code, input).await;
     let done = |saved: applications::Saved| Redirect::to(&format!("/hall?taken={}", saved.number)).into_response();
     settle(result, done, async |errors| {
         let form_key = form_key.unwrap_or_else(crate::crypto::random_token);
-        let who = Some((applicant.0.username.clone(), applicant.0.display_name.clone(), applicant.1));
+        let who = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
         Ok(form_page(shell, g, &values, errors, form_key, who, None))
     })
     .await

@@ -112,7 +112,9 @@ async fn office(
     }
     let queue_label = queues.iter().find(|c| c.key == queue).map(|c| c.label.to_owned()).unwrap_or_default();
     let scope_name = match (&user.actor.department, &user.actor.site) {
-        _ if user.actor.roles.iter().any(|r| r.scope == crate::domain::role::DataScope::All) => "全区".to_owned(),
+        _ if user.actor.scope_for(Permission::OfficeView) == Some(crate::domain::role::DataScope::All) => {
+            "全区".to_owned()
+        }
         (Some(d), _) => d.name.clone(),
         (None, Some(s)) => format!("{}（本站点收件）", s.name),
         (None, None) => String::new(),

@@ -308,7 +308,8 @@ async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    // admin (system duty) also becomes a hall helper.
+    // admin (system duty) cannot also become a hall helper: administrators hold only their role,
+    // and their roles change only at the console.
     let r = app
         .post_form(
             &secadmin,
@@ -317,8 +318,8 @@ async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
             &[("role", "sysadmin"), ("scope:sysadmin", "all"), ("role", "hall_helper"), ("scope:hall_helper", "all")],
         )
         .await;
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    // Adding an audit permission to that role would make admin both system and audit admin.
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    // Nor can a custom role carry an audit permission to whoever holds it.
     let r = app
         .post_form(
             &secadmin,
@@ -328,5 +329,5 @@ async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("修改后用户 admin 将同时承担"));
+    assert!(r.text().await.unwrap().contains("三员分立"));
 }

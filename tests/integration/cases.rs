@@ -18,7 +18,7 @@ pub async fn api_client(app: &TestApp, who: &str) -> reqwest::Client {
     client
 }
 
-fn pdf(name: &str) -> Part {
+pub fn pdf(name: &str) -> Part {
     Part::bytes(PDF.to_vec()).file_name(format!("{name}.pdf")).mime_str("application/pdf").unwrap()
 }
 
@@ -511,7 +511,8 @@ async fn a_community_window_takes_a_citywide_application_for_the_owning_departme
     assert!(html.contains("帮办收件") && html.contains("张三") && html.contains(&masked), "who the window is helping");
     let token = crate::common::csrf_in(&html).unwrap();
     let answers = tongban::demo::demo_answers(&def, "张三");
-    let mut form = page_form(&answers).text("applicant", "citizen01");
+    let seal = hidden_value(&html, "applicant");
+    let mut form = page_form(&answers).text("applicant", seal);
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf(&m.code));
     }
@@ -809,7 +810,14 @@ async fn an_approval_without_the_licence_facts_changes_nothing() {
 }
 
 /// The answers as a page's form posts them (`f.<field>`), with the submit button pressed.
-fn page_form(answers: &serde_json::Map<String, Value>) -> Form {
+/// The value of a hidden field of a page's form.
+pub fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+pub fn page_form(answers: &serde_json::Map<String, Value>) -> Form {
     let mut form = Form::new().text("action", "submit");
     for (k, v) in answers {
         let text = match v {

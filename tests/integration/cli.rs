@@ -47,6 +47,12 @@ async fn the_first_administrator_is_made_from_the_console() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("三员分立"));
     let out = tongban(&app, &["user", "reset-password", "root01"]);
     assert!(out.status.success());
+    // The last system administrator cannot be disabled, not even here; after a successor, yes.
+    let out = tongban(&app, &["user", "disable", "root01"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("最后一位"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = tongban(&app, &["user", "create", "--username", "root03", "--name", "继任", "--role", "sysadmin"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let out = tongban(&app, &["user", "disable", "root01"]);
     assert!(out.status.success());
     let (_, r) = app.api_login("root01", "anything-Else-1").await;

@@ -13,6 +13,7 @@ mod catalogue;
 mod catalogue_admin;
 mod cli;
 mod common;
+mod duties;
 mod errors;
 mod jobs;
 mod licences;
