@@ -622,6 +622,10 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     // The application concludes when, and only when, every case has.
     let mut all = actor(&app, "leader01").await;
     all.permissions = tongban::domain::permission::Permission::ALL.iter().copied().collect();
+    // A role's scope reaches only its own permissions: the leader's district-wide role holds them all.
+    for role in &mut all.roles {
+        role.permissions = all.permissions.clone();
+    }
     for (i, case) in cases.iter().enumerate() {
         for action in ["accept", "examine", "approve", "deliver"] {
             let mut input = tongban::app::cases::ActionInput::new(action);
