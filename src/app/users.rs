@@ -218,6 +218,19 @@ async fn refuse_administrator_target(
     )))
 }
 
+/// Inside the write transaction: the target is still no administrator (a console change may
+/// have landed since it was read).
+async fn still_manageable(tx: &mut sqlx::AnyConnection, actor: &Actor, user: &User) -> Result<(), AppError> {
+    if actor.is_console() {
+        return Ok(());
+    }
+    let grants = roles::grants_of(tx, user.id).await?;
+    if is_administrator(user.kind, &permissions_of(&grants)) {
+        return Err(AppError::Conflict(format!("三员分立：{} 已是管理员账户，请刷新后再操作", user.username)));
+    }
+    Ok(())
+}
+
 /// The target and its roles, read before any write transaction begins (a refusal is audited in
 /// its own transaction).
 async fn target(core: &Core, username: &str) -> Result<(User, Vec<Grant>), AppError> {
@@ -257,6 +270,7 @@ pub async fn set_disabled(core: &Core, actor: &Actor, username: &str, disabled: 
     let (user, grants) = target(core, username).await?;
     refuse_administrator_target(core, actor, &user, &grants, "user.disable").await?;
     let mut tx = core.db.begin().await?;
+    still_manageable(&mut tx, actor, &user).await?;
     if disabled {
         // Even the console cannot leave an administrator duty without an active holder.
         let last = last_holder_of(&mut tx, &user, &grants, |_| false).await?;
@@ -288,6 +302,7 @@ pub async fn reset_password(core: &Core, actor: &Actor, username: &str) -> Resul
     let password = random_password();
     let hash = passwords::hash(password.clone()).await?;
     let mut tx = core.db.begin().await?;
+    still_manageable(&mut tx, actor, &user).await?;
     users::set_password(&mut tx, user.id, &hash, true, now_ms()).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
     audit_in(&mut tx, actor, "user.reset_password", username, Outcome::Success, "").await?;
@@ -309,6 +324,7 @@ pub async fn assign_roles(
     let (user, grants) = target(core, username).await?;
     refuse_administrator_target(core, actor, &user, &grants, "user.assign_roles").await?;
     let mut tx = core.db.begin().await?;
+    still_manageable(&mut tx, actor, &user).await?;
     let checked = check_roles(&mut tx, actor, &user, assignments).await?;
     let last = last_holder_of(&mut tx, &user, &grants, |code| checked.iter().any(|(c, _)| c == code)).await?;
     if !last.is_empty() {
