@@ -268,7 +268,8 @@ pub async fn set_disabled(core: &Core, actor: &Actor, username: &str, disabled: 
         return Err(AppError::Conflict("不能停用自己的账户".into()));
     }
     let (user, grants) = target(core, username).await?;
-    refuse_administrator_target(core, actor, &user, &grants, "user.disable").await?;
+    let operation = if disabled { "user.disable" } else { "user.enable" };
+    refuse_administrator_target(core, actor, &user, &grants, operation).await?;
     let mut tx = core.db.begin().await?;
     still_manageable(&mut tx, actor, &user).await?;
     if disabled {
