@@ -508,6 +508,12 @@ async fn tampering_the_intake_form_does_not_file_for_another_person() {
         let status = intake_step_two(&app, &window, &html, item, forged).await;
         assert!(status.is_client_error(), "{forged}: {status}");
     }
+    // Nor does another window's account get anywhere with this window's seal.
+    let window01 = app.login_as("window01").await;
+    let their_page = intake_step_one(&app, &window01, item).await;
+    let mine = applications_of(&app, "citizen01").await;
+    assert!(intake_step_two(&app, &window01, &their_page, item, &seal).await.is_client_error());
+    assert_eq!(applications_of(&app, "citizen01").await, mine);
     assert_eq!(applications_of(&app, "citizen02").await, before, "nothing filed for citizen02");
     assert!(!html.contains("citizen01"), "the page does not name the account");
     // The page's own seal files for the person step 1 verified.
