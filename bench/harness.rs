@@ -17,6 +17,7 @@ pub async fn demo_state(name: &str) -> (PathBuf, tongban::web::AppState) {
         demo: true,
         secure_cookies: false,
         log_json: false,
+        accounts: tongban::config::AccountsConfig::default(),
     };
     let state = tongban::server::build_state(&config).await.unwrap();
     tongban::demo::seed(&state.core).await.unwrap();

@@ -182,6 +182,7 @@ async fn licences(ds: &Dataset, n: usize) -> Vec<String> {
         demo: false,
         secure_cookies: false,
         log_json: false,
+        accounts: tongban::config::AccountsConfig::default(),
     };
     let state = tongban::server::build_state(&config).await.unwrap();
     let core = &state.core;

@@ -1,11 +1,14 @@
 //! Settings: command-line flags, each with an environment variable, over an optional
 //! `tongban.toml`, over defaults.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Deserialize;
+
+use crate::app::PasswordMaxAge;
+use crate::app::rate_limit::RateLimits;
 
 /// Settings shared by every command (`--data-dir`, `--database`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -33,6 +36,9 @@ pub struct ServeArgs {
     /// Mark cookies `Secure` (set when served behind TLS).
     #[arg(long, env = "TONGBAN_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Multiplies every rate limit (load benchmarks, which send everything from one address).
+    #[arg(long, env = "TONGBAN_RATE_LIMIT_SCALE")]
+    pub rate_limit_scale: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +50,23 @@ struct FileConfig {
     demo: Option<bool>,
     secure_cookies: Option<bool>,
     log_format: Option<String>,
+    /// `[password_max_age_days]`: `staff`, `person`, `organisation` (0 = no limit).
+    password_max_age_days: Option<PasswordMaxAge>,
+    /// `[rate_limits]`: e.g. `login_per_ip = { count = 60, per_secs = 60 }`.
+    rate_limits: Option<RateLimits>,
+    rate_limit_scale: Option<u32>,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    trusted_proxies: Option<Vec<IpAddr>>,
+}
+
+/// Identification and authentication settings (docs/security-accounts.md).
+#[derive(Debug, Clone, Default)]
+pub struct AccountsConfig {
+    pub password_max_age: PasswordMaxAge,
+    pub rate_limits: RateLimits,
+    /// Peers whose `X-Forwarded-For` names the client; by default none: the client is the
+    /// connection's peer.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// The resolved settings.
@@ -55,6 +78,7 @@ pub struct Config {
     pub demo: bool,
     pub secure_cookies: bool,
     pub log_json: bool,
+    pub accounts: AccountsConfig,
 }
 
 impl Config {
@@ -68,6 +92,12 @@ impl Config {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
         let log_json = log_format.or(file.log_format.as_deref()) == Some("json");
+        let scale = serve.rate_limit_scale.or(file.rate_limit_scale).unwrap_or(1);
+        let accounts = AccountsConfig {
+            password_max_age: file.password_max_age_days.unwrap_or_default(),
+            rate_limits: file.rate_limits.unwrap_or_default().scaled(scale),
+            trusted_proxies: file.trusted_proxies.unwrap_or_default(),
+        };
         Ok(Self {
             listen,
             database_url,
@@ -75,6 +105,7 @@ impl Config {
             demo: serve.demo || file.demo.unwrap_or(false),
             secure_cookies: serve.secure_cookies || file.secure_cookies.unwrap_or(false),
             log_json,
+            accounts,
         })
     }
 }
@@ -121,6 +152,17 @@ mod tests {
         assert_eq!(c.as_ref().map(|c| c.listen.port()), Some(1));
         assert_eq!(c.as_ref().map(|c| c.data_dir.clone()), Some(PathBuf::from("/tmp/x")));
         assert_eq!(c.as_ref().map(|c| c.log_json), Some(true));
+        std::fs::write(
+            &file,
+            "[password_max_age_days]\nstaff = 30\n[rate_limits]\nlogin_per_ip = { count = 5, per_secs = 60 }\n",
+        )
+        .unwrap_or_default();
+        let c = Config::resolve(&StorageArgs { config: Some(file.clone()), ..StorageArgs::default() }, &serve, None).ok();
+        let accounts = c.map(|c| c.accounts);
+        assert_eq!(accounts.as_ref().map(|a| a.password_max_age.staff), Some(30));
+        assert_eq!(accounts.as_ref().map(|a| a.password_max_age.person), Some(0));
+        assert_eq!(accounts.as_ref().map(|a| a.rate_limits.login_per_ip.count), Some(5));
+        assert_eq!(accounts.as_ref().map(|a| a.rate_limits.verify_per_ip), Some(RateLimits::default().verify_per_ip));
         std::fs::write(&file, "colour = \"blue\"\n").unwrap_or_default();
         assert!(
             Config::resolve(&StorageArgs { config: Some(file), ..StorageArgs::default() }, &ServeArgs::default(), None)

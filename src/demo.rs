@@ -180,6 +180,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
             now,
         };
         let id = users::insert(&mut tx, &new).await?;
+        users::mark_demo(&mut tx, id).await?;
         let scope = crate::domain::role::builtin(u.role).context("demo role")?.scope.name();
         roles::set_user_roles(&mut tx, id, &[(u.role.to_owned(), scope.to_owned())]).await?;
     }
@@ -205,6 +206,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
             now,
         };
         let id = users::insert(&mut tx, &new).await?;
+        users::mark_demo(&mut tx, id).await?;
         roles::set_user_roles(&mut tx, id, &[("citizen".to_owned(), "own".to_owned())]).await?;
     }
     let biz_code = credit_code_with_check("91310112MA1GDEM08").context("demo credit code")?;
@@ -224,6 +226,7 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
         now,
     };
     let id = users::insert(&mut tx, &new).await?;
+    users::mark_demo(&mut tx, id).await?;
     roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
     seed_catalogue(&mut tx).await?;
     seed_licence_types(&mut tx).await?;

@@ -29,6 +29,12 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         jobs: Arc::new(crate::jobs::registry()),
         sender: Arc::new(app::notifications::LoggingSender),
         licence_keys: Arc::new(crate::signing::KeyRing::load_or_create(&config.data_dir)?),
+        passwords: Arc::new(app::passwords::Checker::new()?),
+        limiter: Arc::new(app::rate_limit::InProcess::new(&config.accounts.rate_limits)),
+        account_rules: Arc::new(app::AccountRules {
+            password_max_age: config.accounts.password_max_age.clone(),
+            demo: config.demo,
+        }),
     };
     app::roles::sync_builtin(&core).await.map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
     app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
@@ -36,7 +42,11 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     app::workflows::validate_stored(&core).await?;
     Ok(AppState {
         core,
-        settings: Arc::new(WebSettings { demo: config.demo, secure_cookies: config.secure_cookies }),
+        settings: Arc::new(WebSettings {
+            demo: config.demo,
+            secure_cookies: config.secure_cookies,
+            trusted_proxies: config.accounts.trusted_proxies.clone(),
+        }),
         metrics: crate::telemetry::metrics_handle(),
     })
 }

@@ -2,6 +2,7 @@
 
 use tracing::instrument;
 
+use super::rate_limit::{self, Limit};
 use super::{AppError, Core, Origin, Problems, passwords};
 use crate::clock::now_ms;
 use crate::domain::identity::{CreditCode, IdNumber, Phone};
@@ -42,8 +43,17 @@ pub fn username_problem(username: &str) -> Option<&'static str> {
     None
 }
 
+/// What a registration answers, made or not: whether an ID number, credit code or username
+/// already has an account is never told to the person registering (it would tell anyone whose
+/// ID number is registered). The real owner is told how to go on, and gets a message.
+pub const NEUTRAL_ANSWER: &str = "注册申请已受理。如果所填信息无误且此前未注册，账户已开通，请用所填用户名和密码登录。\
+如果无法登录，说明该证件或用户名已有账户：请用原账户登录（忘记密码可到任一服务大厅重置），或换一个用户名重新注册。";
+
+/// Registers a citizen or a business. Problems with what was typed are listed at once; an
+/// identity or name that already has an account gets the same answer as a new account
+/// ([`NEUTRAL_ANSWER`]), is audited, and its owner is told.
 #[instrument(skip_all, fields(kind = %r.kind))]
-pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<String, AppError> {
+pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<(), AppError> {
     let mut p = Problems::default();
     let kind = match r.kind.as_str() {
         "person" => UserKind::Person,
@@ -92,26 +102,43 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
     {
         p.add("password_confirm", "mismatch", "两次输入的密码不一致");
     }
-    let id_digest = id_number.as_ref().map(|id| core.cipher.index(id.as_str()));
-    {
-        let mut conn = core.db.conn().await?;
-        if !p.has("username") && users::username_taken(&mut conn, username).await? {
-            p.add("username", "taken", "该用户名已被使用，请换一个");
-        }
-        if let Some(d) = &id_digest
-            && users::id_number_taken(&mut conn, d).await?
-        {
-            p.add("id_number", "taken", "该身份证号已注册，请直接登录或找回密码");
-        }
-        if let Some(c) = &credit_code
-            && users::credit_code_taken(&mut conn, c.as_str()).await?
-        {
-            p.add("credit_code", "taken", "该统一社会信用代码已注册");
-        }
-    }
     p.into_result()?;
+    let id_digest = id_number.as_ref().map(|id| core.cipher.index(id.as_str()));
+    // Per identity, whoever asks: a stranger testing ID numbers meets the limit from any address.
+    let identity_keys = [
+        Some(format!("username:{}", username.to_lowercase())),
+        id_digest.as_ref().map(|d| format!("id:{d}")),
+        credit_code.as_ref().map(|c| format!("credit:{}", c.as_str())),
+    ];
+    for key in identity_keys.iter().flatten() {
+        rate_limit::enforce(core, Limit::RegisterPerIdentity, key, &origin.ip, None).await?;
+    }
+    // Hashed whether or not the account will be made, so that both answers take as long.
     let hash = passwords::hash(r.password.clone()).await?;
     let now = now_ms();
+    let mut tx = core.db.begin().await?;
+    let mut taken: Vec<&str> = Vec::new();
+    let mut owner = None;
+    if users::username_taken(&mut tx, username).await? {
+        taken.push("用户名已被使用");
+    }
+    if let Some(d) = &id_digest
+        && let Some(u) = users::by_id_number_digest(&mut tx, d).await?
+    {
+        taken.push("身份证号已注册");
+        owner = Some((u.id, "身份证号"));
+    }
+    if let Some(c) = &credit_code
+        && let Some(u) = users::by_credit_code(&mut tx, c.as_str()).await?
+    {
+        taken.push("统一社会信用代码已注册");
+        owner = Some((u.id, "统一社会信用代码"));
+    }
+    if !taken.is_empty() {
+        refuse_in(&mut tx, core, origin, username, &taken.join("、"), owner).await?;
+        tx.commit().await?;
+        return Ok(());
+    }
     let contact = r.contact_name.trim();
     let new = NewUser {
         username,
@@ -128,12 +155,16 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
         contact_name: (!contact.is_empty()).then_some(contact),
         now,
     };
-    let mut tx = core.db.begin().await?;
     let id = match users::insert(&mut tx, &new).await {
         Ok(id) => id,
-        // Two registrations racing for the same name: the loser gets the same field error.
+        // Two registrations racing for the same name or number: the loser gets the same
+        // neutral answer.
         Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Invalid(vec![super::FieldError::new("username", "taken", "该用户名或证件已注册")]));
+            drop(tx);
+            let mut tx = core.db.begin().await?;
+            refuse_in(&mut tx, core, origin, username, "用户名或证件已注册（并发注册）", None).await?;
+            tx.commit().await?;
+            return Ok(());
         }
         Err(e) => return Err(e.into()),
     };
@@ -150,5 +181,36 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
     };
     audit::append(&mut tx, &entry, now).await?;
     tx.commit().await?;
-    Ok(username.to_owned())
+    Ok(())
+}
+
+/// Records a registration that made no account (the name or the identity already has one) and
+/// tells the owner of the identity, who may be the person trying: the message centre and, with
+/// a phone, a text message.
+async fn refuse_in(
+    tx: &mut sqlx::AnyConnection,
+    core: &Core,
+    origin: &Origin,
+    username: &str,
+    why: &str,
+    owner: Option<(i64, &str)>,
+) -> Result<(), AppError> {
+    let typed: String = username.chars().take(64).collect();
+    let entry = NewEntry {
+        actor_id: None,
+        actor: &typed,
+        ip: &origin.ip,
+        action: "user.register_refused",
+        object: &typed,
+        outcome: Outcome::Denied,
+        detail: why,
+    };
+    audit::append(tx, &entry, now_ms()).await?;
+    if let Some((owner_id, what)) = owner {
+        let body = format!(
+            "有人用您的{what}申请注册新账户，未予注册。如是您本人，请用原账户登录（忘记密码可到任一服务大厅重置）；如非本人操作，无须处理。"
+        );
+        super::notifications::notify_in(tx, core, owner_id, "注册提醒", &body, "/login").await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 
 use tracing::instrument;
 
-use super::{Actor, AppError, Core, HeldRole, Origin, Problems, passwords};
+use super::rate_limit::{self, Limit};
+use super::{AccountRules, Actor, AppError, Core, HeldRole, Origin, Problems, passwords};
 use crate::clock::now_ms;
 use crate::crypto::{random_token, sm3_hex};
 use crate::domain::password::policy_violations;
@@ -31,27 +32,43 @@ pub struct LoggedIn {
     pub user: User,
 }
 
+/// Logs in. An unknown name and a wrong password get the same answer, after the same argon2
+/// work, with the same count of remaining tries and the same lock after five (names that are no
+/// account are counted by the throttle) — nothing tells a stranger which accounts exist.
 #[instrument(skip_all, fields(ip = %origin.ip))]
 pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str) -> Result<LoggedIn, AppError> {
     let now = now_ms();
     let username = username.trim();
-    if core.throttle.is_blocked(&origin.ip, now) {
+    rate_limit::enforce(core, Limit::LoginPerAccount, &username.to_lowercase(), &origin.ip, None).await?;
+    if let Some(ms) = core.throttle.blocked_for_ms(&origin.ip, now) {
         audit_anonymous(core, origin, username, "auth.throttled", Outcome::Denied, "同一地址登录失败次数过多").await?;
-        return Err(AppError::Throttled);
+        return Err(AppError::Throttled { retry_after_secs: u64::try_from(ms.div_euclid(1000) + 1).unwrap_or(1) });
     }
     let user = users::by_username(&mut *core.db.conn().await?, username).await?;
-    if let Some(u) = &user
-        && let Some(until) = u.locked_until
-        && until > now
-    {
-        audit_user(core, origin, u, "auth.login_refused", Outcome::Denied, "账户锁定期间尝试登录").await?;
-        return Err(AppError::Locked { until_ms: until });
+    match &user {
+        Some(u) if u.locked_until.is_some_and(|until| until > now) => {
+            audit_user(core, origin, u, "auth.login_refused", Outcome::Denied, "账户锁定期间尝试登录").await?;
+            return Err(AppError::Locked { until_ms: u.locked_until.unwrap_or(now) });
+        }
+        None => {
+            if let Some(until) = core.throttle.unknown_locked_until(username, now) {
+                let detail = "用户名不存在，锁定期间再次尝试";
+                audit_anonymous(core, origin, username, "auth.login_refused", Outcome::Denied, detail).await?;
+                return Err(AppError::Locked { until_ms: until });
+            }
+        }
+        Some(_) => {}
     }
-    let ok = passwords::verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let Some(user) = user else {
+    let ok = core.passwords.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let Some(mut user) = user else {
         core.throttle.record_failure(&origin.ip, now);
-        audit_anonymous(core, origin, username, "auth.login_failed", Outcome::Failure, "用户名不存在").await?;
-        return Err(AppError::InvalidCredentials { remaining: LOCK_AFTER_FAILURES });
+        let (failures, locked) = core.throttle.record_unknown_failure(username, now);
+        let detail = format!("用户名不存在（连续第 {failures} 次）");
+        audit_anonymous(core, origin, username, "auth.login_failed", Outcome::Failure, &detail).await?;
+        if let Some(until) = locked {
+            return Err(AppError::Locked { until_ms: until });
+        }
+        return Err(AppError::InvalidCredentials { remaining: LOCK_AFTER_FAILURES - failures });
     };
     if !ok {
         core.throttle.record_failure(&origin.ip, now);
@@ -84,10 +101,28 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
     let idle = if user.kind == UserKind::Staff { STAFF_IDLE_SECS } else { PUBLIC_IDLE_SECS };
     let mut tx = core.db.begin().await?;
     users::clear_failures(&mut tx, user.id, now).await?;
+    if !user.must_change_password
+        && let Some(reason) = password_change_due(&core.account_rules, &user, now)
+    {
+        users::require_password_change(&mut tx, user.id, now).await?;
+        append(&mut tx, origin, &user, "auth.password_change_required", Outcome::Success, reason).await?;
+        user.must_change_password = true;
+    }
     sessions::insert(&mut tx, &sm3_hex(token.as_bytes()), user.id, now, idle, &origin.ip).await?;
     append(&mut tx, origin, &user, "auth.login", Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(LoggedIn { token, user })
+}
+
+/// Why the user must choose a new password before anything else, if they must: the password
+/// is older than the age limit of their kind of account, or it is the demo's published one
+/// outside demo mode (in demo mode the demo's accounts are exempt from both).
+pub fn password_change_due(rules: &AccountRules, user: &User, now: i64) -> Option<&'static str> {
+    if user.demo_account {
+        return (!rules.demo).then_some("演示账户的密码是公开的，非演示模式下须修改");
+    }
+    let max = rules.password_max_age.for_kind(user.kind)?;
+    (now - user.password_changed_at > max).then_some("密码已超过有效期，须修改")
 }
 
 /// Ends the session behind `token`.
@@ -179,9 +214,11 @@ pub async fn change_password(
     new: &str,
     confirm: &str,
 ) -> Result<(), AppError> {
+    rate_limit::enforce(core, Limit::PasswordChangePerAccount, &actor.user_id.to_string(), &actor.ip, Some(actor))
+        .await?;
     let mut problems = Problems::default();
     let user = users::by_id(&mut *core.db.conn().await?, actor.user_id).await?.ok_or(AppError::NotFound)?;
-    if !passwords::verify(current.to_owned(), Some(user.password_hash.clone())).await? {
+    if !core.passwords.verify(current, Some(&user.password_hash)).await? {
         problems.add("current_password", "wrong_password", "当前密码不正确");
     }
     for message in policy_violations(&actor.username, new) {
@@ -190,8 +227,10 @@ pub async fn change_password(
     if new != confirm {
         problems.add("confirm_password", "mismatch", "两次输入的新密码不一致");
     }
-    if !problems.has("current_password") && current == new {
-        problems.add("new_password", "unchanged", "新密码不能与当前密码相同");
+    // The history is checked only for a caller who proved the current password: otherwise it
+    // would answer questions about old passwords.
+    if problems.0.is_empty() && reuses_a_recent_password(core, actor.user_id, new).await? {
+        problems.add("new_password", "reused", "新密码不能与最近 5 次使用过的密码相同");
     }
     problems.into_result()?;
     let hash = passwords::hash(new.to_owned()).await?;
@@ -202,6 +241,16 @@ pub async fn change_password(
     super::audit_in(&mut tx, actor, "auth.password_change", &actor.username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
+}
+
+async fn reuses_a_recent_password(core: &Core, user_id: i64, new: &str) -> Result<bool, AppError> {
+    let recent = users::recent_password_hashes(&mut *core.db.conn().await?, user_id).await?;
+    for hash in &recent {
+        if core.passwords.verify(new, Some(hash)).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 async fn append(

@@ -383,6 +383,9 @@ pub async fn act(core: &Core, actor: &Actor, number: &str, input: &ActionInput) 
         super::audit::record_denial(core, Some(actor), &actor.ip, &def.name, number).await?;
         return Err(AppError::Forbidden);
     }
+    // Every staff action sends the applicant a message: limited per acting account.
+    let key = actor.user_id.to_string();
+    super::rate_limit::enforce(core, super::rate_limit::Limit::MessagePerAccount, &key, &actor.ip, Some(actor)).await?;
     let calendar = super::calendar::load(core).await?;
     let mut tx = core.db.begin().await?;
     let moved = move_in(&mut tx, core, actor, &case, &wf, &def, input, &calendar).await?;

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod licences;
 pub mod notifications;
 pub mod passwords;
+pub mod rate_limit;
 pub mod roles;
 pub mod search;
 pub mod throttle;
@@ -48,6 +49,49 @@ pub struct Core {
     pub sender: Arc<dyn notifications::Sender>,
     /// The SM2 keys that sign electronic licences.
     pub licence_keys: Arc<crate::signing::KeyRing>,
+    /// Password verification (with the dummy hash for unknown users).
+    pub passwords: Arc<passwords::Checker>,
+    /// The rate limits' counters.
+    pub limiter: Arc<dyn rate_limit::RateLimiter>,
+    /// Password age limits and whether this is a demo.
+    pub account_rules: Arc<AccountRules>,
+}
+
+/// How long a password may be used, per kind of account, in days; 0 means no limit.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordMaxAge {
+    /// Staff, administrators included (等保: privileged accounts change regularly).
+    pub staff: u32,
+    pub person: u32,
+    pub organisation: u32,
+}
+
+impl Default for PasswordMaxAge {
+    fn default() -> Self {
+        PasswordMaxAge { staff: 90, person: 0, organisation: 0 }
+    }
+}
+
+impl PasswordMaxAge {
+    /// The limit for a kind of account, in milliseconds.
+    pub fn for_kind(&self, kind: UserKind) -> Option<i64> {
+        let days = match kind {
+            UserKind::Staff => self.staff,
+            UserKind::Person => self.person,
+            UserKind::Organisation => self.organisation,
+        };
+        (days > 0).then(|| i64::from(days) * 86_400_000)
+    }
+}
+
+/// The identification rules a node runs with.
+#[derive(Debug, Clone, Default)]
+pub struct AccountRules {
+    pub password_max_age: PasswordMaxAge,
+    /// `serve --demo`: the demo's accounts keep their published password without being asked to
+    /// change it (and without an age limit). Outside demo mode they must change it.
+    pub demo: bool,
 }
 
 /// Errors a use case reports; each boundary (pages, API) renders them its own way.
@@ -71,8 +115,9 @@ pub enum AppError {
     Locked { until_ms: i64 },
     #[error("账户已停用")]
     Disabled,
+    /// Too many requests; the client may retry after this many seconds.
     #[error("尝试过于频繁")]
-    Throttled,
+    Throttled { retry_after_secs: u64 },
     /// A file or body over its limit; the message names the limit.
     #[error("{0}")]
     PayloadTooLarge(String),

@@ -94,6 +94,7 @@ migrations! {
     5 => "0005_jobs",
     6 => "0006_licences",
     7 => "0007_case_indexes",
+    9 => "0009_accounts",
 }
 
 impl Db {

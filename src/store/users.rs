@@ -54,6 +54,11 @@ pub struct User {
     pub credit_code: Option<String>,
     pub contact_name: Option<String>,
     pub created_at: i64,
+    /// When the current password was set (the account's creation for accounts older than
+    /// migration 0009).
+    pub password_changed_at: i64,
+    /// Seeded by the demo, with the published password.
+    pub demo_account: bool,
 }
 
 /// `SELECT … FROM users … WHERE <condition>` as one literal, so that the SQL stays static text.
@@ -63,6 +68,7 @@ macro_rules! select_user_where {
             "SELECT u.id, u.username, u.display_name, u.kind, u.password_hash, \
              u.must_change_password, u.disabled, u.failed_attempts, u.locked_until, u.id_number_enc, \
              u.phone_enc, u.credit_code, u.contact_name, u.created_at, \
+             COALESCE(u.password_changed_at, u.created_at) AS password_changed_at, u.demo_account, \
              d.id AS d_id, d.code AS d_code, d.name AS d_name, \
              s.id AS s_id, s.code AS s_code, s.name AS s_name, s.kind AS s_kind, \
              s.subdistrict AS s_subdistrict, s.address AS s_address \
@@ -143,8 +149,9 @@ pub struct NewUser<'a> {
     pub now: i64,
 }
 
+/// Inserts an account; its first password goes into its password history too.
 pub async fn insert(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result<i64> {
-    sqlx::query(
+    let id: i64 = sqlx::query(
         "INSERT INTO users (username, display_name, kind, department_id, site_id, password_hash, \
          must_change_password, id_number_enc, id_number_digest, phone_enc, credit_code, contact_name, \
          created_at, updated_at) \
@@ -163,9 +170,11 @@ pub async fn insert(c: &mut AnyConnection, u: &NewUser<'_>) -> sqlx::Result<i64>
     .bind(u.credit_code)
     .bind(u.contact_name)
     .bind(u.now)
-    .fetch_one(c)
+    .fetch_one(&mut *c)
     .await?
-    .try_get("id")
+    .try_get("id")?;
+    remember_password(c, id, u.password_hash, u.now).await?;
+    Ok(id)
 }
 
 /// The person with this ID number (looked up by its keyed digest; the number itself is stored
@@ -189,16 +198,11 @@ pub async fn deciders_of_department(c: &mut AnyConnection, department_id: i64) -
     rows.iter().map(|r| r.try_get("id")).collect()
 }
 
-pub async fn id_number_taken(c: &mut AnyConnection, digest: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE id_number_digest = $1")
-        .bind(digest)
-        .fetch_optional(c)
-        .await?
-        .is_some())
-}
-
-pub async fn credit_code_taken(c: &mut AnyConnection, code: &str) -> sqlx::Result<bool> {
-    Ok(sqlx::query("SELECT 1 AS one FROM users WHERE credit_code = $1").bind(code).fetch_optional(c).await?.is_some())
+/// The organisation with this credit code.
+pub async fn by_credit_code(c: &mut AnyConnection, code: &str) -> sqlx::Result<Option<User>> {
+    const SQL: &str = select_user_where!("u.credit_code = $1");
+    let row = sqlx::query(SQL).bind(code).fetch_optional(c).await?;
+    row.as_ref().map(user_from_row).transpose()
 }
 
 pub async fn username_taken(c: &mut AnyConnection, username: &str) -> sqlx::Result<bool> {
@@ -234,17 +238,67 @@ pub async fn clear_failures(c: &mut AnyConnection, id: i64, now: i64) -> sqlx::R
     Ok(())
 }
 
+/// Sets a new password (and whether it must be changed at next login), clears the failures and
+/// the lock, and records it in the password history, of which only the latest are kept.
 pub async fn set_password(c: &mut AnyConnection, id: i64, hash: &str, must_change: bool, now: i64) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE users SET password_hash = $2, must_change_password = $3, failed_attempts = 0, \
-         locked_until = NULL, updated_at = $4 WHERE id = $1",
+         locked_until = NULL, password_changed_at = $4, demo_account = 0, updated_at = $4 WHERE id = $1",
     )
     .bind(id)
     .bind(hash)
     .bind(i64::from(must_change))
     .bind(now)
+    .execute(&mut *c)
+    .await?;
+    remember_password(c, id, hash, now).await
+}
+
+async fn remember_password(c: &mut AnyConnection, id: i64, hash: &str, now: i64) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO password_history (user_id, password_hash, set_at) VALUES ($1, $2, $3)")
+        .bind(id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *c)
+        .await?;
+    // Older hashes are of no use and are residual information: delete them.
+    sqlx::query(
+        "DELETE FROM password_history WHERE user_id = $1 AND id NOT IN \
+         (SELECT id FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2)",
+    )
+    .bind(id)
+    .bind(PASSWORD_HISTORY_KEPT)
     .execute(c)
     .await?;
+    Ok(())
+}
+
+/// Hashes kept per account: the current password and the four before it.
+const PASSWORD_HISTORY_KEPT: i64 = crate::domain::password::HISTORY as i64;
+
+/// The hashes of the account's latest passwords, newest first (the current one included).
+pub async fn recent_password_hashes(c: &mut AnyConnection, id: i64) -> sqlx::Result<Vec<String>> {
+    let rows = sqlx::query("SELECT password_hash FROM password_history WHERE user_id = $1 ORDER BY id DESC LIMIT $2")
+        .bind(id)
+        .bind(PASSWORD_HISTORY_KEPT)
+        .fetch_all(c)
+        .await?;
+    rows.iter().map(|r| r.try_get("password_hash")).collect()
+}
+
+/// Marks an account as seeded by the demo (its password is published).
+pub async fn mark_demo(c: &mut AnyConnection, id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET demo_account = 1 WHERE id = $1").bind(id).execute(c).await?;
+    Ok(())
+}
+
+/// Requires a new password at the next page (an expired or published one).
+pub async fn require_password_change(c: &mut AnyConnection, id: i64, now: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET must_change_password = 1, updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(c)
+        .await?;
     Ok(())
 }
 
@@ -292,5 +346,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
         credit_code: r.try_get("credit_code")?,
         contact_name: r.try_get("contact_name")?,
         created_at: r.try_get("created_at")?,
+        password_changed_at: r.try_get("password_changed_at")?,
+        demo_account: flag(r, "demo_account")?,
     })
 }

@@ -126,7 +126,7 @@ pub struct LoginResponse {
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong username or password (`invalid_credentials`)", body = ApiErrorBody),
         (status = 403, description = "`account_locked` or `account_disabled`", body = ApiErrorBody),
-        (status = 429, description = "too many failures from this address", body = ApiErrorBody),
+        (status = 429, description = "too many attempts from this address or for this account (`throttled`, with `Retry-After`)", body = ApiErrorBody),
     ))]
 async fn login(State(state): State<AppState>, visitor: Visitor, Json(req): Json<LoginRequest>) -> WebResult {
     let logged_in = app::auth::login(&state.core, &Origin { ip: visitor.ip }, &req.username, &req.password).await?;
@@ -142,16 +142,30 @@ async fn login(State(state): State<AppState>, visitor: Visitor, Json(req): Json<
 
 #[derive(Serialize, ToSchema)]
 pub struct RegisterResponse {
+    /// The username asked for.
     pub username: String,
+    /// The same neutral answer whether or not an account was made (an ID number, credit code
+    /// or username that already has an account is never told): log in to find out.
+    pub message: String,
 }
 
 /// Register a citizen (`kind: person`, with `id_number`) or a business (`kind: organisation`,
-/// with `credit_code` and `contact_name`).
+/// with `credit_code` and `contact_name`). Problems with the input are listed at once (422);
+/// otherwise the answer is 202 whether an account was made or the identity or username already
+/// had one (its owner is told).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = Registration,
-    responses((status = 201, body = RegisterResponse), (status = 422, description = "every problem at once", body = ApiErrorBody)))]
+    responses(
+        (status = 202, body = RegisterResponse),
+        (status = 422, description = "every problem at once", body = ApiErrorBody),
+        (status = 429, description = "too many registrations from this address or for this identity", body = ApiErrorBody),
+    ))]
 async fn register(State(state): State<AppState>, visitor: Visitor, Json(r): Json<Registration>) -> WebResult {
-    let username = app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &r).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { username })).into_response())
+    app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &r).await?;
+    let body = RegisterResponse {
+        username: r.username.trim().to_owned(),
+        message: app::accounts::NEUTRAL_ANSWER.to_owned(),
+    };
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
 /// End the current session.

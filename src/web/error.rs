@@ -2,7 +2,7 @@
 //! `render_errors` middleware turns it into a Chinese page for people or JSON for the API,
 //! with the request id — never internal error text.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::{AppError, FieldError};
@@ -38,7 +38,7 @@ impl IntoResponse for WebError {
             AppError::PasswordChangeRequired => (
                 StatusCode::FORBIDDEN,
                 "password_change_required",
-                "首次登录或密码被重置后，请先修改密码".to_owned(),
+                "首次登录、密码被重置或已过有效期，请先修改密码".to_owned(),
                 vec![],
             ),
             AppError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m, vec![]),
@@ -60,8 +60,13 @@ impl IntoResponse for WebError {
             AppError::Disabled => {
                 (StatusCode::FORBIDDEN, "account_disabled", "账户已停用，请联系管理员".to_owned(), vec![])
             }
-            AppError::Throttled => {
-                (StatusCode::TOO_MANY_REQUESTS, "throttled", "尝试次数过多，请 15 分钟后再试".to_owned(), vec![])
+            AppError::Throttled { retry_after_secs } => {
+                let mut response = StatusCode::TOO_MANY_REQUESTS.into_response();
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+                let info =
+                    ErrorInfo { code: "throttled", message: throttled_message(retry_after_secs), details: vec![] };
+                response.extensions_mut().insert(info);
+                return response;
             }
             AppError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", m, vec![]),
             AppError::UnsupportedMediaType(m) => {
@@ -75,6 +80,15 @@ impl IntoResponse for WebError {
         let mut response = status.into_response();
         response.extensions_mut().insert(ErrorInfo { code, message, details });
         response
+    }
+}
+
+/// What a 429 says: how long to wait, in words.
+pub fn throttled_message(retry_after_secs: u64) -> String {
+    if retry_after_secs >= 120 {
+        format!("操作过于频繁，请约 {} 分钟后再试", retry_after_secs.div_ceil(60))
+    } else {
+        format!("操作过于频繁，请 {retry_after_secs} 秒后再试")
     }
 }
 

@@ -1,7 +1,7 @@
 //! Request-wide behaviour: request ids, tracing spans, metrics, error rendering, security
 //! headers, CSRF, and the access guard that enforces the route registry.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -93,6 +93,7 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         }
     };
     let cookies: Vec<HeaderValue> = response.headers().get_all(header::SET_COOKIE).iter().cloned().collect();
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let mut out = if is_api {
         let mut body = serde_json::json!({ "code": info.code, "message": info.message });
         if !info.details.is_empty() {
@@ -113,6 +114,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
     };
     for c in cookies {
         out.headers_mut().append(header::SET_COOKIE, c);
+    }
+    if let Some(v) = retry_after {
+        out.headers_mut().insert(header::RETRY_AFTER, v);
     }
     out
 }
@@ -269,10 +273,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     if spec.access == Access::Static {
         return next.run(req).await;
     }
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let ip = client_ip(&req, &state.settings.trusted_proxies);
     let token = cookie_value(req.headers(), SESSION_COOKIE);
     let actor = match &token {
         Some(t) => match app::auth::actor_for_session(&state.core, t, &ip).await {
@@ -300,6 +301,34 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     req.extensions_mut().insert(CurrentSession { actor, token, ip });
     next.run(req).await
+}
+
+/// The client's address: the connection's peer, unless the peer is a trusted reverse proxy;
+/// then the nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
+pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> String {
+    let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+        return "unknown".to_owned();
+    };
+    if !trusted.contains(&peer) {
+        return peer.to_string();
+    }
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|part| part.trim().parse::<IpAddr>().ok())
+        .collect::<Vec<_>>();
+    for hop in forwarded.into_iter().rev() {
+        match hop {
+            Some(ip) if trusted.contains(&ip) => continue,
+            Some(ip) => return ip.to_string(),
+            // Garbage from the far side of the proxy: stop believing the header there.
+            None => break,
+        }
+    }
+    peer.to_string()
 }
 
 pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

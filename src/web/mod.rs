@@ -13,6 +13,7 @@ pub mod catalogue;
 pub mod error;
 pub mod forms;
 pub mod licences;
+pub mod limits;
 pub mod messages;
 pub mod middleware;
 pub mod office;
@@ -46,6 +47,8 @@ pub struct WebSettings {
     pub demo: bool,
     /// Marks cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 #[derive(Clone)]
@@ -82,6 +85,7 @@ pub fn build_app(state: AppState) -> Router {
         .fallback(error::not_found)
         .layer(from_fn_with_state(state.clone(), middleware::guard))
         .layer(from_fn_with_state(state.clone(), middleware::csrf))
+        .layer(from_fn_with_state(state.clone(), limits::per_address))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(from_fn(middleware::render_errors))
         .layer(from_fn(middleware::security_headers))

@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
@@ -59,16 +59,21 @@ struct LoginPage {
     next: String,
     username: String,
     error: Option<String>,
+    /// After a registration: the neutral answer (made or not, it reads the same).
+    notice: Option<&'static str>,
 }
 
 #[derive(Deserialize)]
 struct NextQuery {
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    registered: Option<String>,
 }
 
 async fn login_page(shell: Shell, Query(q): Query<NextQuery>) -> Response {
-    render(&LoginPage { shell, next: q.next, username: String::new(), error: None })
+    let notice = q.registered.is_some().then_some(app::accounts::NEUTRAL_ANSWER);
+    render(&LoginPage { shell, next: q.next, username: String::new(), error: None, notice })
 }
 
 #[derive(Deserialize)]
@@ -108,14 +113,22 @@ async fn login_submit(
         }
         Err(AppError::Internal(e)) => Err(WebError(AppError::Internal(e))),
         Err(e) => {
+            let retry_after = match &e {
+                AppError::Throttled { retry_after_secs } => Some(*retry_after_secs),
+                _ => None,
+            };
             let (status, message) = match &e {
                 AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "请输入用户名和密码".to_owned()),
-                AppError::Throttled => (StatusCode::TOO_MANY_REQUESTS, "尝试次数过多，请 15 分钟后再试".to_owned()),
+                AppError::Throttled { .. } => (StatusCode::TOO_MANY_REQUESTS, message_of(e)),
                 AppError::Locked { .. } | AppError::Disabled => (StatusCode::FORBIDDEN, message_of(e)),
                 _ => (StatusCode::UNAUTHORIZED, message_of(e)),
             };
-            let page = LoginPage { shell, next: f.next, username: f.username, error: Some(message) };
-            Ok(render_status(status, &page))
+            let page = LoginPage { shell, next: f.next, username: f.username, error: Some(message), notice: None };
+            let mut response = render_status(status, &page);
+            if let Some(secs) = retry_after {
+                response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            }
+            Ok(response)
         }
     }
 }

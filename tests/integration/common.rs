@@ -33,6 +33,13 @@ impl TestApp {
 
     /// A running server; `demo` seeds the demo data.
     pub async fn spawn_with(demo: bool) -> TestApp {
+        Self::spawn_configured(demo, |_| {}).await
+    }
+
+    /// A running server whose settings `configure` changes first (`config.demo` says whether
+    /// the server runs in demo mode; `seed` whether the demo data is seeded).
+    pub async fn spawn_configured(seed: bool, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let demo = seed;
         tongban::telemetry::init_logging(false);
         let data_dir = std::env::temp_dir().join(format!("tongban-test-{}", unique()));
         std::fs::create_dir_all(&data_dir).expect("temp dir");
@@ -51,14 +58,16 @@ impl TestApp {
             }
             _ => (tongban::config::default_sqlite_url(&data_dir), None),
         };
-        let config = Config {
+        let mut config = Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             database_url: database_url.clone(),
             data_dir: data_dir.clone(),
             demo,
             secure_cookies: false,
             log_json: false,
+            accounts: tongban::config::AccountsConfig::default(),
         };
+        configure(&mut config);
         let state = tongban::server::build_state(&config).await.expect("state");
         if demo {
             tongban::demo::seed(&state.core).await.expect("demo seed");
