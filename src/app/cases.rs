@@ -373,6 +373,10 @@ pub async fn view(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, 
 #[instrument(skip_all, fields(case = %number, action = %input.action))]
 pub async fn act(core: &Core, actor: &Actor, number: &str, input: &ActionInput) -> Result<CaseRow, AppError> {
     let case = case_in_scope(core, actor, number, Permission::OfficeView).await?;
+    // A staff action sends the applicant a message: limited per acting account (attempts count
+    // whether or not the action is allowed now).
+    let key = actor.user_id.to_string();
+    super::rate_limit::enforce(core, super::rate_limit::Limit::MessagePerAccount, &key, &actor.ip, Some(actor)).await?;
     let wf = workflows::version(&mut *core.db.conn().await?, core, &case.workflow_code, case.workflow_version).await?;
     let def = action_def(&wf, &case, &input.action)?;
     let permission = def.permission.parse::<Permission>().map_err(|e| AppError::Internal(e.into()))?;
@@ -383,9 +387,6 @@ pub async fn act(core: &Core, actor: &Actor, number: &str, input: &ActionInput) 
         super::audit::record_denial(core, Some(actor), &actor.ip, &def.name, number).await?;
         return Err(AppError::Forbidden);
     }
-    // Every staff action sends the applicant a message: limited per acting account.
-    let key = actor.user_id.to_string();
-    super::rate_limit::enforce(core, super::rate_limit::Limit::MessagePerAccount, &key, &actor.ip, Some(actor)).await?;
     let calendar = super::calendar::load(core).await?;
     let mut tx = core.db.begin().await?;
     let moved = move_in(&mut tx, core, actor, &case, &wf, &def, input, &calendar).await?;
