@@ -157,7 +157,8 @@ mod tests {
             "[password_max_age_days]\nstaff = 30\n[rate_limits]\nlogin_per_ip = { count = 5, per_secs = 60 }\n",
         )
         .unwrap_or_default();
-        let c = Config::resolve(&StorageArgs { config: Some(file.clone()), ..StorageArgs::default() }, &serve, None).ok();
+        let c =
+            Config::resolve(&StorageArgs { config: Some(file.clone()), ..StorageArgs::default() }, &serve, None).ok();
         let accounts = c.map(|c| c.accounts);
         assert_eq!(accounts.as_ref().map(|a| a.password_max_age.staff), Some(30));
         assert_eq!(accounts.as_ref().map(|a| a.password_max_age.person), Some(0));

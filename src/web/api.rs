@@ -161,10 +161,8 @@ pub struct RegisterResponse {
     ))]
 async fn register(State(state): State<AppState>, visitor: Visitor, Json(r): Json<Registration>) -> WebResult {
     app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &r).await?;
-    let body = RegisterResponse {
-        username: r.username.trim().to_owned(),
-        message: app::accounts::NEUTRAL_ANSWER.to_owned(),
-    };
+    let body =
+        RegisterResponse { username: r.username.trim().to_owned(), message: app::accounts::NEUTRAL_ANSWER.to_owned() };
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 

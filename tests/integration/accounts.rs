@@ -206,11 +206,17 @@ async fn registration_does_not_tell_whether_an_id_number_or_a_username_is_regist
     let client = app.client();
     let form = |u: &'static str, id: &'static str| {
         let id = tongban::domain::identity::id_number_with_check(id).unwrap();
-        [("kind", "person"), ("username", u), ("name", "测试"), ("phone", "13800000000"), ("password", "Minhang#Reg2026")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .chain([("id_number".to_owned(), id)])
-            .collect::<Vec<_>>()
+        [
+            ("kind", "person"),
+            ("username", u),
+            ("name", "测试"),
+            ("phone", "13800000000"),
+            ("password", "Minhang#Reg2026"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain([("id_number".to_owned(), id)])
+        .collect::<Vec<_>>()
     };
     for (u, id) in [("newcomer3", "31011219900202003"), ("newcomer4", "31011219850312123")] {
         let fields = form(u, id);
@@ -266,8 +272,9 @@ async fn logins_are_limited_per_account_and_per_address_with_retry_after_and_one
     }
     assert_eq!(app.audit_rows("rate.limited").await.len(), 1, "a flood of refusals is audited once");
 
-    let app = TestApp::spawn_configured(true, |c| c.accounts.rate_limits.login_per_ip = Rate { count: 2, per_secs: 60 })
-        .await;
+    let app =
+        TestApp::spawn_configured(true, |c| c.accounts.rate_limits.login_per_ip = Rate { count: 2, per_secs: 60 })
+            .await;
     for who in ["citizen01", "citizen02"] {
         assert_eq!(app.submit_login(&app.client(), who, PASSWORD).await.status(), StatusCode::SEE_OTHER);
     }
@@ -334,7 +341,8 @@ async fn case_actions_that_message_the_applicant_are_limited_per_account() {
 
 #[tokio::test]
 async fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy() {
-    let limited = |c: &mut tongban::config::Config| c.accounts.rate_limits.login_per_ip = Rate { count: 1, per_secs: 60 };
+    let limited =
+        |c: &mut tongban::config::Config| c.accounts.rate_limits.login_per_ip = Rate { count: 1, per_secs: 60 };
     let send = |app: &TestApp, forwarded: &'static str| {
         app.client()
             .post(app.url("/api/v1/auth/login"))
