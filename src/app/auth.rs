@@ -40,8 +40,11 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
     let now = now_ms();
     let username = username.trim();
     rate_limit::enforce(core, Limit::LoginPerAccount, &username.to_lowercase(), &origin.ip, None).await?;
-    if let Some(ms) = core.throttle.blocked_for_ms(&origin.ip, now) {
-        audit_anonymous(core, origin, username, "auth.throttled", Outcome::Denied, "同一地址登录失败次数过多").await?;
+    if let Some((ms, first)) = core.throttle.refusal(&origin.ip, now) {
+        if first {
+            let detail = "同一地址登录失败次数过多（本时段内后续拒绝不再逐条记录）";
+            audit_anonymous(core, origin, username, "auth.throttled", Outcome::Denied, detail).await?;
+        }
         return Err(AppError::Throttled { retry_after_secs: u64::try_from(ms.div_euclid(1000) + 1).unwrap_or(1) });
     }
     let user = users::by_username(&mut *core.db.conn().await?, username).await?;

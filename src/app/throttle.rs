@@ -19,33 +19,32 @@ const PRUNE_OVER: usize = 100_000;
 
 #[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<String, (i64, u32)>>,
+    /// Per address: (window start, failures, whether a refusal was reported in this window).
+    failures: Mutex<HashMap<String, (i64, u32, bool)>>,
     /// Per unknown name: (consecutive failures, locked until).
     unknown: Mutex<HashMap<String, (i64, i64)>>,
 }
 
 impl LoginThrottle {
-    /// True when the address has used up its failures for the current window.
-    pub fn is_blocked(&self, ip: &str, now: i64) -> bool {
-        self.blocked_for_ms(ip, now).is_some()
-    }
-
-    /// How long the address stays blocked, when it is.
-    pub fn blocked_for_ms(&self, ip: &str, now: i64) -> Option<i64> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(ip)
-            .filter(|(start, n)| now - start < WINDOW_MS && *n >= MAX_FAILURES_PER_WINDOW)
-            .map(|(start, _)| start + WINDOW_MS - now)
+    /// When the address is blocked: for how long, and whether this is the first refusal of the
+    /// window (the one to audit, so that a flood does not flood the log).
+    pub fn refusal(&self, ip: &str, now: i64) -> Option<(i64, bool)> {
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let entry =
+            map.get_mut(ip).filter(|(start, n, _)| now - *start < WINDOW_MS && *n >= MAX_FAILURES_PER_WINDOW)?;
+        let first = !entry.2;
+        entry.2 = true;
+        Some((entry.0 + WINDOW_MS - now, first))
     }
 
     pub fn record_failure(&self, ip: &str, now: i64) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > PRUNE_OVER {
-            map.retain(|_, (start, _)| now - *start < WINDOW_MS);
+            map.retain(|_, (start, _, _)| now - *start < WINDOW_MS);
         }
-        let entry = map.entry(ip.to_owned()).or_insert((now, 0));
+        let entry = map.entry(ip.to_owned()).or_insert((now, 0, false));
         if now - entry.0 >= WINDOW_MS {
-            *entry = (now, 0);
+            *entry = (now, 0, false);
         }
         entry.1 += 1;
     }
@@ -82,13 +81,13 @@ mod tests {
     fn blocks_after_the_limit_and_recovers_after_the_window() {
         let t = LoginThrottle::default();
         for _ in 0..MAX_FAILURES_PER_WINDOW {
-            assert!(!t.is_blocked("1.2.3.4", 0));
+            assert_eq!(t.refusal("1.2.3.4", 0), None);
             t.record_failure("1.2.3.4", 0);
         }
-        assert!(t.is_blocked("1.2.3.4", 1));
-        assert_eq!(t.blocked_for_ms("1.2.3.4", 1), Some(WINDOW_MS - 1));
-        assert!(!t.is_blocked("5.6.7.8", 1));
-        assert!(!t.is_blocked("1.2.3.4", WINDOW_MS + 1));
+        assert_eq!(t.refusal("1.2.3.4", 1), Some((WINDOW_MS - 1, true)));
+        assert_eq!(t.refusal("1.2.3.4", 2), Some((WINDOW_MS - 2, false)), "reported once per window");
+        assert_eq!(t.refusal("5.6.7.8", 1), None);
+        assert_eq!(t.refusal("1.2.3.4", WINDOW_MS + 1), None);
     }
 
     #[test]

@@ -220,7 +220,11 @@ pub struct PasswordChange {
 
 /// Change the caller's password (required first when `must_change_password` is true).
 #[utoipa::path(post, path = "/api/v1/account/password", tag = "auth", request_body = PasswordChange,
-    responses((status = 204), (status = 422, body = ApiErrorBody)))]
+    responses(
+        (status = 204),
+        (status = 422, body = ApiErrorBody),
+        (status = 429, description = "too many attempts (`throttled`, with `Retry-After`)", body = ApiErrorBody),
+    ))]
 async fn change_password(
     State(state): State<AppState>,
     user: CurrentUser,
