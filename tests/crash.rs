@@ -41,7 +41,8 @@ fn tongban(dir: &Path, database: &str) -> Command {
 
 async fn start(dir: &Path, database: &str, port: u16) -> Server {
     let child = tongban(dir, database)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // `--demo`: citizen02 keeps the published password (outside demo mode it must change it).
+        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
