@@ -14,8 +14,8 @@
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
-/// Shortest password accepted (等保 asks for at least 8; staff passwords guard personal data).
-pub const MIN_LENGTH: usize = 10;
+/// Shortest password accepted: 等保 2.0 level 3 practice, as issue 12 states it (≥ 8).
+pub const MIN_LENGTH: usize = 8;
 pub const MAX_LENGTH: usize = 128;
 /// How many of the latest passwords of an account a new one may not repeat.
 pub const HISTORY: usize = 5;
@@ -27,7 +27,7 @@ pub fn policy_violations(username: &str, password: &str) -> Vec<&'static str> {
     let mut problems = Vec::new();
     let length = password.chars().count();
     if length < MIN_LENGTH {
-        problems.push("密码至少 10 位");
+        problems.push("密码至少 8 位");
     }
     if length > MAX_LENGTH {
         problems.push("密码不能超过 128 位");
@@ -107,6 +107,13 @@ mod tests {
         assert!(policy_violations("window01", "Tongban@2026").is_empty());
         assert!(policy_violations("citizen01", "Minhang#Reg2026").is_empty());
         assert!(policy_violations("abc_9", "Kq9$mZ2!vT4x").is_empty());
+    }
+
+    #[test]
+    fn eight_characters_of_three_classes_are_enough_and_seven_are_not() {
+        assert!(policy_violations("someone", "Kx7#mQpz").is_empty());
+        assert!(policy_violations("someone", "kx7mqpzr").len() == 1, "two classes only");
+        assert!(policy_violations("someone", "Kx7#mQp").iter().any(|m| m.contains("至少 8 位")));
     }
 
     #[test]

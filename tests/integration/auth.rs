@@ -227,7 +227,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(r.text().await.unwrap().contains("至少 10 位"));
+    assert!(r.text().await.unwrap().contains("至少 8 位"));
     let r = app
         .post_form(
             &client,
