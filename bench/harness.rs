@@ -16,6 +16,8 @@ pub async fn demo_state(name: &str) -> (PathBuf, tongban::web::AppState) {
         data_dir: dir.clone(),
         demo: true,
         secure_cookies: false,
+        public_url: None,
+        metrics_token: None,
         log_json: false,
         accounts: tongban::config::AccountsConfig::default(),
     };

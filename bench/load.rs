@@ -181,6 +181,8 @@ async fn licences(ds: &Dataset, n: usize) -> Vec<String> {
         data_dir: ds.data_dir.clone(),
         demo: false,
         secure_cookies: false,
+        public_url: None,
+        metrics_token: None,
         log_json: false,
         accounts: tongban::config::AccountsConfig::default(),
     };

@@ -39,6 +39,15 @@ pub struct ServeArgs {
     /// Multiplies every rate limit (load benchmarks, which send everything from one address).
     #[arg(long, env = "TONGBAN_RATE_LIMIT_SCALE")]
     pub rate_limit_scale: Option<u32>,
+    /// The address people reach the platform at (`https://zwfw.example.gov.cn`). When it is
+    /// https, cookies are `Secure` with the `__Host-` prefix and HSTS is sent; without it the
+    /// demo on plain http works as before.
+    #[arg(long, env = "TONGBAN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// A bearer token that lets a monitoring system read `/metrics` (otherwise only users with
+    /// the `ops.metrics` permission can).
+    #[arg(long, env = "TONGBAN_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +58,8 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     demo: Option<bool>,
     secure_cookies: Option<bool>,
+    public_url: Option<String>,
+    metrics_token: Option<String>,
     log_format: Option<String>,
     /// `[password_max_age_days]`: `staff`, `person`, `organisation` (0 = no limit).
     password_max_age_days: Option<PasswordMaxAge>,
@@ -77,8 +88,19 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub demo: bool,
     pub secure_cookies: bool,
+    /// Where people reach the platform (`None`: wherever they connect, plain http allowed).
+    pub public_url: Option<url::Url>,
+    /// The bearer token for `/metrics`, if one is configured.
+    pub metrics_token: Option<String>,
     pub log_json: bool,
     pub accounts: AccountsConfig,
+}
+
+impl Config {
+    /// True when the platform is served over https (decided by the configured public URL).
+    pub fn https(&self) -> bool {
+        self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
 }
 
 impl Config {
@@ -98,12 +120,25 @@ impl Config {
             rate_limits: file.rate_limits.unwrap_or_default().scaled(scale),
             trusted_proxies: file.trusted_proxies.unwrap_or_default(),
         };
+        let public_url = match serve.public_url.clone().or(file.public_url).filter(|u| !u.trim().is_empty()) {
+            Some(raw) => {
+                let parsed = url::Url::parse(raw.trim()).with_context(|| format!("public_url {raw:?}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    anyhow::bail!("public_url must be an http or https address, not {raw:?}");
+                }
+                Some(parsed)
+            }
+            None => None,
+        };
+        let metrics_token = serve.metrics_token.clone().or(file.metrics_token).filter(|t| !t.trim().is_empty());
         Ok(Self {
             listen,
             database_url,
             data_dir,
             demo: serve.demo || file.demo.unwrap_or(false),
             secure_cookies: serve.secure_cookies || file.secure_cookies.unwrap_or(false),
+            public_url,
+            metrics_token,
             log_json,
             accounts,
         })

@@ -25,6 +25,7 @@ pub fn registry() -> Registry {
     r.register(licences::EXPIRE_JOB, licences::ExpireJob).every(licences::EXPIRE_JOB, 3_600);
     r.register(SESSION_PURGE_JOB, PurgeSessions).every(SESSION_PURGE_JOB, 300);
     r.register(JOB_PURGE_JOB, PurgeJobs).every(JOB_PURGE_JOB, 86_400);
+    r.register(REFUSAL_SUMMARY_JOB, SummariseRefusals).every(REFUSAL_SUMMARY_JOB, 60);
     r
 }
 
@@ -110,6 +111,21 @@ impl JobHandler for PurgeJobs {
     fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             crate::store::jobs::purge_done(tx, crate::clock::now_ms() - JOB_RETENTION_MS).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Writes the summary audit records of refusal windows that have ended (see
+/// `app::audit::record_refusal`).
+pub const REFUSAL_SUMMARY_JOB: &str = "refusal_summary";
+
+struct SummariseRefusals;
+
+impl JobHandler for SummariseRefusals {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            crate::app::audit::summarise_refusals(tx, crate::clock::now_ms()).await?;
             Ok(())
         })
     }

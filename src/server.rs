@@ -44,8 +44,10 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         core,
         settings: Arc::new(WebSettings {
             demo: config.demo,
-            secure_cookies: config.secure_cookies,
+            secure_cookies: config.secure_cookies || config.https(),
             trusted_proxies: config.accounts.trusted_proxies.clone(),
+            https: config.https(),
+            metrics_token: config.metrics_token.clone(),
         }),
         metrics: crate::telemetry::metrics_handle(),
     })

@@ -1,11 +1,98 @@
-//! Reading and verifying the audit log (the audit administrator's), and recording denials.
+//! Reading and verifying the audit log (the audit administrator's), and recording refused
+//! attempts (denials, CSRF rejections, throttling, failed reauthentication) with aggregation.
 
 use super::{Actor, AppError, Core, authorize};
 use crate::clock::now_ms;
 use crate::domain::permission::Permission;
 use crate::store::audit::{self, Entry, Filter, NewEntry, Outcome};
+use crate::store::refusals;
 
-/// Records a permission denial in its own transaction (a denial changes nothing else).
+/// A kind of refused attempt, audited with aggregation (see [`record_refusal`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalKind {
+    /// A 403: a permission or data scope the caller lacks.
+    Denied,
+    /// A state-changing request without a valid CSRF token.
+    Csrf,
+    /// A 429: too many attempts.
+    Throttled,
+    /// A wrong current password where the user had to prove it again.
+    Reauthentication,
+}
+
+impl RefusalKind {
+    /// The audit action its records carry.
+    pub fn action(self) -> &'static str {
+        match self {
+            RefusalKind::Denied => "access.denied",
+            RefusalKind::Csrf => "security.csrf_refused",
+            RefusalKind::Throttled => "security.throttled",
+            RefusalKind::Reauthentication => "auth.reauth_failed",
+        }
+    }
+}
+
+/// The length of an aggregation window.
+pub const REFUSAL_WINDOW_MS: i64 = 60 * 1000;
+
+/// Records a refused attempt without letting a flood flood the log: the first refusal per
+/// (actor, or IP when anonymous; kind; `what` was attempted, e.g. the permission) and minute is
+/// audited at once with its object; later ones in that minute are only counted, and
+/// [`summarise_refusals`] writes one summary record per window once it has ended. A flood of N
+/// requests thus writes O(1) audit records per window. Its own transaction: a refusal changes
+/// nothing else.
+pub async fn record_refusal(
+    core: &Core,
+    actor: Option<&Actor>,
+    ip: &str,
+    kind: RefusalKind,
+    what: &str,
+    object: &str,
+) -> Result<(), AppError> {
+    let now = now_ms();
+    let ip_who = format!("ip:{ip}");
+    let (who, name) = match actor {
+        Some(a) => (a.username.as_str(), a.username.as_str()),
+        None => (ip_who.as_str(), "anonymous"),
+    };
+    // Untrusted text (a path, a typed name) is kept short, by characters.
+    let object: String = object.chars().take(200).collect();
+    let what: String = what.chars().take(100).collect();
+    let refusal = refusals::Refusal {
+        who,
+        kind: kind.action(),
+        action: &what,
+        window_start: now - now.rem_euclid(REFUSAL_WINDOW_MS),
+        actor_id: actor.map(|a| a.user_id).filter(|id| *id > 0),
+        actor: name,
+        ip,
+        object: &object,
+    };
+    let mut tx = core.db.begin().await?;
+    if refusals::count(&mut tx, &refusal).await? == 1 {
+        let detail = match kind {
+            RefusalKind::Denied => format!("缺少权限 {what}"),
+            RefusalKind::Csrf => "CSRF 校验失败".to_owned(),
+            RefusalKind::Throttled => format!("请求过于频繁：{what}"),
+            RefusalKind::Reauthentication => format!("身份再确认失败：{what}"),
+        };
+        let entry = NewEntry {
+            actor_id: refusal.actor_id,
+            actor: name,
+            ip,
+            action: kind.action(),
+            object: &object,
+            outcome: Outcome::Denied,
+            detail: &detail,
+        };
+        audit::append(&mut tx, &entry, now).await?;
+    }
+    tx.commit().await?;
+    metrics::counter!("refusals_total", "kind" => kind.action()).increment(1);
+    Ok(())
+}
+
+/// Records a permission denial (an aggregated refusal of kind [`RefusalKind::Denied`]).
 pub async fn record_denial(
     core: &Core,
     actor: Option<&Actor>,
@@ -13,20 +100,44 @@ pub async fn record_denial(
     permission: &str,
     object: &str,
 ) -> Result<(), AppError> {
-    let mut tx = core.db.begin().await?;
-    let detail = format!("缺少权限 {permission}");
-    let entry = NewEntry {
-        actor_id: actor.map(|a| a.user_id).filter(|id| *id > 0),
-        actor: actor.map_or("anonymous", |a| a.username.as_str()),
-        ip,
-        action: "access.denied",
-        object,
-        outcome: Outcome::Denied,
-        detail: &detail,
-    };
-    audit::append(&mut tx, &entry, now_ms()).await?;
-    tx.commit().await?;
-    Ok(())
+    record_refusal(core, actor, ip, RefusalKind::Denied, permission, object).await
+}
+
+/// Writes one summary record for every refusal window that ended before `now` with more than
+/// the first refusal in it, and forgets the ended windows. Runs as a periodic job; returns the
+/// number of summary records written.
+pub async fn summarise_refusals(tx: &mut sqlx::AnyConnection, now: i64) -> Result<u64, AppError> {
+    let current = now - now.rem_euclid(REFUSAL_WINDOW_MS);
+    let mut written = 0;
+    loop {
+        let ended = refusals::ended(tx, current, 500).await?;
+        if ended.is_empty() {
+            break;
+        }
+        for w in &ended {
+            if w.refusals > 1 {
+                let detail = format!(
+                    "汇总：{} 起 1 分钟内同类拒绝共 {} 次（首次已单独记录），对象示例 {}",
+                    crate::clock::display(w.window_start),
+                    w.refusals,
+                    w.object
+                );
+                let entry = NewEntry {
+                    actor_id: w.actor_id,
+                    actor: &w.actor,
+                    ip: &w.ip,
+                    action: &w.kind,
+                    object: &w.action,
+                    outcome: Outcome::Denied,
+                    detail: &detail,
+                };
+                audit::append(tx, &entry, now).await?;
+                written += 1;
+            }
+            refusals::delete(tx, w).await?;
+        }
+    }
+    Ok(written)
 }
 
 pub async fn list(core: &Core, actor: &Actor, filter: &Filter) -> Result<(i64, Vec<Entry>), AppError> {

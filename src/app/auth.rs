@@ -137,6 +137,22 @@ pub async fn logout(core: &Core, actor: &Actor, token: &str) -> Result<(), AppEr
     Ok(())
 }
 
+/// Ends the session behind `token`, if there is one (a new login on the same browser replaces
+/// it, so that no session id that existed before a login survives it). Audited when a session
+/// actually ended.
+pub async fn end_session(core: &Core, token: &str, origin: &Origin) -> Result<(), AppError> {
+    let hash = sm3_hex(token.as_bytes());
+    let mut tx = core.db.begin().await?;
+    if let Some(session) = sessions::get(&mut tx, &hash).await? {
+        sessions::delete(&mut tx, &hash).await?;
+        if let Some(user) = users::by_id(&mut tx, session.user_id).await? {
+            append(&mut tx, origin, &user, "auth.logout", Outcome::Success, "同一浏览器重新登录，原会话结束").await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Resolves a session cookie to the logged-in user, enforcing the idle and absolute limits.
 /// Expired or unknown sessions resolve to `None` (the caller then treats the user as anonymous).
 pub async fn actor_for_session(core: &Core, token: &str, ip: &str) -> Result<Option<Actor>, AppError> {

@@ -71,7 +71,7 @@ pub fn can_withdraw(status: &str) -> bool {
     status == Status::Submitted.name() || status == "supplement_requested"
 }
 
-const NUMBER_CHARS: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+use super::reference::NUMBER_CHARS;
 
 /// A public application number: `SQ` + the date + 6 random characters (no 0/O/1/I, easy to
 /// read out over the phone). Never a database id, and not guessable from another number.
@@ -82,10 +82,7 @@ pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
 
 /// True when `s` has the shape of an application number (cheap check before a lookup).
 pub fn looks_like_number(s: &str) -> bool {
-    s.len() == 16
-        && s.starts_with("SQ")
-        && s[2..10].bytes().all(|b| b.is_ascii_digit())
-        && s[10..].bytes().all(|b| NUMBER_CHARS.contains(&b))
+    super::reference::ApplicationNumber::parse(s).is_ok()
 }
 
 /// The content type of an uploaded file, from its first bytes (never from its name).

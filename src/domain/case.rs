@@ -3,7 +3,7 @@
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-const NUMBER_CHARS: &[u8] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+use super::reference::NUMBER_CHARS;
 
 /// A case number: `BJ` + the submission date + 6 random characters. Never a database id.
 pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
@@ -13,10 +13,7 @@ pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
 
 /// True when `s` has the shape of a case number (cheap check before a lookup).
 pub fn looks_like_number(s: &str) -> bool {
-    s.len() == 16
-        && s.starts_with("BJ")
-        && s[2..10].bytes().all(|b| b.is_ascii_digit())
-        && s[10..].bytes().all(|b| NUMBER_CHARS.contains(&b))
+    super::reference::CaseNumber::parse(s).is_ok()
 }
 
 /// How the result reaches the applicant.

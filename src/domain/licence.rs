@@ -155,6 +155,14 @@ impl LicenceIdentifier {
     }
 }
 
+impl std::str::FromStr for LicenceIdentifier {
+    type Err = IdentifierError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 impl fmt::Display for LicenceIdentifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(

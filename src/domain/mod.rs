@@ -9,6 +9,7 @@ pub mod licence;
 pub mod mask;
 pub mod password;
 pub mod permission;
+pub mod reference;
 pub mod role;
 pub mod workflow;
 

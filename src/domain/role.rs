@@ -78,7 +78,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "sysadmin",
         name: "系统管理员",
         scope: DataScope::All,
-        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView, CalendarEdit],
+        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView, CalendarEdit, OpsMetrics],
     },
     BuiltinRole {
         code: "secadmin",

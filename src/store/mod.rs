@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod licences;
 pub mod notifications;
 pub mod org;
+pub mod refusals;
 pub mod roles;
 pub mod sessions;
 pub mod users;

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
@@ -327,7 +327,7 @@ async fn user_roles(
 
 fn back_to_user(username: &str) -> Response {
     // Usernames are limited to [A-Za-z0-9_.-], so the path needs no escaping.
-    Redirect::to(&format!("/admin/users/{username}")).into_response()
+    super::forms::redirect(&format!("/admin/users/{username}"))
 }
 
 #[derive(Template)]
@@ -451,7 +451,7 @@ async fn role_edit_submit(
 
 async fn save_role(state: &AppState, shell: Shell, user: &CurrentUser, input: RoleInput, existing: bool) -> WebResult {
     let result = app::roles::save(&state.core, &user.actor, &input, existing).await;
-    let done = |()| Redirect::to("/admin/roles").into_response();
+    let done = |()| super::forms::redirect("/admin/roles");
     settle(result, done, async |errors| Ok(role_form(shell, existing, false, input, errors))).await
 }
 

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use chrono::Datelike;
 use serde::Deserialize;
 
@@ -53,11 +53,8 @@ impl CalendarPage {
             .unwrap_or_default()
     }
 
-    fn import_action(&self) -> String {
-        format!(
-            "/admin/calendar/import?{}",
-            serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default()
-        )
+    fn import_action(&self) -> &'static str {
+        "/admin/calendar/import"
     }
 
     fn is_current(&self, year: &i32) -> bool {
@@ -120,7 +117,7 @@ async fn save(State(state): State<AppState>, shell: Shell, user: CurrentUser, Fo
     match calendar::save_day(&state.core, &user.actor, &f.day, &f.kind, &f.name).await {
         Ok(date) => {
             let target = format!("/admin/calendar?year={}&saved={}", date.year(), date.format("%Y-%m-%d"));
-            Ok(Redirect::to(&target).into_response())
+            Ok(super::forms::redirect(&target))
         }
         Err(AppError::Invalid(p)) => {
             let year = f.day.get(..4).map_or_else(this_year, parse_year);
@@ -139,7 +136,7 @@ struct RemoveForm {
 async fn remove(State(state): State<AppState>, user: CurrentUser, Form(f): Form<RemoveForm>) -> WebResult {
     calendar::remove_day(&state.core, &user.actor, &f.day).await?;
     let year = f.day.get(..4).map_or_else(this_year, parse_year);
-    Ok(Redirect::to(&format!("/admin/calendar?year={year}")).into_response())
+    Ok(super::forms::redirect(&format!("/admin/calendar?year={year}")))
 }
 
 async fn import(State(state): State<AppState>, shell: Shell, user: CurrentUser, multipart: Multipart) -> WebResult {

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 
 use super::error::{WebError, WebResult};
 use super::forms::{FormErrors, Pager, page_number, value, values};
+use super::params::Ref;
 use super::shell::{CurrentUser, Shell, render, render_status};
 use super::{AppState, Routes};
 use crate::app::catalogue::{self, AdminItem};
@@ -20,6 +21,7 @@ use crate::app::{AppError, FieldError, authorize};
 use crate::clock;
 use crate::domain::item::{ITEM_TYPES, ItemDefinition};
 use crate::domain::permission::Permission;
+use crate::domain::reference::ItemCode;
 use crate::store::catalogue::{AdminFilter, ItemRow};
 use crate::store::org::{self, Department};
 
@@ -191,7 +193,7 @@ async fn save_form(
         return form_page(state, shell, existing, v, errors).await;
     }
     match catalogue::save_draft(&state.core, &user.actor, &def).await {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/items/{}", def.code)).into_response()),
+        Ok(_) => Ok(super::forms::redirect(&format!("/admin/items/{}", def.code))),
         Err(AppError::Invalid(problems)) => form_page(state, shell, existing, v, FormErrors(problems)).await,
         Err(e) => Err(e.into()),
     }
@@ -211,22 +213,22 @@ async fn edit_page(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
 ) -> WebResult {
     let item = catalogue::admin_item(&state.core, &user.actor, &code).await?;
-    form_page(&state, shell, Some(code), columns_of(&item.latest), FormErrors::default()).await
+    form_page(&state, shell, Some(code.to_string()), columns_of(&item.latest), FormErrors::default()).await
 }
 
 async fn edit_submit(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> WebResult {
     catalogue::admin_item(&state.core, &user.actor, &code).await?;
     let v = columns_of_form(&pairs, Some(&code));
-    save_form(&state, shell, &user, v, Some(code)).await
+    save_form(&state, shell, &user, v, Some(code.to_string())).await
 }
 
 #[derive(Template)]
@@ -250,14 +252,14 @@ impl DetailPage {
     }
 }
 
-async fn detail(State(state): State<AppState>, shell: Shell, user: CurrentUser, Path(code): Path<String>) -> WebResult {
+async fn detail(State(state): State<AppState>, shell: Shell, user: CurrentUser, Ref(code): Ref<ItemCode>) -> WebResult {
     let item = catalogue::admin_item(&state.core, &user.actor, &code).await?;
     Ok(render(&DetailPage { shell, item }))
 }
 
-async fn publish(State(state): State<AppState>, user: CurrentUser, Path(code): Path<String>) -> WebResult {
+async fn publish(State(state): State<AppState>, user: CurrentUser, Ref(code): Ref<ItemCode>) -> WebResult {
     catalogue::publish_latest(&state.core, &user.actor, &code).await?;
-    Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
+    Ok(super::forms::redirect(&format!("/admin/items/{code}")))
 }
 
 #[derive(Deserialize)]
@@ -269,26 +271,26 @@ struct ReasonForm {
 async fn suspend(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     Form(f): Form<ReasonForm>,
 ) -> WebResult {
     catalogue::suspend(&state.core, &user.actor, &code, &f.reason).await?;
-    Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
+    Ok(super::forms::redirect(&format!("/admin/items/{code}")))
 }
 
 async fn cancel(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     Form(f): Form<ReasonForm>,
 ) -> WebResult {
     catalogue::cancel(&state.core, &user.actor, &code, &f.reason).await?;
-    Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
+    Ok(super::forms::redirect(&format!("/admin/items/{code}")))
 }
 
-async fn resume(State(state): State<AppState>, user: CurrentUser, Path(code): Path<String>) -> WebResult {
+async fn resume(State(state): State<AppState>, user: CurrentUser, Ref(code): Ref<ItemCode>) -> WebResult {
     catalogue::resume(&state.core, &user.actor, &code).await?;
-    Ok(Redirect::to(&format!("/admin/items/{code}")).into_response())
+    Ok(super::forms::redirect(&format!("/admin/items/{code}")))
 }
 
 #[derive(Deserialize)]
@@ -311,14 +313,14 @@ async fn compare(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     Query(q): Query<CompareQuery>,
 ) -> WebResult {
     let item = catalogue::admin_item(&state.core, &user.actor, &code).await?;
     let b = q.b.unwrap_or(item.row.latest_version);
     let a = q.a.unwrap_or((b - 1).max(1));
     let changes = catalogue::compare(&state.core, &user.actor, &code, a, b).await?;
-    Ok(render(&ComparePage { shell, code, a, b, changes }))
+    Ok(render(&ComparePage { shell, code: code.to_string(), a, b, changes }))
 }
 
 #[derive(Template)]
@@ -332,11 +334,8 @@ struct ImportPage {
 }
 
 impl ImportPage {
-    fn action(&self) -> String {
-        format!(
-            "/admin/items/import?{}",
-            serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default()
-        )
+    fn action(&self) -> &'static str {
+        "/admin/items/import"
     }
 }
 
@@ -429,7 +428,7 @@ async fn synonym_add(
     Form(f): Form<SynonymForm>,
 ) -> WebResult {
     match crate::app::catalogue::save_synonym(&state.core, &user.actor, &f.term, &f.canonical).await {
-        Ok(()) => Ok(Redirect::to("/admin/synonyms").into_response()),
+        Ok(()) => Ok(super::forms::redirect("/admin/synonyms")),
         Err(AppError::Invalid(p)) => synonyms_page(&state, shell, &user, FormErrors(p)).await,
         Err(e) => Err(e.into()),
     }
@@ -437,5 +436,5 @@ async fn synonym_add(
 
 async fn synonym_delete(State(state): State<AppState>, user: CurrentUser, Form(f): Form<SynonymForm>) -> WebResult {
     crate::app::catalogue::delete_synonym(&state.core, &user.actor, &f.term).await?;
-    Ok(Redirect::to("/admin/synonyms").into_response())
+    Ok(super::forms::redirect("/admin/synonyms"))
 }

@@ -10,10 +10,12 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::error::WebResult;
 use super::middleware::{append_cookie, expired_session_cookie, session_cookie};
+use super::params::Ref;
 use super::shell::{CurrentUser, Visitor};
 use super::{AppState, Routes};
 use crate::app::accounts::Registration;
 use crate::app::{self, FieldError, Origin};
+use crate::domain::reference::{ApplicationNumber, ItemCode};
 
 pub fn routes(r: Routes) -> Routes {
     r.post("/api/v1/auth/login", login)
@@ -129,14 +131,19 @@ pub struct LoginResponse {
         (status = 429, description = "too many attempts from this address or for this account (`throttled`, with `Retry-After`)", body = ApiErrorBody),
     ))]
 async fn login(State(state): State<AppState>, visitor: Visitor, Json(req): Json<LoginRequest>) -> WebResult {
-    let logged_in = app::auth::login(&state.core, &Origin { ip: visitor.ip }, &req.username, &req.password).await?;
+    let origin = Origin { ip: visitor.ip };
+    let logged_in = app::auth::login(&state.core, &origin, &req.username, &req.password).await?;
+    // A session this client had before (another account's, or one planted) ends now.
+    if let Some(previous) = &visitor.session_token {
+        app::auth::end_session(&state.core, previous, &origin).await?;
+    }
     let body = LoginResponse {
         username: logged_in.user.username.clone(),
         display_name: logged_in.user.display_name.clone(),
         must_change_password: logged_in.user.must_change_password,
     };
     let mut response = Json(body).into_response();
-    append_cookie(&mut response, session_cookie(logged_in.token, state.settings.secure_cookies));
+    append_cookie(&mut response, session_cookie(logged_in.token, &state.settings));
     Ok(response)
 }
 
@@ -171,7 +178,7 @@ async fn register(State(state): State<AppState>, visitor: Visitor, Json(r): Json
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     app::auth::logout(&state.core, &user.actor, &user.token).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    append_cookie(&mut response, expired_session_cookie(state.settings.secure_cookies));
+    append_cookie(&mut response, expired_session_cookie(&state.settings));
     Ok(response)
 }
 
@@ -368,7 +375,7 @@ pub struct ItemDetail {
 /// One item's guide with its materials and application form.
 #[utoipa::path(get, path = "/api/v1/items/{code}", tag = "catalogue", params(("code" = String, Path, description = "item code")),
     responses((status = 200, body = ItemDetail), (status = 404, body = ApiErrorBody)))]
-async fn get_item(State(state): State<AppState>, Path(code): Path<String>) -> WebResult {
+async fn get_item(State(state): State<AppState>, Ref(code): Ref<ItemCode>) -> WebResult {
     let g = crate::app::catalogue::guide(&state.core, &code).await?;
     let d = g.def;
     Ok(Json(ItemDetail {
@@ -585,7 +592,11 @@ pub fn application_detail(v: crate::app::applications::View) -> ApplicationDetai
 /// One of the caller's applications with its timeline (another applicant's: 404).
 #[utoipa::path(get, path = "/api/v1/applications/{number}", tag = "applications", params(("number" = String, Path)),
     responses((status = 200, body = ApplicationDetail), (status = 404, body = ApiErrorBody)))]
-async fn get_application(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+async fn get_application(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Ref(number): Ref<ApplicationNumber>,
+) -> WebResult {
     let v = crate::app::applications::mine(&state.core, &user.actor, &number).await?;
     Ok(Json(application_detail(v)).into_response())
 }
@@ -596,7 +607,7 @@ async fn get_application(State(state): State<AppState>, user: CurrentUser, Path(
 async fn withdraw_application(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<ApplicationNumber>,
 ) -> WebResult {
     let v = crate::app::applications::withdraw(&state.core, &user.actor, &number).await?;
     Ok(Json(application_detail(v)).into_response())

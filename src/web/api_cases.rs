@@ -2,7 +2,7 @@
 //! the workflow definitions.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -10,11 +10,13 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::api::ApiErrorBody;
 use super::error::WebResult;
+use super::params::Ref;
 use super::shell::CurrentUser;
 use super::{AppState, Routes};
 use crate::app::cases::{self, ActionInput, CaseView};
 use crate::clock;
 use crate::domain::case::{Delivery, NoticeItem};
+use crate::domain::reference::{ApplicationNumber, CaseNumber};
 use crate::domain::workflow::{Warning, Workflow};
 use crate::store::cases::CaseRow;
 
@@ -204,7 +206,7 @@ fn detail(v: &CaseView) -> CaseDetail {
 #[utoipa::path(get, path = "/api/v1/cases/{number}", tag = "cases", params(("number" = String, Path)),
     responses((status = 200, body = CaseDetail), (status = 403, description = "another department's or site's case", body = ApiErrorBody),
         (status = 404, body = ApiErrorBody)))]
-async fn get_case(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+async fn get_case(State(state): State<AppState>, user: CurrentUser, Ref(number): Ref<CaseNumber>) -> WebResult {
     let v = cases::view(&state.core, &user.actor, &number).await?;
     Ok(Json(detail(&v)).into_response())
 }
@@ -245,7 +247,7 @@ pub struct ActionRequest {
 async fn case_action(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<CaseNumber>,
     Json(r): Json<ActionRequest>,
 ) -> WebResult {
     let input = ActionInput {
@@ -272,7 +274,7 @@ async fn case_action(
 async fn supplement(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<ApplicationNumber>,
     multipart: axum::extract::Multipart,
 ) -> WebResult {
     let parts = super::applications::read_multipart(multipart).await?;

@@ -3,7 +3,6 @@
 //! authenticate with `Authorization: Bearer <client secret>` and act within their scopes.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
@@ -139,9 +138,15 @@ pub async fn verification(State(state): State<AppState>, Path(identifier): Path<
 #[utoipa::path(get, path = "/api/v1/licences/{identifier}/document", tag = "licences",
     params(("identifier" = String, Path)),
     responses((status = 200, body = Document), (status = 404, body = super::api::ApiErrorBody)))]
-pub async fn document(State(state): State<AppState>, user: CurrentUser, Path(identifier): Path<String>) -> WebResult {
+pub async fn document(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    super::params::Ref(identifier): super::params::Ref<crate::domain::licence::LicenceIdentifier>,
+) -> WebResult {
+    // The canonical form (parsed at the edge) is plain ASCII: safe in a header.
+    let identifier = identifier.to_string();
     let doc = licences::document(&state.core, &user.actor, &identifier).await?;
-    let name = format!("attachment; filename=\"licence-{}.json\"", identifier.replace(['"', '\\'], ""));
+    let name = format!("attachment; filename=\"licence-{identifier}.json\"");
     Ok(([(header::CONTENT_DISPOSITION, name)], Json(doc)).into_response())
 }
 
@@ -155,12 +160,19 @@ pub struct DocumentVerification {
     pub status: Option<String>,
 }
 
-/// Check a downloaded document: its SM2 signature, then the licence's status today. A tampered,
-/// truncated or malformed document answers `signature_valid: false` (never an error).
+/// Check a downloaded document: its SM2 signature, then the licence's status today. A document
+/// whose signature does not match (tampered, truncated payload, another key) answers
+/// `signature_valid: false`; a body that is not a document at all (not JSON, or without its
+/// `payload`, `signature`, `key_id` strings) is refused as 400/415/422 in the API's error shape.
 #[utoipa::path(post, path = "/api/v1/licences/verify", tag = "licences", request_body = Document,
-    responses((status = 200, body = DocumentVerification)))]
-pub async fn verify_document(State(state): State<AppState>, body: Bytes) -> WebResult {
-    let doc: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    responses(
+        (status = 200, body = DocumentVerification),
+        (status = 400, description = "not JSON", body = super::api::ApiErrorBody),
+        (status = 415, description = "not `application/json`", body = super::api::ApiErrorBody),
+        (status = 422, description = "not a signed document", body = super::api::ApiErrorBody),
+    ))]
+pub async fn verify_document(State(state): State<AppState>, Json(doc): Json<SubmittedDocument>) -> WebResult {
+    let doc = serde_json::json!({ "payload": doc.payload, "signature": doc.signature, "key_id": doc.key_id });
     let check = licences::verify_document(&state.core, &doc).await?;
     Ok(Json(DocumentVerification {
         signature_valid: check.signature_valid,
@@ -169,6 +181,14 @@ pub async fn verify_document(State(state): State<AppState>, body: Bytes) -> WebR
         status: check.status.map(|s| s.name().to_owned()),
     })
     .into_response())
+}
+
+/// The fields of a signed document that verification reads (others are ignored).
+#[derive(Deserialize)]
+pub struct SubmittedDocument {
+    pub payload: String,
+    pub signature: String,
+    pub key_id: String,
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -5,12 +5,13 @@ use askama::Template;
 use axum::extract::multipart::{Field as Part, Multipart};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::error::{WebError, WebResult};
 use super::forms::{FormErrors, Pager, page_number, settle};
+use super::params::Ref;
 use super::shell::{CurrentUser, Shell, render};
 use super::{AppState, Routes};
 use crate::app::applications::{self, Input, Upload, View, human_size};
@@ -19,6 +20,7 @@ use crate::app::{AppError, FieldError};
 use crate::clock;
 use crate::domain::application::{can_withdraw, event_label, status_label};
 use crate::domain::item::{Field, FieldType, ItemDefinition, Material};
+use crate::domain::reference::{ApplicationNumber, ItemCode};
 use crate::store::applications::{ApplicationRow, MaterialFile};
 use crate::store::users::UserKind;
 
@@ -314,11 +316,10 @@ impl ApplyPage {
     }
 
     fn action(&self) -> String {
-        let q = serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default();
         match (&self.assisted, &self.bundle) {
-            (Some(_), _) => format!("/hall/intake/{}?{q}", self.g.row.code),
-            (None, Some(_)) => format!("/events/{}/apply?{q}", self.g.def.code),
-            (None, None) => format!("/apply/{}?{q}", self.g.row.code),
+            (Some(_), _) => format!("/hall/intake/{}", self.g.row.code),
+            (None, Some(_)) => format!("/events/{}/apply", self.g.def.code),
+            (None, None) => format!("/apply/{}", self.g.row.code),
         }
     }
 }
@@ -364,7 +365,7 @@ async fn apply_page(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     Query(q): Query<SavedQuery>,
 ) -> WebResult {
     let g = applications::applicable(&state.core, &user.actor, &code).await?;
@@ -395,7 +396,7 @@ async fn apply_submit(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     multipart: Multipart,
 ) -> WebResult {
     let parts = read_multipart(multipart).await?;
@@ -417,8 +418,8 @@ async fn apply_submit(
     };
     let result = applications::save(&state.core, &user.actor, &code, input, submit, true).await;
     let done = |saved: applications::Saved| match submit {
-        true => Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response(),
-        false => Redirect::to(&format!("/apply/{code}?saved=1")).into_response(),
+        true => super::forms::redirect(&format!("/my/applications/{}?submitted=1", saved.number)),
+        false => super::forms::redirect(&format!("/apply/{code}?saved=1")),
     };
     settle(result, done, async |errors| {
         let draft = applications::draft(&state.core, &user.actor, &g).await?;
@@ -570,7 +571,7 @@ async fn my_detail(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<ApplicationNumber>,
     Query(q): Query<SubmittedQuery>,
 ) -> WebResult {
     let v = applications::mine(&state.core, &user.actor, &number).await?;
@@ -598,9 +599,13 @@ async fn my_detail(
     Ok(render(&page))
 }
 
-async fn my_withdraw(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+async fn my_withdraw(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Ref(number): Ref<ApplicationNumber>,
+) -> WebResult {
     applications::withdraw(&state.core, &user.actor, &number).await?;
-    Ok(Redirect::to(&format!("/my/applications/{number}")).into_response())
+    Ok(super::forms::redirect(&format!("/my/applications/{number}")))
 }
 
 #[derive(Deserialize)]
@@ -655,7 +660,7 @@ async fn intake_submit(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     multipart: Multipart,
 ) -> WebResult {
     let parts = read_multipart(multipart).await?;
@@ -671,7 +676,7 @@ async fn intake_submit(
         licences: Vec::new(),
     };
     let result = applications::submit_assisted(&state.core, &user.actor, &walk_in.applicant, &code, input).await;
-    let done = |saved: applications::Saved| Redirect::to(&format!("/hall?taken={}", saved.number)).into_response();
+    let done = |saved: applications::Saved| super::forms::redirect(&format!("/hall?taken={}", saved.number));
     settle(result, done, async |errors| {
         let form_key = form_key.unwrap_or_else(crate::crypto::random_token);
         let who = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
@@ -694,7 +699,7 @@ async fn bundle_page(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
 ) -> WebResult {
     let b = crate::app::bundles::bundle(&state.core, &user.actor, &code).await?;
     let (g, items) = bundle_view(&b);
@@ -707,7 +712,7 @@ async fn bundle_submit(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(code): Path<String>,
+    Ref(code): Ref<ItemCode>,
     multipart: Multipart,
 ) -> WebResult {
     let parts = read_multipart(multipart).await?;
@@ -728,9 +733,8 @@ async fn bundle_submit(
         licences: Vec::new(),
     };
     let result = crate::app::bundles::submit(&state.core, &user.actor, &code, input).await;
-    let done = |saved: applications::Saved| {
-        Redirect::to(&format!("/my/applications/{}?submitted=1", saved.number)).into_response()
-    };
+    let done =
+        |saved: applications::Saved| super::forms::redirect(&format!("/my/applications/{}?submitted=1", saved.number));
     settle(result, done, async |errors| Ok(form_page(shell, g, &values, errors, form_key, None, Some(items)))).await
 }
 
@@ -738,12 +742,12 @@ async fn bundle_submit(
 async fn my_supplement(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<ApplicationNumber>,
     multipart: Multipart,
 ) -> WebResult {
     let parts = read_multipart(multipart).await?;
     crate::app::cases::supplement(&state.core, &user.actor, &number, parts.uploads).await?;
-    Ok(Redirect::to(&format!("/my/applications/{number}?supplied=1")).into_response())
+    Ok(super::forms::redirect(&format!("/my/applications/{number}?supplied=1")))
 }
 
 /// The bytes of one file part named `name` (other parts are ignored); `None` when no file was
@@ -764,6 +768,7 @@ async fn my_file(
     user: CurrentUser,
     Path((number, sha)): Path<(String, String)>,
 ) -> WebResult {
+    let number: ApplicationNumber = super::params::parse(&number)?;
     let v = applications::mine(&state.core, &user.actor, &number).await?;
     let file = v.materials.iter().find(|m| m.file_sha256 == sha).ok_or(AppError::NotFound)?;
     file_response(&state, file).await

@@ -2,15 +2,17 @@
 //! life events (一件事).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use serde::Deserialize;
 
 use super::error::WebResult;
 use super::forms::{Pager, page_number};
+use super::params::Ref;
 use super::shell::{Shell, render};
 use super::{AppState, Routes};
 use crate::app::AppError;
 use crate::app::catalogue::{self, Guide};
+use crate::domain::reference::ItemCode;
 use crate::store::catalogue::{ItemRow, LifeEvent};
 use crate::store::org::Department;
 
@@ -91,7 +93,7 @@ impl ItemPage {
     }
 }
 
-async fn item(State(state): State<AppState>, shell: Shell, Path(code): Path<String>) -> WebResult {
+async fn item(State(state): State<AppState>, shell: Shell, Ref(code): Ref<ItemCode>) -> WebResult {
     let g = catalogue::guide(&state.core, &code).await?;
     Ok(render(&ItemPage { shell, g }))
 }
@@ -104,9 +106,9 @@ struct EventPage {
     items: Vec<Guide>,
 }
 
-async fn event(State(state): State<AppState>, shell: Shell, Path(code): Path<String>) -> WebResult {
+async fn event(State(state): State<AppState>, shell: Shell, Ref(code): Ref<ItemCode>) -> WebResult {
     let events = crate::store::catalogue::life_events(&mut *state.core.db.conn().await?).await?;
-    let event = events.into_iter().find(|e| e.code == code).ok_or(AppError::NotFound)?;
+    let event = events.into_iter().find(|e| e.code == *code).ok_or(AppError::NotFound)?;
     let mut items = Vec::new();
     for c in &event.items {
         match catalogue::guide(&state.core, c).await {

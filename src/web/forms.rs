@@ -41,23 +41,129 @@ pub fn value(pairs: &[(String, String)], key: &str) -> String {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
-/// A `next` target that stays on this site (no open redirects).
-pub fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') && !next.contains("://") {
-        next
-    } else {
-        "/"
+/// The one decision on what a same-site path is, for every redirect target that comes from
+/// input (`next`, stored links, path parameters echoed back). `Some` is a path-absolute
+/// reference that every browser resolves on this origin, re-serialised so that it is plain
+/// visible ASCII (safe in a `Location` header); anything else is `None`.
+///
+/// Browsers drop tabs and line breaks anywhere in a URL and read `\` as `/`, so any control
+/// character or backslash is refused outright rather than guessed at; the rest is resolved
+/// with the WHATWG URL parser (the `url` crate, as browsers do) against a fixed origin and
+/// must stay on it.
+pub fn same_site_path(input: &str) -> Option<String> {
+    if input.chars().any(|c| c.is_control() || c == '\\') {
+        return None;
     }
+    if !input.starts_with('/') || input.starts_with("//") {
+        return None;
+    }
+    let base = url::Url::parse("https://same-site.invalid/").ok()?;
+    let resolved = base.join(input).ok()?;
+    if resolved.origin() != base.origin() {
+        return None;
+    }
+    let mut out = resolved.path().to_owned();
+    if let Some(q) = resolved.query() {
+        out.push('?');
+        out.push_str(q);
+    }
+    if let Some(f) = resolved.fragment() {
+        out.push('#');
+        out.push_str(f);
+    }
+    // Dot segments can leave a path that starts with `//` (`/.//evil`): that would be read as
+    // another host.
+    (out.starts_with('/') && !out.starts_with("//") && out.bytes().all(|b| b.is_ascii_graphic())).then_some(out)
+}
+
+/// A `next` target that stays on this site (no open redirects): the home page otherwise.
+pub fn safe_next(next: &str) -> String {
+    same_site_path(next).unwrap_or_else(|| "/".to_owned())
+}
+
+/// A 303 redirect to a path on this site. Every redirect goes through here, so that input in
+/// a target (a path parameter, a `next`) can neither leave the site nor break the header.
+pub fn redirect(target: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::response::Redirect::to(&safe_next(target)).into_response()
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::same_site_path;
+
     #[test]
     fn next_targets_stay_on_site() {
         assert_eq!(super::safe_next("/admin?x=1"), "/admin?x=1");
-        assert_eq!(super::safe_next("//evil.example"), "/");
-        assert_eq!(super::safe_next("https://evil.example"), "/");
-        assert_eq!(super::safe_next("/\\evil"), "/");
+        assert_eq!(super::safe_next("/my/applications/SQ1?submitted=1#top"), "/my/applications/SQ1?submitted=1#top");
+        for evil in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil",
+            "/\t/evil.example",
+            "/\r\n/evil.example",
+            "\\\\evil.example",
+            "/.//evil.example",
+            "javascript:alert(1)",
+            "http:/evil.example",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(super::safe_next(evil), "/", "{evil:?}");
+        }
+        assert_eq!(super::safe_next("/a\r\nSet-Cookie: x=1"), "/");
+        assert_eq!(super::safe_next("/事项?q=开饭店"), "/%E4%BA%8B%E9%A1%B9?q=%E5%BC%80%E9%A5%AD%E5%BA%97");
+    }
+
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("/".to_owned()),
+            Just("\\".to_owned()),
+            Just("\t".to_owned()),
+            Just("\r".to_owned()),
+            Just("\n".to_owned()),
+            Just(" ".to_owned()),
+            Just(".".to_owned()),
+            Just("..".to_owned()),
+            Just("%2F".to_owned()),
+            Just("%5C".to_owned()),
+            Just("%09".to_owned()),
+            Just("%2e".to_owned()),
+            Just("@".to_owned()),
+            Just(":".to_owned()),
+            Just("?".to_owned()),
+            Just("#".to_owned()),
+            Just("user:pass@".to_owned()),
+            Just("https:".to_owned()),
+            Just("http://".to_owned()),
+            Just("javascript:".to_owned()),
+            Just("evil.example".to_owned()),
+            Just("\u{3002}".to_owned()),
+            Just("\u{FF0F}".to_owned()),
+            Just("\u{2044}".to_owned()),
+            Just("\u{202E}".to_owned()),
+            Just("\u{0}".to_owned()),
+            "\\PC{0,3}",
+        ]
+    }
+
+    proptest! {
+        /// Whatever the input, an accepted target is header-safe and resolves, as a browser
+        /// resolves it, on this origin — from any page of the site.
+        #[test]
+        fn accepted_targets_never_leave_the_origin(pieces in prop::collection::vec(piece(), 0..8)) {
+            let input: String = pieces.concat();
+            if let Some(out) = same_site_path(&input) {
+                prop_assert!(out.bytes().all(|b| b.is_ascii_graphic()), "{out:?}");
+                for page in ["https://site.example/", "https://site.example/a/b?c=d"] {
+                    let base = url::Url::parse(page).unwrap();
+                    prop_assert_eq!(base.join(&out).unwrap().origin(), base.origin(), "{:?} → {:?}", input, out);
+                    prop_assert_eq!(base.join(&input).unwrap().origin(), base.origin(), "{:?}", input);
+                }
+            }
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -101,7 +101,7 @@ async fn verify_page(shell: Shell, Query(q): Query<VerifyQuery>) -> Response {
         return render(&VerifyPage { shell, identifier: String::new(), errors: FormErrors::default() });
     };
     match licences::parse_identifier(&raw) {
-        Ok(id) => Redirect::to(&format!("/verify/{id}")).into_response(),
+        Ok(id) => super::forms::redirect(&format!("/verify/{id}")),
         Err(AppError::Invalid(problems)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &VerifyPage { shell, identifier: raw, errors: FormErrors(problems) },
@@ -239,7 +239,7 @@ async fn grant(
     let result =
         licences::grant(&state.core, &user.actor, &identifier, &value(&pairs, "department"), &value(&pairs, "purpose"))
             .await;
-    let done = |()| Redirect::to(&format!("/my/licences/{identifier}?granted=1")).into_response();
+    let done = |()| super::forms::redirect(&format!("/my/licences/{identifier}?granted=1"));
     settle(result, done, async |errors| mine_page(&state, shell, &user, &headers, &identifier, errors, false).await)
         .await
 }
@@ -367,7 +367,7 @@ async fn office_status(
     };
     let result = licences::change_status(&state.core, &user.actor, &identifier, action, &value(&pairs, "reason")).await;
     let done = |v: licences::Verification| {
-        Redirect::to(&format!("/office/licences/{}?done={action_name}", v.identifier)).into_response()
+        super::forms::redirect(&format!("/office/licences/{}?done={action_name}", v.identifier))
     };
     settle(result, done, async |errors| {
         let (row, v) = licences::for_staff(&state.core, &user.actor, &identifier).await?;
@@ -459,7 +459,7 @@ async fn type_new_page(State(state): State<AppState>, shell: Shell, user: Curren
 
 async fn type_save(state: &AppState, shell: Shell, user: &CurrentUser, form: TypeForm, existing: bool) -> WebResult {
     let result = licences::save_type(&state.core, &user.actor, &form, existing).await;
-    let done = |()| Redirect::to(&format!("/admin/licence-types/{}?saved=1", form.code)).into_response();
+    let done = |()| super::forms::redirect(&format!("/admin/licence-types/{}?saved=1", form.code));
     settle(result, done, async |errors| {
         let departments = licences::departments(&state.core).await?;
         Ok(TypeFormPage {
@@ -602,7 +602,7 @@ async fn issue_submit(
     let done = |issued: licences::Issued| {
         let query = [("licence_type", req.licence_type.as_str()), ("issued", &issued.identifier)];
         let query = serde_urlencoded::to_string(query).unwrap_or_default();
-        Redirect::to(&format!("/admin/licences/issue?{query}")).into_response()
+        super::forms::redirect(&format!("/admin/licences/issue?{query}"))
     };
     settle(result, done, async |errors| {
         let types = licences::list_types(&state.core, &user.actor).await?;
@@ -625,8 +625,7 @@ struct ImportPage {
 
 impl ImportPage {
     fn action(&self) -> String {
-        let q = serde_urlencoded::to_string([("csrf_token", self.shell.csrf.as_str())]).unwrap_or_default();
-        format!("/admin/licences/import?{q}")
+        "/admin/licences/import".to_owned()
     }
 
     fn new(shell: Shell) -> Self {
@@ -738,7 +737,7 @@ async fn change_submit(
     let result = licences::change(&state.core, &user.actor, &identifier, &face, &reason).await;
     let done = |issued: licences::Issued| {
         let query = serde_urlencoded::to_string([("changed", identifier.as_str())]).unwrap_or_default();
-        Redirect::to(&format!("/admin/licences/{}?{query}", issued.identifier)).into_response()
+        super::forms::redirect(&format!("/admin/licences/{}?{query}", issued.identifier))
     };
     settle(result, done, async |errors| {
         let (row, v, ty, _) = licences::for_change(&state.core, &user.actor, &identifier).await?;

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::error::WebResult;
@@ -35,7 +34,7 @@ impl ListPage {
     }
 
     /// Links stay on this site, whatever a message carries.
-    fn href<'a>(&self, link: &'a str) -> &'a str {
+    fn href(&self, link: &str) -> String {
         safe_next(link)
     }
 }
@@ -68,11 +67,11 @@ async fn read(
 ) -> WebResult {
     let id = id.parse::<i64>().map_err(|_| crate::app::AppError::NotFound)?;
     let message = notifications::mark_read(&state.core, &user.actor, id).await?;
-    let target = if f.open.is_empty() || message.link.is_empty() { "/my/messages" } else { safe_next(&message.link) };
-    Ok(Redirect::to(target).into_response())
+    let target = if f.open.is_empty() || message.link.is_empty() { "/my/messages" } else { message.link.as_str() };
+    Ok(super::forms::redirect(target))
 }
 
 async fn read_all(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     notifications::mark_all_read(&state.core, &user.actor).await?;
-    Ok(Redirect::to("/my/messages").into_response())
+    Ok(super::forms::redirect("/my/messages"))
 }

@@ -8,13 +8,13 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 
 use super::error::{ErrorInfo, WebError, info_for_status};
 use super::registry::{self, Access};
 use super::shell::{CurrentSession, ErrorPage, Prefs};
-use super::{AppState, BODY_LIMIT};
+use super::{AppState, BODY_LIMIT, WebSettings};
 use crate::app::{self, AppError};
 use crate::crypto::random_token;
 
@@ -40,7 +40,7 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .filter(|s| !s.is_empty() && s.len() <= 64 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_owned)
-        .unwrap_or_else(|| random_token()[..16].to_owned());
+        .unwrap_or_else(|| random_token().chars().take(16).collect());
     if let Ok(v) = HeaderValue::from_str(&id) {
         req.headers_mut().insert(REQUEST_ID.clone(), v.clone());
         req.extensions_mut().insert(RequestId(id));
@@ -57,13 +57,35 @@ pub fn make_span(req: &Request<Body>) -> tracing::Span {
     tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
 }
 
+/// The `method` label: the methods HTTP defines, anything else `other` — so that the number of
+/// series stays bounded whatever a client sends.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// The label of a route that matched nothing (never the path the client sent).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
 pub async fn record_metrics(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned());
+    let method = method_label(req.method());
+    // The route template (`/office/cases/{number}`), never the path itself.
+    let route =
+        req.extensions().get::<MatchedPath>().map_or_else(|| UNMATCHED_ROUTE.to_owned(), |m| m.as_str().to_owned());
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
         .record(started.elapsed().as_secs_f64());
@@ -71,12 +93,12 @@ pub async fn record_metrics(req: Request, next: Next) -> Response {
 }
 
 /// Turns error statuses into a Chinese page (people) or `{code, message}` JSON (API).
-pub async fn render_errors(req: Request, next: Next) -> Response {
+pub async fn render_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let path_and_query = req.uri().path_and_query().map_or_else(|| path.clone(), |p| p.as_str().to_owned());
     let is_api = path.starts_with("/api/");
     let request_id = req.extensions().get::<RequestId>().map_or_else(String::new, |r| r.0.clone());
-    let prefs = Prefs::from_headers(req.headers());
+    let prefs = Prefs::from_headers(req.headers(), &state.settings);
     let response = next.run(req).await;
     let status = response.status();
     if status.as_u16() < 400 {
@@ -105,9 +127,9 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
         (status, axum::Json(body)).into_response()
     } else if info.code == "unauthenticated" {
         let next = serde_urlencoded::to_string([("next", path_and_query.as_str())]).unwrap_or_default();
-        Redirect::to(&format!("/login?{next}")).into_response()
+        super::forms::redirect(&format!("/login?{next}"))
     } else if info.code == "password_change_required" {
-        Redirect::to("/account/password").into_response()
+        super::forms::redirect("/account/password")
     } else {
         let page = ErrorPage::new(status, &info, &request_id, prefs);
         (status, super::shell::render(&page)).into_response()
@@ -125,8 +147,16 @@ pub async fn render_errors(req: Request, next: Next) -> Response {
 #[derive(Debug, Clone, Copy)]
 pub struct SameOriginFrame;
 
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// The security headers of every response (pages, API, assets, errors, redirects, panics):
+/// a CSP without inline scripts, no framing but by our own pages for a material preview,
+/// `nosniff`, a same-origin referrer, and HSTS when the platform is served over https.
+pub async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
+    set_security_headers(&mut response, state.settings.https);
+    response
+}
+
+fn set_security_headers(response: &mut Response, https: bool) {
     let framable = response.extensions().get::<SameOriginFrame>().is_some();
     let h = response.headers_mut();
     let set = |h: &mut HeaderMap, name: HeaderName, value: &'static str| {
@@ -152,19 +182,24 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     set(h, header::REFERRER_POLICY, "same-origin");
     set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
     set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
+    if https {
+        set(h, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         // Pages may hold personal data: never kept by browsers or proxies.
         set(h, header::CACHE_CONTROL, "no-store");
     }
-    response
 }
 
 /// CSRF protection for pages: every state-changing request must carry the token from the
-/// `tb_csrf` cookie in its form field or header (double submit; the cookie is HttpOnly and
-/// SameSite=Strict). The JSON API is protected by its content type (a cross-site page cannot
-/// send JSON without a CORS preflight, which is never granted) and SameSite session cookies.
+/// `tb_csrf` cookie in its form field (urlencoded or multipart body) or header — never in the
+/// URL, where it would reach logs, history and referrers (double submit; the cookie is HttpOnly
+/// and SameSite=Strict). The JSON API is protected by its content type (a cross-site page
+/// cannot send JSON without a CORS preflight, which is never granted) and SameSite session
+/// cookies. Rejections are audited (aggregated).
 pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let existing = cookie_value(req.headers(), CSRF_COOKIE);
+    let settings = &state.settings;
+    let existing = cookie_value(req.headers(), settings.cookie_name(CSRF_COOKIE));
     let token = existing.clone().unwrap_or_else(random_token);
     req.extensions_mut().insert(CsrfToken(token.clone()));
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -174,6 +209,16 @@ pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -
             CsrfVerdict::Ok => req = rebuilt,
             CsrfVerdict::TooLarge => return status_response(StatusCode::PAYLOAD_TOO_LARGE),
             CsrfVerdict::Failed => {
+                let session = cookie_value(rebuilt.headers(), settings.cookie_name(SESSION_COOKIE));
+                let (ip, method, path) = (
+                    client_ip(&rebuilt, &settings.trusted_proxies),
+                    rebuilt.method().clone(),
+                    rebuilt.uri().path().to_owned(),
+                );
+                drop(rebuilt);
+                if let Err(e) = audit_csrf_refusal(&state, session, &ip, &method, &path).await {
+                    return WebError(e).into_response();
+                }
                 let info = ErrorInfo {
                     code: "csrf_failed",
                     message: "页面已过期或请求来源无法确认。请返回上一页，刷新后重新提交".to_owned(),
@@ -182,7 +227,7 @@ pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -
                 let mut response = StatusCode::FORBIDDEN.into_response();
                 response.extensions_mut().insert(info);
                 if existing.is_none() {
-                    append_cookie(&mut response, csrf_cookie(token, state.settings.secure_cookies));
+                    append_cookie(&mut response, csrf_cookie(token, settings));
                 }
                 return response;
             }
@@ -190,9 +235,25 @@ pub async fn csrf(State(state): State<AppState>, mut req: Request, next: Next) -
     }
     let mut response = next.run(req).await;
     if existing.is_none() {
-        append_cookie(&mut response, csrf_cookie(token, state.settings.secure_cookies));
+        append_cookie(&mut response, csrf_cookie(token, &state.settings));
     }
     response
+}
+
+/// Audits a CSRF rejection as a refusal of whoever the session cookie names (or the address).
+async fn audit_csrf_refusal(
+    state: &AppState,
+    session: Option<String>,
+    ip: &str,
+    method: &Method,
+    path: &str,
+) -> Result<(), AppError> {
+    let actor = match session {
+        Some(t) => app::auth::actor_for_session(&state.core, &t, ip).await?,
+        None => None,
+    };
+    let what = format!("{method} {path}");
+    app::audit::record_refusal(&state.core, actor.as_ref(), ip, app::audit::RefusalKind::Csrf, &what, path).await
 }
 
 enum CsrfVerdict {
@@ -211,15 +272,17 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
     }
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/form-data") {
-        // Upload forms carry the token in their action URL: the body is streamed to the
-        // handler, not read here.
-        let given = req
-            .uri()
-            .query()
-            .and_then(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).ok())
-            .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == CSRF_FIELD))
-            .map(|(_, v)| v);
-        let ok = given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.as_bytes()));
+        // Upload forms carry the token as a field of the body: the body is read here, within
+        // the upload limit, and handed on unchanged.
+        let (parts, body) = req.into_parts();
+        let bytes = match axum::body::to_bytes(body, UPLOAD_BODY_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return (CsrfVerdict::TooLarge, Request::from_parts(parts, Body::empty())),
+        };
+        let ok = multipart_token(&parts.headers, bytes.clone())
+            .await
+            .is_some_and(|given| constant_time_eq(given.as_bytes(), expected.as_bytes()));
+        let req = Request::from_parts(parts, Body::from(bytes));
         return (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req);
     }
     let is_form = req
@@ -245,7 +308,24 @@ async fn check_csrf(req: Request, expected: Option<&str>) -> (CsrfVerdict, Reque
     (if ok { CsrfVerdict::Ok } else { CsrfVerdict::Failed }, req)
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// The largest body an upload route accepts (its own limit), read whole for the CSRF check.
+const UPLOAD_BODY_LIMIT: usize = crate::app::applications::MAX_SUBMISSION_BYTES + 1024 * 1024;
+
+/// The `csrf_token` field of a multipart body, if any.
+async fn multipart_token(headers: &HeaderMap, bytes: axum::body::Bytes) -> Option<String> {
+    use axum::extract::FromRequest;
+    let mut probe = Request::new(Body::from(bytes));
+    *probe.headers_mut() = headers.clone();
+    let mut multipart = axum::extract::Multipart::from_request(probe, &()).await.ok()?;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some(CSRF_FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -274,7 +354,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         return next.run(req).await;
     }
     let ip = client_ip(&req, &state.settings.trusted_proxies);
-    let token = cookie_value(req.headers(), SESSION_COOKIE);
+    let token = cookie_value(req.headers(), state.settings.cookie_name(SESSION_COOKIE));
     let actor = match &token {
         Some(t) => match app::auth::actor_for_session(&state.core, t, &ip).await {
             Ok(a) => a,
@@ -331,9 +411,39 @@ pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> String {
     peer.to_string()
 }
 
-pub fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("handler panicked");
-    WebError(AppError::Internal(anyhow::anyhow!("panic"))).into_response()
+/// The answer to a panic below the error renderer: logged (inside the request's span, so with
+/// its request id) and counted, then an internal error like any other — the opaque 500 page or
+/// JSON with the request id, security headers and its place in the request metrics.
+pub fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic_message(payload.as_ref());
+    tracing::error!(panic = %message, "handler panicked");
+    metrics::counter!("http_panics_total").increment(1);
+    WebError(AppError::Internal(anyhow::anyhow!("panic: {message}"))).into_response()
+}
+
+/// A panic in the request-wide layers themselves: nothing is left to render a page, so a
+/// minimal opaque answer with the security headers.
+pub fn last_resort(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic_message(payload.as_ref());
+    tracing::error!(panic = %message, "middleware panicked");
+    metrics::counter!("http_panics_total").increment(1);
+    let mut response = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "系统繁忙，请稍后再试",
+    )
+        .into_response();
+    set_security_headers(&mut response, false);
+    response
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text payload".to_owned());
+    text.chars().take(500).collect()
 }
 
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -349,17 +459,30 @@ pub fn append_cookie(response: &mut Response, cookie: Cookie<'static>) {
     }
 }
 
-fn csrf_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((CSRF_COOKIE, token)).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).build()
+/// The CSRF cookie: HttpOnly, SameSite=Strict (only our own pages ever send it back), and over
+/// https `Secure` with the `__Host-` prefix.
+fn csrf_cookie(token: String, settings: &WebSettings) -> Cookie<'static> {
+    Cookie::build((settings.cookie_name(CSRF_COOKIE), token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(settings.secure_cookies)
+        .build()
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, no expiry (the server enforces the limits).
-pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).build()
+/// The session cookie: HttpOnly, SameSite=Lax, no expiry (the server enforces the limits), and
+/// over https `Secure` with the `__Host-` prefix (path `/`, no domain).
+pub fn session_cookie(token: String, settings: &WebSettings) -> Cookie<'static> {
+    Cookie::build((settings.cookie_name(SESSION_COOKIE), token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(settings.secure_cookies)
+        .build()
 }
 
-pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
-    let mut cookie = session_cookie(String::new(), secure);
+pub fn expired_session_cookie(settings: &WebSettings) -> Cookie<'static> {
+    let mut cookie = session_cookie(String::new(), settings);
     cookie.make_removal();
     cookie
 }

@@ -18,6 +18,7 @@ pub mod messages;
 pub mod middleware;
 pub mod office;
 pub mod ops;
+pub mod params;
 pub mod portal;
 pub mod registry;
 pub mod routes;
@@ -49,6 +50,26 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Served over https (the public URL says so): `__Host-` cookie names and HSTS.
+    pub https: bool,
+    /// The bearer token that may read `/metrics`.
+    pub metrics_token: Option<String>,
+}
+
+impl WebSettings {
+    /// The name a cookie goes by: with the `__Host-` prefix over https, so that neither a
+    /// sibling subdomain nor plain http can set or overwrite it.
+    pub fn cookie_name(&self, base: &'static str) -> &'static str {
+        if !self.https {
+            return base;
+        }
+        match base {
+            middleware::SESSION_COOKIE => "__Host-tb_session",
+            middleware::CSRF_COOKIE => "__Host-tb_csrf",
+            shell::PREFS_COOKIE => "__Host-tb_prefs",
+            other => other,
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -79,20 +100,29 @@ pub fn routes() -> Routes {
 
 /// The whole application, as served by `tongban serve` and by the tests.
 pub fn build_app(state: AppState) -> Router {
+    with_middleware(routes().into_router().fallback(error::not_found), state)
+}
+
+/// The request-wide layers around a router (the tests wrap routers of their own in the same
+/// stack). From the outside in: request id, trace span, metrics, security headers, error
+/// rendering, the timeout, the panic catcher, the body limit, CSRF and the access guard — so
+/// that a timeout or a panic is still an error page with a request id, security headers and
+/// its place in the metrics.
+pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
-    routes()
-        .into_router()
-        .fallback(error::not_found)
+    router
         .layer(from_fn_with_state(state.clone(), middleware::guard))
         .layer(from_fn_with_state(state.clone(), middleware::csrf))
         .layer(from_fn_with_state(state.clone(), limits::per_address))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(from_fn(middleware::render_errors))
-        .layer(from_fn(middleware::security_headers))
-        .layer(from_fn(middleware::record_metrics))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(from_fn_with_state(state.clone(), middleware::render_errors))
+        .layer(from_fn_with_state(state.clone(), middleware::security_headers))
+        .layer(from_fn(middleware::record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::make_span))
         .layer(from_fn(middleware::request_id))
-        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        // Last resort for a panic in the layers above (none is expected): still opaque.
+        .layer(CatchPanicLayer::custom(middleware::last_resort))
         .with_state(state)
 }

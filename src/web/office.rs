@@ -4,11 +4,11 @@
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::error::WebResult;
 use super::forms::{Pager, page_number};
+use super::params::Ref;
 use super::shell::{CurrentUser, Shell, render};
 use super::{AppState, Routes};
 use crate::app::cases::{self, ActionInput, CaseView, QueueCount};
@@ -16,6 +16,7 @@ use crate::app::{AppError, authorize};
 use crate::clock;
 use crate::domain::case::Delivery;
 use crate::domain::permission::Permission;
+use crate::domain::reference::CaseNumber;
 use crate::domain::workflow::{ActionDef, Requirement, Warning};
 use crate::store::applications::MaterialFile;
 use crate::store::cases::CaseRow;
@@ -192,7 +193,7 @@ async fn case_page(
     State(state): State<AppState>,
     shell: Shell,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<CaseNumber>,
     Query(q): Query<CaseQuery>,
 ) -> WebResult {
     let core = &state.core;
@@ -243,17 +244,17 @@ fn action_input(fields: &[(String, String)]) -> ActionInput {
 async fn case_action(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<CaseNumber>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> WebResult {
     let input = action_input(&fields);
     cases::act(&state.core, &user.actor, &number, &input).await?;
-    Ok(Redirect::to(&format!("/office/cases/{number}?done={}", input.action)).into_response())
+    Ok(super::forms::redirect(&format!("/office/cases/{number}?done={}", input.action)))
 }
 
-async fn case_claim(State(state): State<AppState>, user: CurrentUser, Path(number): Path<String>) -> WebResult {
+async fn case_claim(State(state): State<AppState>, user: CurrentUser, Ref(number): Ref<CaseNumber>) -> WebResult {
     cases::claim(&state.core, &user.actor, &number).await?;
-    Ok(Redirect::to(&format!("/office/cases/{number}?done=claim")).into_response())
+    Ok(super::forms::redirect(&format!("/office/cases/{number}?done=claim")))
 }
 
 #[derive(Deserialize)]
@@ -265,11 +266,11 @@ struct AssignForm {
 async fn case_assign(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<CaseNumber>,
     Form(f): Form<AssignForm>,
 ) -> WebResult {
     cases::assign(&state.core, &user.actor, &number, &f.assignee).await?;
-    Ok(Redirect::to(&format!("/office/cases/{number}?done=assign")).into_response())
+    Ok(super::forms::redirect(&format!("/office/cases/{number}?done=assign")))
 }
 
 #[derive(Deserialize)]
@@ -281,11 +282,11 @@ struct NoteForm {
 async fn case_note(
     State(state): State<AppState>,
     user: CurrentUser,
-    Path(number): Path<String>,
+    Ref(number): Ref<CaseNumber>,
     Form(f): Form<NoteForm>,
 ) -> WebResult {
     cases::note(&state.core, &user.actor, &number, &f.comment).await?;
-    Ok(Redirect::to(&format!("/office/cases/{number}?done=note#timeline")).into_response())
+    Ok(super::forms::redirect(&format!("/office/cases/{number}?done=note#timeline")))
 }
 
 /// A material of a case, for inline preview (images and PDFs may be framed by our own pages).
@@ -294,6 +295,7 @@ async fn case_file(
     user: CurrentUser,
     Path((number, sha)): Path<(String, String)>,
 ) -> WebResult {
+    let number: CaseNumber = super::params::parse(&number)?;
     let v = cases::view(&state.core, &user.actor, &number).await?;
     let file = v.application.materials.iter().find(|m| m.file_sha256 == sha).ok_or(AppError::NotFound)?;
     let mut response = super::applications::file_response(&state, file).await?;

@@ -1,10 +1,15 @@
 //! Operations: health and readiness probes, Prometheus metrics, static assets, the API spec.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::error::WebError;
+use super::middleware::constant_time_eq;
+use super::shell::Visitor;
 use super::{AppState, Routes, api, assets};
+use crate::app::{self, AppError};
+use crate::domain::permission::Permission;
 
 pub fn routes(r: Routes) -> Routes {
     r.get("/healthz", healthz)
@@ -26,7 +31,33 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics, for a monitoring system with the configured bearer token or a user with
+/// `ops.metrics`. Anybody else: 401 (anonymous, with a `WWW-Authenticate` challenge) or 403
+/// (logged in without the permission, audited).
+async fn metrics(State(state): State<AppState>, headers: HeaderMap, visitor: Visitor) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let by_token = match (&state.settings.metrics_token, given) {
+        (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
+        _ => false,
+    };
+    if !by_token {
+        match &visitor.actor {
+            Some(actor) => {
+                if let Err(e) = app::authorize(&state.core, actor, Permission::OpsMetrics, "/metrics").await {
+                    return WebError(e).into_response();
+                }
+            }
+            None => {
+                let mut response = WebError(AppError::Unauthenticated).into_response();
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                return response;
+            }
+        }
+    }
     let pool = state.core.db.pool();
     metrics::gauge!("db_pool_connections").set(f64::from(pool.size()));
     metrics::gauge!("db_pool_idle_connections").set(pool.num_idle() as f64);

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
@@ -107,8 +107,12 @@ async fn login_submit(
             } else {
                 landing(&state, &logged_in.token, &visitor.ip).await?
             };
-            let mut response = Redirect::to(&target).into_response();
-            append_cookie(&mut response, session_cookie(logged_in.token, state.settings.secure_cookies));
+            // A session this browser had before (another account's, or one planted) ends now.
+            if let Some(previous) = &visitor.session_token {
+                app::auth::end_session(&state.core, previous, &origin).await?;
+            }
+            let mut response = super::forms::redirect(&target);
+            append_cookie(&mut response, session_cookie(logged_in.token, &state.settings));
             Ok(response)
         }
         Err(AppError::Internal(e)) => Err(WebError(AppError::Internal(e))),
@@ -150,8 +154,8 @@ async fn landing(state: &AppState, token: &str, ip: &str) -> Result<String, WebE
 
 async fn logout(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     app::auth::logout(&state.core, &user.actor, &user.token).await?;
-    let mut response = Redirect::to("/login").into_response();
-    append_cookie(&mut response, expired_session_cookie(state.settings.secure_cookies));
+    let mut response = super::forms::redirect("/login");
+    append_cookie(&mut response, expired_session_cookie(&state.settings));
     Ok(response)
 }
 
@@ -182,7 +186,7 @@ async fn register_submit(
     Form(mut form): Form<Registration>,
 ) -> WebResult {
     let result = app::accounts::register(&state.core, &Origin { ip: visitor.ip }, &form).await;
-    let done = |_| Redirect::to("/login?registered=1").into_response();
+    let done = |_| super::forms::redirect("/login?registered=1");
     settle(result, done, async |errors| {
         // Passwords are never sent back to the browser.
         form.password.clear();
@@ -262,7 +266,7 @@ async fn password_submit(
         &f.confirm_password,
     )
     .await;
-    let done = |()| Redirect::to("/account/password?done=1").into_response();
+    let done = |()| super::forms::redirect("/account/password?done=1");
     let must_change = user.actor.must_change_password;
     settle(result, done, async |errors| Ok(PasswordPage { shell, must_change, errors, done: false })).await
 }
@@ -280,14 +284,14 @@ async fn preferences(
     headers: axum::http::HeaderMap,
     Form(f): Form<PrefsForm>,
 ) -> Response {
-    let mut prefs = Prefs::from_headers(&headers);
+    let mut prefs = Prefs::from_headers(&headers, &state.settings);
     match f.toggle.as_str() {
         "large" => prefs.large = !prefs.large,
         "contrast" => prefs.contrast = !prefs.contrast,
         _ => {}
     }
-    let mut response = Redirect::to(safe_next(&f.next)).into_response();
-    let cookie = Cookie::build((super::shell::PREFS_COOKIE, prefs.cookie_value()))
+    let mut response = super::forms::redirect(&f.next);
+    let cookie = Cookie::build((state.settings.cookie_name(super::shell::PREFS_COOKIE), prefs.cookie_value()))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)

@@ -44,6 +44,8 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 pub struct Visitor {
     pub actor: Option<Actor>,
     pub ip: String,
+    /// The session cookie this browser sent, valid or not (a login replaces its session).
+    pub session_token: Option<String>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Visitor {
@@ -54,6 +56,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
         Ok(Visitor {
             actor: session.and_then(|s| s.actor.clone()),
             ip: session.map_or_else(|| "unknown".to_owned(), |s| s.ip.clone()),
+            session_token: session.and_then(|s| s.token.clone()),
         })
     }
 }
@@ -68,8 +71,8 @@ pub struct Prefs {
 pub const PREFS_COOKIE: &str = "tb_prefs";
 
 impl Prefs {
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        let raw = cookie_value(headers, PREFS_COOKIE).unwrap_or_default();
+    pub fn from_headers(headers: &HeaderMap, settings: &super::WebSettings) -> Self {
+        let raw = cookie_value(headers, settings.cookie_name(PREFS_COOKIE)).unwrap_or_default();
         Prefs { large: raw.split('.').any(|p| p == "large"), contrast: raw.split('.').any(|p| p == "contrast") }
     }
 
@@ -179,7 +182,7 @@ impl FromRequestParts<AppState> for Shell {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let actor = parts.extensions.get::<CurrentSession>().and_then(|s| s.actor.as_ref());
         let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
-        let prefs = Prefs::from_headers(&parts.headers);
+        let prefs = Prefs::from_headers(&parts.headers, &state.settings);
         let mut shell = Shell::for_actor(actor, csrf, prefs, state.settings.demo, parts.uri.path());
         if let Some(actor) = actor
             && shell.nav.iter().any(|n| n.href == "/my/messages")

@@ -277,22 +277,28 @@ async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt()
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     let token = crate::common::csrf_in(&html).unwrap();
-    let action = format!("/apply/{}?csrf_token={token}", def.code);
+    let action = format!("/apply/{}", def.code);
     // Save a draft with one material; the page comes back with it.
     let m = def.materials.iter().find(|m| m.required).unwrap();
     let form = Form::new()
         .text("action", "save")
         .part(format!("material:{}", m.code), Part::bytes(PDF.to_vec()).file_name("身份证.pdf"));
-    let r = client.post(app.url(&action)).multipart(form).send().await.unwrap();
+    let r = client.post(app.url(&action)).header("x-csrf-token", token.as_str()).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = app.get(&client, &location(&r)).await.text().await.unwrap();
     assert!(html.contains("草稿已保存") && html.contains("已上传：身份证.pdf"));
     // Submitting with nothing filled lists every problem, and keeps the uploaded file.
-    let r = client.post(app.url(&action)).multipart(Form::new().text("action", "submit")).send().await.unwrap();
+    let r = client
+        .post(app.url(&action))
+        .header("x-csrf-token", token.as_str())
+        .multipart(Form::new().text("action", "submit"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("error-summary") && html.contains("已上传：身份证.pdf"));
-    // Without the token in the action URL, the upload is refused.
+    // Without the token, the upload is refused.
     let r = client
         .post(app.url(&format!("/apply/{}", def.code)))
         .multipart(Form::new().text("action", "save"))
@@ -302,7 +308,7 @@ async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt()
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Now everything (the page sends every material again; the stored one is replaced).
     let form = page_form(&def, "page-test");
-    let r = client.post(app.url(&action)).multipart(form).send().await.unwrap();
+    let r = client.post(app.url(&action)).header("x-csrf-token", token.as_str()).multipart(form).send().await.unwrap();
     assert_eq!(
         r.status(),
         StatusCode::SEE_OTHER,
@@ -360,9 +366,21 @@ async fn submitting_the_same_page_twice_makes_one_application() {
     let html = app.get(&client, &format!("/apply/{}", def.code)).await.text().await.unwrap();
     let token = crate::common::csrf_in(&html).unwrap();
     assert!(html.contains("name=\"idempotency_key\""));
-    let action = app.url(&format!("/apply/{}?csrf_token={token}", def.code));
-    let first = client.post(&action).multipart(page_form(&def, "same-form-1")).send().await.unwrap();
-    let second = client.post(&action).multipart(page_form(&def, "same-form-1")).send().await.unwrap();
+    let action = app.url(&format!("/apply/{}", def.code));
+    let first = client
+        .post(&action)
+        .header("x-csrf-token", token.as_str())
+        .multipart(page_form(&def, "same-form-1"))
+        .send()
+        .await
+        .unwrap();
+    let second = client
+        .post(&action)
+        .header("x-csrf-token", token.as_str())
+        .multipart(page_form(&def, "same-form-1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&first), location(&second));
     let (api, _) = app.api_login("citizen02", PASSWORD).await;

@@ -18,7 +18,13 @@ async fn import(app: &TestApp, client: &reqwest::Client, csv: &str, replace: boo
     if replace {
         form = form.text("replace", "1");
     }
-    client.post(app.url(&format!("/admin/calendar/import?csrf_token={token}"))).multipart(form).send().await.unwrap()
+    client
+        .post(app.url(&format!("/admin/calendar/import")))
+        .header("x-csrf-token", token.as_str())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

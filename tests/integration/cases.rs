@@ -516,8 +516,13 @@ async fn a_community_window_takes_a_citywide_application_for_the_owning_departme
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf(&m.code));
     }
-    let r =
-        window.post(app.url(&format!("/hall/intake/{item}?csrf_token={token}"))).multipart(form).send().await.unwrap();
+    let r = window
+        .post(app.url(&format!("/hall/intake/{item}")))
+        .header("x-csrf-token", token.as_str())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap_or_default());
     let number = crate::common::location(&r).split("taken=").nth(1).unwrap().to_owned();
 
@@ -566,17 +571,23 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     let b = tongban::app::bundles::bundle(&app.state.core, &actor(&app, "citizen01").await, "newborn").await.unwrap();
     assert!(b.guides.len() >= 2);
     assert!(b.groups.iter().any(|(_, members)| members.len() > 1), "a shared material is uploaded once");
-    let url = app.url(&format!("/events/newborn/apply?csrf_token={token}"));
+    let url = app.url(&format!("/events/newborn/apply"));
 
     // Nothing filled in: every problem at once, nothing written.
-    let r = citizen.post(&url).multipart(Form::new().text("action", "submit")).send().await.unwrap();
+    let r = citizen
+        .post(&url)
+        .header("x-csrf-token", token.as_str())
+        .multipart(Form::new().text("action", "submit"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     let mut form = page_form(&tongban::demo::demo_answers(&b.combined, "张三"));
     for m in b.combined.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf(&m.code));
     }
-    let r = citizen.post(&url).multipart(form).send().await.unwrap();
+    let r = citizen.post(&url).header("x-csrf-token", token.as_str()).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER, "{}", r.text().await.unwrap_or_default());
     let location = crate::common::location(&r);
     let number = location.trim_start_matches("/my/applications/").split('?').next().unwrap().to_owned();

@@ -64,6 +64,8 @@ impl TestApp {
             data_dir: data_dir.clone(),
             demo,
             secure_cookies: false,
+            public_url: None,
+            metrics_token: None,
             log_json: false,
             accounts: tongban::config::AccountsConfig::default(),
         };

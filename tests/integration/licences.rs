@@ -435,9 +435,10 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
     let before = licence_count(&app).await;
     let upload = |bytes: Vec<u8>| Form::new().part("file", Part::bytes(bytes).file_name("licences.xlsx"));
     let token = app.csrf(&admin, "/admin/licences/import").await;
-    let url = app.url(&format!("/admin/licences/import?csrf_token={token}"));
+    let url = app.url(&format!("/admin/licences/import"));
     let r = admin
         .post(&url)
+        .header("x-csrf-token", token.as_str())
         .multipart(upload(xlsx(&[header.clone(), good1.clone(), bad, good2.clone(), bad2])))
         .send()
         .await
@@ -449,7 +450,13 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
     assert!(html.contains("请填写照面信息「残疾类别」"), "row 5's missing face field: {html}");
     assert_eq!(licence_count(&app).await, before, "nothing imported");
 
-    let r = admin.post(&url).multipart(upload(xlsx(&[header, good1, good2]))).send().await.unwrap();
+    let r = admin
+        .post(&url)
+        .header("x-csrf-token", token.as_str())
+        .multipart(upload(xlsx(&[header, good1, good2])))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("已归集并签名 2 张证照"));
     assert_eq!(licence_count(&app).await, before + 2);
@@ -688,16 +695,16 @@ async fn on_the_form_a_ticked_licence_is_kept_in_the_draft_and_unticking_withdra
     let client = app.login_as("citizen01").await;
     let code = "310112-SCJGJ-002";
     let token = app.csrf(&client, &format!("/apply/{code}")).await;
-    let action = app.url(&format!("/apply/{code}?csrf_token={token}"));
+    let action = app.url(&format!("/apply/{code}"));
     // The form sends an empty value first, then the ticked box.
     let ticked = Form::new().text("action", "save").text("licence:M01", "").text("licence:M01", identifier.clone());
-    let r = client.post(&action).multipart(ticked).send().await.unwrap();
+    let r = client.post(&action).header("x-csrf-token", token.as_str()).multipart(ticked).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let html = app.get(&client, &format!("/apply/{code}")).await.text().await.unwrap();
     assert!(html.contains(&format!("value=\"{identifier}\" checked")), "the draft remembers the pick");
     // Unticked: only the empty value is sent; submitting now misses the material.
     let unticked = Form::new().text("action", "submit").text("licence:M01", "");
-    let r = client.post(&action).multipart(unticked).send().await.unwrap();
+    let r = client.post(&action).header("x-csrf-token", token.as_str()).multipart(unticked).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("请上传「个体工商户营业执照」"), "{html}");
