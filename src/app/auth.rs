@@ -238,6 +238,16 @@ pub async fn change_password(
     let mut problems = Problems::default();
     let user = users::by_id(&mut *core.db.conn().await?, actor.user_id).await?.ok_or(AppError::NotFound)?;
     if !core.passwords.verify(current, Some(&user.password_hash)).await? {
+        // A failed reauthentication: audited (aggregated, so that guessing cannot flood the log).
+        super::audit::record_refusal(
+            core,
+            Some(actor),
+            &actor.ip,
+            super::audit::RefusalKind::Reauthentication,
+            "auth.password_change",
+            &actor.username,
+        )
+        .await?;
         problems.add("current_password", "wrong_password", "当前密码不正确");
     }
     for message in policy_violations(&actor.username, new) {

@@ -96,6 +96,7 @@ migrations! {
     6 => "0006_licences",
     7 => "0007_case_indexes",
     9 => "0009_accounts",
+    10 => "0010_refusals",
 }
 
 impl Db {

@@ -1,14 +1,14 @@
 //! Operations: health and readiness probes, Prometheus metrics, static assets, the API spec.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::error::WebError;
 use super::middleware::constant_time_eq;
 use super::shell::Visitor;
 use super::{AppState, Routes, api, assets};
-use crate::app::{self, AppError};
+use crate::app;
 use crate::domain::permission::Permission;
 
 pub fn routes(r: Routes) -> Routes {
@@ -52,9 +52,13 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap, visitor: Vis
                 }
             }
             None => {
-                let mut response = WebError(AppError::Unauthenticated).into_response();
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-                return response;
+                // A machine's endpoint: a bearer challenge, not the login page.
+                let body = serde_json::json!({
+                    "code": "unauthenticated",
+                    "message": "读取运行指标需要令牌（Authorization: Bearer）或 ops.metrics 权限",
+                });
+                return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], axum::Json(body))
+                    .into_response();
             }
         }
     }

@@ -114,6 +114,17 @@ impl TestApp {
             .expect("login request")
     }
 
+    /// Submits the login page with a `next` target.
+    pub async fn submit_login_next(&self, client: &Client, username: &str, next: &str) -> Response {
+        let token = self.csrf(client, "/login").await;
+        client
+            .post(self.url("/login"))
+            .form(&[("csrf_token", token.as_str()), ("username", username), ("password", PASSWORD), ("next", next)])
+            .send()
+            .await
+            .expect("login request")
+    }
+
     /// Logs in through the API.
     pub async fn api_login(&self, username: &str, password: &str) -> (Client, Response) {
         let client = self.client();

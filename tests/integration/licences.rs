@@ -172,7 +172,7 @@ async fn openssl_verifies_a_downloaded_document_and_rejects_it_after_one_byte_ch
 }
 
 #[tokio::test]
-async fn a_tampered_or_truncated_document_is_not_genuine_and_never_an_error() {
+async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_refused() {
     let app = TestApp::spawn().await;
     let citizen = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
@@ -210,13 +210,26 @@ async fn a_tampered_or_truncated_document_is_not_genuine_and_never_an_error() {
         truncated_signature.to_string().into_bytes(),
         truncated_payload.to_string().into_bytes(),
         other_key.to_string().into_bytes(),
-        text.as_bytes()[..text.len() / 2].to_vec(),
-        b"not json at all".to_vec(),
-        j!({"payload": 1, "signature": [], "key_id": null}).to_string().into_bytes(),
     ] {
         let answer = check(body.clone()).await;
         assert_eq!(answer["signature_valid"], false, "{}", String::from_utf8_lossy(&body));
         assert_eq!(answer["valid"], false);
+    }
+    // A body that is not a document at all is a client error in the API's shape (issue #12).
+    for body in [
+        text.as_bytes()[..text.len() / 2].to_vec(),
+        b"not json at all".to_vec(),
+        j!({"payload": 1, "signature": [], "key_id": null}).to_string().into_bytes(),
+    ] {
+        let r = anonymous
+            .post(app.url("/api/v1/licences/verify"))
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert!(matches!(r.status().as_u16(), 400 | 422), "{} → {}", String::from_utf8_lossy(&body), r.status());
+        assert!(json(r).await["code"].is_string());
     }
     // A genuine document of a revoked licence: the signature is fine, the licence is not valid.
     let head = app.login_as("head01").await;

@@ -11,7 +11,9 @@ async fn probes_metrics_and_the_openapi_document_answer() {
     assert_eq!(app.get(&client, "/healthz").await.text().await.unwrap(), "ok");
     assert_eq!(app.get(&client, "/readyz").await.status(), StatusCode::OK);
     app.get(&client, "/login").await;
-    let metrics = app.get(&client, "/metrics").await.text().await.unwrap();
+    // The system administrator holds `ops.metrics`.
+    let admin = app.login_as("admin").await;
+    let metrics = app.get(&admin, "/metrics").await.text().await.unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
     assert!(metrics.contains("route=\"/login\""));
