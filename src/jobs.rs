@@ -25,7 +25,7 @@ pub fn registry() -> Registry {
     r.register(licences::EXPIRE_JOB, licences::ExpireJob).every(licences::EXPIRE_JOB, 3_600);
     r.register(SESSION_PURGE_JOB, PurgeSessions).every(SESSION_PURGE_JOB, 300);
     r.register(JOB_PURGE_JOB, PurgeJobs).every(JOB_PURGE_JOB, 86_400);
-    r.register(REFUSAL_SUMMARY_JOB, SummariseRefusals).every(REFUSAL_SUMMARY_JOB, 60);
+    r.register(REFUSAL_SUMMARY_JOB, SummariseRefusals).every(REFUSAL_SUMMARY_JOB, 300);
     r
 }
 

@@ -212,12 +212,13 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
     let slot = 300_000 * 5_000_000; // the start of a five-minute slot in 2017
     let kind = tongban::jobs::SESSION_PURGE_JOB;
-    // The session purge (every 5 minutes), the deadline scan (every 10 minutes), the licence
-    // expiry (hourly) and the job purge (daily) are all due in their first slot.
-    assert_eq!(jobs::schedule_due(&a, slot).await.unwrap(), 4);
+    // The session purge and the refusal summary (every 5 minutes), the deadline scan (every 10
+    // minutes), the licence expiry (hourly) and the job purge (daily) are all due in their first
+    // slot.
+    assert_eq!(jobs::schedule_due(&a, slot).await.unwrap(), 5);
     assert_eq!(jobs::schedule_due(&b, slot + 1_000).await.unwrap(), 0, "same slot");
     assert_eq!(jobs::schedule_due(&b, slot + 299_999).await.unwrap(), 0, "same slot");
-    assert_eq!(jobs::schedule_due(&b, slot + 300_000).await.unwrap(), 1, "next slot");
+    assert_eq!(jobs::schedule_due(&b, slot + 300_000).await.unwrap(), 2, "next slot");
     let jobs = tongban::store::jobs::of_kind(&mut a.db.conn().await.unwrap(), kind).await.unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].run_at, slot);
@@ -229,8 +230,8 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     .await;
     assert_eq!(
         run_pending(&a, "w").await.unwrap(),
-        5,
-        "two purges of sessions, one of jobs, a deadline scan, a licence expiry"
+        7,
+        "two purges of sessions, two refusal summaries, one purge of jobs, a deadline scan, a licence expiry"
     );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM jobs WHERE last_error IS NOT NULL").await,
