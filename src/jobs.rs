@@ -46,7 +46,8 @@ impl Worker {
 
 /// Starts the worker loop under a name unique to this process.
 pub fn spawn(core: Core) -> Worker {
-    let worker_id = format!("{}-{}", std::process::id(), &crate::crypto::random_token()[..8]);
+    let worker_id =
+        format!("{}-{}", std::process::id(), crate::crypto::random_token().chars().take(8).collect::<String>());
     let (stop, mut stopped) = watch::channel(false);
     let task = tokio::spawn(async move {
         tracing::info!(worker = %worker_id, "job worker started");

@@ -57,7 +57,10 @@ fn key_from_secret(secret: &SecretKey) -> anyhow::Result<(String, Key)> {
         public.to_public_key_pem(LineEnding::LF).map_err(|e| anyhow::anyhow!("public key PEM: {e}"))?;
     let der = public.to_public_key_der().map_err(|e| anyhow::anyhow!("public key DER: {e}"))?;
     // The key id is derived from the public key, so it names the same key everywhere.
-    let key_id = format!("SM2-{}", &crate::crypto::sm3_hex(der.as_bytes())[..16].to_ascii_uppercase());
+    let key_id = format!(
+        "SM2-{}",
+        crate::crypto::sm3_hex(der.as_bytes()).chars().take(16).collect::<String>().to_ascii_uppercase()
+    );
     Ok((key_id, Key { signing, public_key_pem }))
 }
 

@@ -1294,7 +1294,7 @@ pub async fn create_client(
     }
     p.into_result()?;
     let Some(dept) = dept else { return Err(AppError::NotFound) };
-    let client_id = format!("client-{}", &crate::crypto::random_token()[..12]);
+    let client_id = format!("client-{}", crate::crypto::random_token().chars().take(12).collect::<String>());
     let secret = crate::crypto::random_token();
     let hash = crate::crypto::sm3_hex(secret.as_bytes());
     store::insert_client(&mut tx, &client_id, name, dept.id, &hash, &scopes.join(","), now_ms()).await?;

@@ -29,7 +29,12 @@ impl Blobs {
     }
 
     fn key(sha256: &str) -> object_store::path::Path {
-        object_store::path::Path::from(format!("{}/{}/{}", &sha256[..2], &sha256[2..4], sha256))
+        object_store::path::Path::from(format!(
+            "{}/{}/{}",
+            sha256.get(..2).unwrap_or("__"),
+            sha256.get(2..4).unwrap_or("__"),
+            sha256
+        ))
     }
 
     /// Stores the bytes under their digest (a no-op when already stored) and, on the local

@@ -455,7 +455,7 @@ impl MyListPage {
     }
 
     fn date(&self, ms: &Option<i64>) -> String {
-        ms.map(|m| clock::display(m)[..10].to_owned()).unwrap_or_default()
+        ms.map(|m| clock::display(m).chars().take(10).collect()).unwrap_or_default()
     }
 }
 

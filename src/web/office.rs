@@ -53,7 +53,7 @@ impl CaseLine {
     }
 
     pub fn submitted(&self) -> String {
-        clock::display(self.row.submitted_at)[..10].to_owned()
+        clock::display(self.row.submitted_at).chars().take(10).collect()
     }
 }
 

@@ -476,8 +476,13 @@ async fn intake_step_two(
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), crate::cases::pdf(&m.code));
     }
-    let r =
-        window.post(app.url(&format!("/hall/intake/{item}?csrf_token={token}"))).multipart(form).send().await.unwrap();
+    let r = window
+        .post(app.url(&format!("/hall/intake/{item}")))
+        .header("x-csrf-token", token.as_str())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     r.status()
 }
 

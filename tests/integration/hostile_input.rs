@@ -84,9 +84,7 @@ async fn a_line_break_in_any_redirect_target_is_never_a_server_error() {
     let r = app.post_form(&catalog, "/admin/items", "/admin/items/A%0D%0AB/publish", &[]).await;
     assert!(!r.status().is_server_error(), "{}", r.status());
     let citizen = app.login_as("citizen01").await;
-    let r = app
-        .post_form(&citizen, "/my/licences", "/my/licences/X%0D%0ALocation:%20http:%2F%2Fevil/grant", &[])
-        .await;
+    let r = app.post_form(&citizen, "/my/licences", "/my/licences/X%0D%0ALocation:%20http:%2F%2Fevil/grant", &[]).await;
     assert!(!r.status().is_server_error(), "{}", r.status());
 }
 
@@ -170,9 +168,36 @@ fn hostile() -> impl Strategy<Value = String> {
 
 /// Query names the pages and the API read (each route ignores the others).
 const QUERY_NAMES: &[&str] = &[
-    "q", "page", "page_size", "next", "queue", "kind", "year", "from", "days", "status", "saved", "submitted",
-    "done", "taken", "a", "b", "identifier", "holder_code", "licence_type", "item", "actor", "action", "result",
-    "granted", "changed", "issued", "department", "site", "subject", "sort",
+    "q",
+    "page",
+    "page_size",
+    "next",
+    "queue",
+    "kind",
+    "year",
+    "from",
+    "days",
+    "status",
+    "saved",
+    "submitted",
+    "done",
+    "taken",
+    "a",
+    "b",
+    "identifier",
+    "holder_code",
+    "licence_type",
+    "item",
+    "actor",
+    "action",
+    "result",
+    "granted",
+    "changed",
+    "issued",
+    "department",
+    "site",
+    "subject",
+    "sort",
 ];
 
 struct Caller {
@@ -207,7 +232,9 @@ async fn no_route_answers_a_server_error_to_hostile_unicode_in_its_parameters() 
                 continue;
             }
             let path = fill(spec.path, &raw_path_value);
-            let query = serde_urlencoded::to_string(QUERY_NAMES.iter().map(|n| (*n, value.as_str())).collect::<Vec<_>>()).unwrap();
+            let query =
+                serde_urlencoded::to_string(QUERY_NAMES.iter().map(|n| (*n, value.as_str())).collect::<Vec<_>>())
+                    .unwrap();
             for caller in &callers {
                 let url = app.url(&format!("{path}?{query}"));
                 let request = match spec.method {
