@@ -89,6 +89,7 @@ pub fn redirect(target: &str) -> axum::response::Response {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use proptest::prelude::*;
 

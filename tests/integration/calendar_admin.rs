@@ -19,7 +19,7 @@ async fn import(app: &TestApp, client: &reqwest::Client, csv: &str, replace: boo
         form = form.text("replace", "1");
     }
     client
-        .post(app.url(&format!("/admin/calendar/import")))
+        .post(app.url("/admin/calendar/import"))
         .header("x-csrf-token", token.as_str())
         .multipart(form)
         .send()

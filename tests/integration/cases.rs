@@ -571,7 +571,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     let b = tongban::app::bundles::bundle(&app.state.core, &actor(&app, "citizen01").await, "newborn").await.unwrap();
     assert!(b.guides.len() >= 2);
     assert!(b.groups.iter().any(|(_, members)| members.len() > 1), "a shared material is uploaded once");
-    let url = app.url(&format!("/events/newborn/apply"));
+    let url = app.url("/events/newborn/apply");
 
     // Nothing filled in: every problem at once, nothing written.
     let r = citizen

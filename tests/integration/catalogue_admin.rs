@@ -181,7 +181,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
     let token = app.csrf(&c, "/admin/items/import").await;
     let upload = |bytes: Vec<u8>, name: &str| Form::new().part("file", Part::bytes(bytes).file_name(name.to_owned()));
     let r = c
-        .post(app.url(&format!("/admin/items/import")))
+        .post(app.url("/admin/items/import"))
         .header("x-csrf-token", token.as_str())
         .multipart(upload(csv.as_bytes().to_vec(), "items.csv"))
         .send()
@@ -194,7 +194,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
 
     let good = csv.lines().take(2).collect::<Vec<_>>().join("\n");
     let r = c
-        .post(app.url(&format!("/admin/items/import")))
+        .post(app.url("/admin/items/import"))
         .header("x-csrf-token", token.as_str())
         .multipart(upload(good.into_bytes(), "items.csv"))
         .send()
@@ -209,7 +209,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
     let xlsx = r.bytes().await.unwrap().to_vec();
     assert!(xlsx.starts_with(b"PK"));
     let r = c
-        .post(app.url(&format!("/admin/items/import")))
+        .post(app.url("/admin/items/import"))
         .header("x-csrf-token", token.as_str())
         .multipart(upload(xlsx, "catalogue.xlsx"))
         .send()
@@ -227,7 +227,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
     assert_eq!(count(&app).await, before + 1);
     // Garbage is refused with a reason, not a 500.
     let r = c
-        .post(app.url(&format!("/admin/items/import")))
+        .post(app.url("/admin/items/import"))
         .header("x-csrf-token", token.as_str())
         .multipart(upload(b"PK\x03\x04garbage".to_vec(), "x.xlsx"))
         .send()

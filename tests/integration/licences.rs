@@ -448,7 +448,7 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
     let before = licence_count(&app).await;
     let upload = |bytes: Vec<u8>| Form::new().part("file", Part::bytes(bytes).file_name("licences.xlsx"));
     let token = app.csrf(&admin, "/admin/licences/import").await;
-    let url = app.url(&format!("/admin/licences/import"));
+    let url = app.url("/admin/licences/import");
     let r = admin
         .post(&url)
         .header("x-csrf-token", token.as_str())
