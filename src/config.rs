@@ -199,6 +199,27 @@ mod tests {
         assert_eq!(accounts.as_ref().map(|a| a.password_max_age.person), Some(0));
         assert_eq!(accounts.as_ref().map(|a| a.rate_limits.login_per_ip.count), Some(5));
         assert_eq!(accounts.as_ref().map(|a| a.rate_limits.verify_per_ip), Some(RateLimits::default().verify_per_ip));
+        std::fs::write(&file, "public_url = \"https://zwfw.example.gov.cn\"\nmetrics_token = \"t\"\n")
+            .unwrap_or_default();
+        let c = Config::resolve(
+            &StorageArgs { config: Some(file.clone()), ..StorageArgs::default() },
+            &ServeArgs::default(),
+            None,
+        )
+        .ok();
+        assert_eq!(c.as_ref().map(Config::https), Some(true));
+        assert_eq!(c.as_ref().and_then(|c| c.metrics_token.clone()), Some("t".to_owned()));
+        for bad in ["ftp://x.example", "not a url", "https://"] {
+            let serve = ServeArgs { public_url: Some(bad.into()), ..ServeArgs::default() };
+            assert!(Config::resolve(&StorageArgs::default(), &serve, None).is_err(), "{bad}");
+        }
+        let plain = Config::resolve(
+            &StorageArgs { data_dir: Some("/tmp/y".into()), ..StorageArgs::default() },
+            &ServeArgs::default(),
+            None,
+        )
+        .ok();
+        assert_eq!(plain.as_ref().map(Config::https), Some(false), "plain http without a public URL");
         std::fs::write(&file, "colour = \"blue\"\n").unwrap_or_default();
         assert!(
             Config::resolve(&StorageArgs { config: Some(file), ..StorageArgs::default() }, &ServeArgs::default(), None)
