@@ -621,7 +621,7 @@ pub async fn list_mine(
     page_size: i64,
 ) -> Result<(i64, Vec<ApplicationRow>), AppError> {
     authorize(core, actor, Permission::PortalMine, "applications").await?;
-    let offset = (page.max(1) - 1) * page_size;
+    let offset = (page.max(1) - 1).saturating_mul(page_size);
     Ok(store::list_for_applicant(&mut *core.db.conn().await?, actor.user_id, offset, page_size).await?)
 }
 

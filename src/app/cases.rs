@@ -747,7 +747,7 @@ async fn list_in(
             )]));
         }
     };
-    let offset = (page.max(1) - 1) * page_size;
+    let offset = (page.max(1) - 1).saturating_mul(page_size);
     let mut conn = core.db.conn().await?;
     // Only this queue's count (the same figure `queues` shows): the due counts scan every running
     // case of the scope, so they run only for the due-soon and overdue lists.

@@ -169,7 +169,7 @@ pub struct Query {
 /// Searches (with `q`) or browses (without) the public catalogue.
 pub async fn find(core: &Core, query: &Query) -> Result<(i64, Vec<ItemRow>), AppError> {
     let page_size = query.page_size.clamp(1, 100);
-    let offset = (query.page.max(1) - 1) * page_size;
+    let offset = (query.page.max(1) - 1).saturating_mul(page_size);
     if normalise(&query.q).is_empty() {
         let filter = catalogue::ItemFilter {
             department: query.department.clone(),

@@ -117,7 +117,7 @@ pub async fn list_mine(
 ) -> Result<(i64, i64, Vec<Notification>), AppError> {
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut conn = core.db.conn().await?;
-    let offset = (page.max(1) - 1) * page_size;
+    let offset = (page.max(1) - 1).saturating_mul(page_size);
     let (total, rows) = store::page_for_user(&mut conn, actor.user_id, offset, page_size).await?;
     let unread = store::unread_count(&mut conn, actor.user_id).await?;
     Ok((total, unread, rows))

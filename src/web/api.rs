@@ -318,8 +318,8 @@ async fn list_items(State(state): State<AppState>, Query(p): Query<ItemsParams>)
     let page = p.page.unwrap_or(1);
     let page_size = p.page_size.unwrap_or(20);
     let mut problems = crate::app::Problems::default();
-    if page < 1 {
-        problems.add("page", "out_of_range", "页码从 1 开始");
+    if !(1..=MAX_PAGE).contains(&page) {
+        problems.add("page", "out_of_range", "页码应为 1–1000000");
     }
     if !(1..=100).contains(&page_size) {
         problems.add("page_size", "out_of_range", "每页条数应为 1–100");
@@ -506,11 +506,16 @@ pub struct PageParams {
     pub page_size: Option<i64>,
 }
 
-/// Page and page size per API.md: pages from 1, at most 100 per page (default 20).
+/// The last page number a list accepts: beyond it an offset would overflow (and no list is
+/// that long).
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// Page and page size per API.md: pages from 1 (to [`MAX_PAGE`]), at most 100 per page
+/// (default 20).
 pub fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), crate::app::AppError> {
     let page = page.unwrap_or(1);
     let page_size = page_size.unwrap_or(20);
-    if page < 1 || !(1..=100).contains(&page_size) {
+    if !(1..=MAX_PAGE).contains(&page) || !(1..=100).contains(&page_size) {
         return Err(crate::app::AppError::Invalid(vec![FieldError::new(
             "page_size",
             "out_of_range",

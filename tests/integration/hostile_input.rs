@@ -282,3 +282,31 @@ fn fill(template: &str, value: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[tokio::test]
+async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
+    let app = TestApp::spawn().await;
+    let (citizen, _) = app.api_login("citizen01", crate::common::PASSWORD).await;
+    let (reviewer, _) = app.api_login("reviewer01", crate::common::PASSWORD).await;
+    for (client, list) in [
+        (&citizen, "/api/v1/messages"),
+        (&citizen, "/api/v1/applications"),
+        (&reviewer, "/api/v1/cases"),
+        (&citizen, "/api/v1/items"),
+    ] {
+        for page in ["9223372036854775806", "9223372036854775807", "1000001"] {
+            let r = app.get(client, &format!("{list}?page={page}&page_size=100")).await;
+            assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{list}?page={page}");
+            assert_eq!(crate::common::json(r).await["code"], "invalid");
+        }
+        assert_eq!(app.get(client, &format!("{list}?page=1000000")).await.status(), StatusCode::OK, "{list}");
+    }
+    for page in ["/office?page=9223372036854775807", "/my/messages?page=9223372036854775807"] {
+        let client = if page.starts_with("/office") {
+            app.login_as("reviewer01").await
+        } else {
+            app.login_as("citizen01").await
+        };
+        assert_eq!(app.get(&client, page).await.status(), StatusCode::OK, "{page}: the page falls back to page 1");
+    }
+}
