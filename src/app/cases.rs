@@ -315,13 +315,44 @@ async fn available(
 
 /// The case page's data.
 #[instrument(skip_all, fields(case = %number))]
+/// A case as the case page and the API show it, the applicant's ID numbers and phones masked.
 pub async fn view(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
+    let mut v = view_full(core, actor, number).await?;
+    v.application.mask();
+    for (_, given) in &mut v.licence_fields {
+        *given = crate::domain::mask::text(given);
+    }
+    Ok(v)
+}
+
+/// The case with the applicant's personal data in full (查看完整信息): only with `pii.reveal`,
+/// within the caller's scope, and each time recorded in the audit log, committed before the
+/// values are returned.
+pub async fn reveal(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
+    authorize(core, actor, Permission::PiiReveal, number).await?;
+    let v = view_full(core, actor, number).await?;
+    let fields: Vec<String> = v
+        .application
+        .all_definitions()
+        .iter()
+        .flat_map(|d| d.form.fields.iter())
+        .filter(|f| crate::domain::mask::sensitive(f.kind) && v.application.values.contains_key(&f.name))
+        .map(|f| f.label.clone())
+        .collect();
+    let mut tx = core.db.begin().await?;
+    let detail = format!("查看完整个人信息：申请 {}（{}）", v.row.application_number, fields.join("、"));
+    audit_in(&mut tx, actor, "pii.reveal", &v.row.number, Outcome::Success, &detail).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+async fn view_full(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
     let row = case_in_scope(core, actor, number, Permission::OfficeView).await?;
     let calendar = super::calendar::load(core).await?;
     let mut conn = core.db.conn().await?;
     let wf = workflows::version(&mut conn, core, &row.workflow_code, row.workflow_version).await?;
     let events = store::events(&mut conn, row.id).await?;
-    let application = applications::load_by_id(&mut conn, row.application_id).await?;
+    let application = applications::load_by_id(&mut conn, &core.cipher, row.application_id).await?;
     let available = available(&mut conn, actor, &row, &wf).await?;
     let today = today();
     let schedule = schedule(
@@ -484,7 +515,7 @@ pub async fn move_in(
     if def.once && store::has_event(tx, case.id, &def.name).await? {
         return Err(AppError::Conflict(format!("「{}」只能办理一次，本件已办理过", def.label)));
     }
-    let application = applications::load_by_id(tx, case.application_id).await?;
+    let application = applications::load_by_id(tx, &core.cipher, case.application_id).await?;
     let item = definition_for(core, case, &application).await;
     let (notice, delivery) = check_requirements(tx, case, def, input, item.as_ref()).await?;
 
