@@ -213,11 +213,16 @@ impl FieldCipher {
     /// Seals a text that earlier releases stored in plain (form data, licence faces): a sealed
     /// value is decrypted, anything else is taken as the plain text itself.
     pub fn open_or_plain(&self, stored: &str) -> anyhow::Result<String> {
-        if stored.starts_with('k') && stored.contains(':') {
-            self.decrypt(stored)
-        } else {
-            Ok(stored.to_owned())
-        }
+        if Self::looks_sealed(stored) { self.decrypt(stored) } else { Ok(stored.to_owned()) }
+    }
+
+    /// True for `k<N>:<base64>`: what [`Self::encrypt`] makes, and no plain text with a space,
+    /// a CJK character or JSON punctuation.
+    fn looks_sealed(stored: &str) -> bool {
+        let Some((key, body)) = stored.split_once(':') else { return false };
+        key.strip_prefix('k').is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            && !body.is_empty()
+            && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
     }
 
     /// Seals a file's content under the current key, with a nonce of its own. Whole files: an
@@ -353,6 +358,9 @@ mod tests {
         assert_eq!(c.decrypt(&stored[3..]).ok().as_deref(), Some("11010519491231002X"));
         assert_eq!(FieldCipher::key_of(&stored), Some(1));
         assert_eq!(FieldCipher::key_of("{}"), None);
+        assert_eq!(c.open_or_plain("kindly note: k1:x").ok().as_deref(), Some("kindly note: k1:x"));
+        assert_eq!(c.open_or_plain(&stored).ok().as_deref(), Some("11010519491231002X"));
+        assert!(c.open_or_plain("k9:AAAAAAAAAAAAAAAAAAAAAAAA").is_err(), "a sealed value under a missing key is an error");
         assert_eq!(c.index("x"), c.index("x"));
         assert_ne!(c.index("x"), FieldCipher::from_key(&[8u8; 32]).index("x"));
     }

@@ -603,7 +603,10 @@ async fn load_view(
     let form = cipher.open_or_plain(&row.form_data)?;
     let values = serde_json::from_str::<Value>(&form).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let materials = store::materials(conn, row.id).await?;
-    let events = store::events(conn, row.id).await?;
+    let mut events = store::events(conn, row.id).await?;
+    for e in &mut events {
+        e.note = cipher.open_or_plain(&e.note)?;
+    }
     let snapshot = row.snapshot.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
     let definition =
         snapshot.as_ref().and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());

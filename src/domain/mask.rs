@@ -61,6 +61,28 @@ pub fn text(s: &str) -> String {
     }
 }
 
+/// Masks every ID number and mobile number inside free text (for logs): runs of digits (an ID
+/// number may end in X) that parse as one.
+pub fn in_text(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if !chars[i].is_ascii_digit() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && (chars[i].is_ascii_digit() || matches!(chars[i], 'X' | 'x')) {
+            i += 1;
+        }
+        let run: String = chars[start..i].iter().collect();
+        out.push_str(&text(&run));
+    }
+    out
+}
+
 fn mask_shapes(v: &mut Value) {
     match v {
         Value::String(s) => {
@@ -102,6 +124,14 @@ mod tests {
         assert_eq!(super::phone("13812345678"), "138****5678");
         assert_eq!(super::name("张三"), "张*");
         assert_eq!(super::phone("123"), "***");
+    }
+
+    #[test]
+    fn numbers_inside_free_text_are_masked() {
+        assert_eq!(
+            super::in_text("请致电13800138001，证件310112198503121235；编号 2026001"),
+            "请致电138****8001，证件310112********1235；编号 2026001"
+        );
     }
 
     #[test]

@@ -54,6 +54,13 @@ pub const COLUMNS: &[Column] = &[
     sealed_column!("licences", "holder_code_enc", Before::Sealed),
     sealed_column!("licences", "payload_enc", Before::Sealed),
     sealed_column!("licences", "face_data", Before::Plain),
+    sealed_column!("cases", "notice", Before::Plain),
+    sealed_column!("case_events", "comment", Before::Plain),
+    sealed_column!("case_events", "detail", Before::Plain),
+    sealed_column!("application_events", "note", Before::Plain),
+    sealed_column!("notifications", "body", Before::Plain),
+    sealed_column!("sent_messages", "body", Before::Plain),
+    sealed_column!("jobs", "payload", Before::Plain),
 ];
 
 /// Up to `limit` values of the column after `after_id` that do not start with `prefix`.

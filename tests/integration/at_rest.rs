@@ -212,8 +212,39 @@ async fn no_demo_id_number_or_phone_is_found_in_the_raw_database_or_the_data_dir
     let app = TestApp::spawn().await;
     let file = pdf_with_personal_data();
     let (application, case) = submit_with(&app, ITEM, &file).await;
-    let _ = window_intake(&app, &file).await;
+    let taken = window_intake(&app, &file).await;
     let licence = approve(&app, &case).await;
+    // Staff's free text quoting the applicant's numbers: an internal remark, and a one-time
+    // notice (which reaches the message centre and a text message).
+    let reviewer = app.login_as("reviewer01").await;
+    let r = app
+        .post_form(
+            &reviewer,
+            &format!("/office/cases/{case}"),
+            &format!("/office/cases/{case}/notes"),
+            &[("comment", "已电话联系 13800138001，身份证 310112198503121235 核对无误")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let rsj = api_client(&app, "reviewer02").await;
+    let taken_case = case_of(&app, &taken).await;
+    let def = tongban::app::catalogue::guide(&app.state.core, CITYWIDE_ITEM).await.unwrap().def;
+    let first = def.materials.iter().find(|m| m.required).unwrap().code.clone();
+    let mut notes = serde_json::Map::new();
+    notes.insert(first.clone(), json!("请补充 138 0013 8001 机主证明"));
+    let r = act(
+        &rsj,
+        &app,
+        &taken_case,
+        json!({"action": "request_supplement", "materials": [first], "material_notes": notes,
+            "comment": "联系电话 13800138001"}),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let sent = tongban::app::jobs::run_pending(&app.state.core, "test").await.unwrap();
+    assert!(sent > 0, "the text messages were sent");
+    let html = app.get(&app.login_as("citizen01").await, "/my/messages").await.text().await.unwrap();
+    assert!(html.contains("机主证明"), "the message centre reads the sealed bodies");
 
     // Everything still works from the sealed data: the citizen's application and file, the
     // licence's public verification, the staff's (masked) case page.
