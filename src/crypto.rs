@@ -360,7 +360,10 @@ mod tests {
         assert_eq!(FieldCipher::key_of("{}"), None);
         assert_eq!(c.open_or_plain("kindly note: k1:x").ok().as_deref(), Some("kindly note: k1:x"));
         assert_eq!(c.open_or_plain(&stored).ok().as_deref(), Some("11010519491231002X"));
-        assert!(c.open_or_plain("k9:AAAAAAAAAAAAAAAAAAAAAAAA").is_err(), "a sealed value under a missing key is an error");
+        assert!(
+            c.open_or_plain("k9:AAAAAAAAAAAAAAAAAAAAAAAA").is_err(),
+            "a sealed value under a missing key is an error"
+        );
         assert_eq!(c.index("x"), c.index("x"));
         assert_ne!(c.index("x"), FieldCipher::from_key(&[8u8; 32]).index("x"));
     }

@@ -205,7 +205,8 @@ pub async fn open_in(
         }
         let (id, number) =
             opened.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no free case number after 5 tries")))?;
-        record_event(core, 
+        record_event(
+            core,
             tx,
             &store::NewEvent {
                 case_id: id,
@@ -576,7 +577,8 @@ pub async fn move_in(
         "fields": input.fields,
     })
     .to_string();
-    record_event(core, 
+    record_event(
+        core,
         tx,
         &store::NewEvent {
             case_id: case.id,
@@ -847,7 +849,8 @@ async fn set_handler(core: &Core, actor: &Actor, case: &CaseRow, user_id: i64, a
         return Err(AppError::Conflict("办件已被他人处理，请刷新后再操作".into()));
     }
     let name = crate::store::users::by_id(&mut tx, user_id).await?.map(|u| u.display_name).unwrap_or_default();
-    record_event(core, 
+    record_event(
+        core,
         &mut tx,
         &store::NewEvent {
             case_id: case.id,
@@ -877,7 +880,8 @@ pub async fn note(core: &Core, actor: &Actor, number: &str, text: &str) -> Resul
     }
     let now = now_ms();
     let mut tx = core.db.begin().await?;
-    record_event(core, 
+    record_event(
+        core,
         &mut tx,
         &store::NewEvent {
             case_id: case.id,
@@ -1005,7 +1009,8 @@ pub async fn of_application(
     for r in rows {
         let wf = workflows::version(&mut conn, core, &r.workflow_code, r.workflow_version).await?;
         let label = wf.label(&r.status).to_owned();
-        let notice = if r.status == "supplement_requested" { keyed_notice(&core.cipher, &r, bundle) } else { Vec::new() };
+        let notice =
+            if r.status == "supplement_requested" { keyed_notice(&core.cipher, &r, bundle) } else { Vec::new() };
         out.push((r, label, notice));
     }
     Ok(out)

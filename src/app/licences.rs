@@ -969,7 +969,8 @@ pub async fn change(
         return Err(AppError::Conflict("只有有效的证照可以变更".into()));
     }
     let ty = type_by_code(&mut tx, &row.type_code).await?;
-    let old_face: Map<String, Value> = serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
+    let old_face: Map<String, Value> =
+        serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
     let face = face_from(&ty, &[changes, &old_face])?;
     let holder = Holder {
         user_id: row.holder_user_id,
@@ -1072,7 +1073,8 @@ pub async fn my_licence(core: &Core, actor: &Actor, raw: &str) -> Result<MyLicen
         .filter(|r| r.holder_user_id == Some(actor.user_id))
         .ok_or(AppError::NotFound)?;
     let ty = type_by_code(&mut conn, &row.type_code).await?;
-    let values: Map<String, Value> = serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
+    let values: Map<String, Value> =
+        serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
     let face = ty
         .face_fields
         .iter()

@@ -85,14 +85,16 @@ impl Blobs {
     pub async fn get(&self, sha256: &str) -> anyhow::Result<Bytes> {
         let stored = self.store.get(&Self::key(sha256)).await.context("reading a file")?.bytes().await?;
         let cipher = self.cipher.clone();
-        let plain = tokio::task::spawn_blocking(move || cipher.decrypt_bytes(&stored)).await.context("opening task")??;
+        let plain =
+            tokio::task::spawn_blocking(move || cipher.decrypt_bytes(&stored)).await.context("opening task")??;
         Ok(Bytes::from(plain))
     }
 
     /// Every stored file's digest (for re-encryption under a new key).
     pub async fn list(&self) -> anyhow::Result<Vec<String>> {
         use futures_util::TryStreamExt;
-        let metas: Vec<object_store::ObjectMeta> = self.store.list(None).try_collect().await.context("listing files")?;
+        let metas: Vec<object_store::ObjectMeta> =
+            self.store.list(None).try_collect().await.context("listing files")?;
         Ok(metas.into_iter().filter_map(|m| m.location.filename().map(str::to_owned)).collect())
     }
 

@@ -71,8 +71,7 @@ pub async fn batch(
     prefix: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<(i64, String)>> {
-    let rows =
-        sqlx::query(column.select).bind(after_id).bind(format!("{prefix}%")).bind(limit).fetch_all(c).await?;
+    let rows = sqlx::query(column.select).bind(after_id).bind(format!("{prefix}%")).bind(limit).fetch_all(c).await?;
     rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("v")?))).collect()
 }
 
@@ -82,7 +81,11 @@ pub async fn replace(c: &mut AnyConnection, column: &Column, id: i64, old: &str,
 }
 
 /// A page of the values that keyed blind indexes are computed from: (id, sealed value).
-pub async fn users_with_id_numbers(c: &mut AnyConnection, after_id: i64, limit: i64) -> sqlx::Result<Vec<(i64, String)>> {
+pub async fn users_with_id_numbers(
+    c: &mut AnyConnection,
+    after_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<(i64, String)>> {
     let rows = sqlx::query(
         "SELECT id, id_number_enc AS v FROM users WHERE id > $1 AND id_number_enc IS NOT NULL ORDER BY id LIMIT $2",
     )
@@ -126,11 +129,13 @@ pub async fn state(c: &mut AnyConnection, name: &str) -> sqlx::Result<Option<Str
 }
 
 pub async fn set_state(c: &mut AnyConnection, name: &str, value: &str) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO key_state (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-        .bind(name)
-        .bind(value)
-        .execute(c)
-        .await?;
+    sqlx::query(
+        "INSERT INTO key_state (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .bind(name)
+    .bind(value)
+    .execute(c)
+    .await?;
     Ok(())
 }
 

@@ -546,9 +546,7 @@ pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(St
                     .map(|r| {
                         f.columns
                             .iter()
-                            .filter_map(|c| {
-                                r.get(&c.name).and_then(Value::as_str).map(|v| format!("{}：{v}", c.label))
-                            })
+                            .filter_map(|c| r.get(&c.name).and_then(Value::as_str).map(|v| format!("{}：{v}", c.label)))
                             .collect::<Vec<_>>()
                             .join("，")
                     })

@@ -193,7 +193,10 @@ async fn approve(app: &TestApp, case: &str) -> String {
     let reviewer = api_client(app, "reviewer01").await;
     let head = api_client(app, "head01").await;
     assert_eq!(act(&reviewer, app, case, json!({"action": "accept"})).await.status(), StatusCode::OK);
-    assert_eq!(act(&reviewer, app, case, json!({"action": "examine", "comment": "符合"})).await.status(), StatusCode::OK);
+    assert_eq!(
+        act(&reviewer, app, case, json!({"action": "examine", "comment": "符合"})).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(act(&head, app, case, json!({"action": "approve", "comment": "同意"})).await.status(), StatusCode::OK);
     sqlx::query("SELECT identifier FROM licences WHERE case_number = $1")
         .bind(case)
@@ -343,9 +346,8 @@ async fn key_rotation_reseals_every_value_and_file_and_the_old_key_can_then_be_r
     let path = app.data_dir.join("files").join(&sha[..2]).join(&sha[2..4]).join(&sha);
     let file_before = std::fs::read(&path).unwrap();
 
-    let r = tongban::app::at_rest::rotate(core, &tongban::app::Actor::console(), std::time::Duration::ZERO)
-        .await
-        .unwrap();
+    let r =
+        tongban::app::at_rest::rotate(core, &tongban::app::Actor::console(), std::time::Duration::ZERO).await.unwrap();
     assert_eq!(r.key, 2);
     assert!(!r.resumed);
     assert!(r.resealed.values >= before.len() as u64 && r.resealed.files >= 1, "{r:?}");
@@ -394,9 +396,8 @@ async fn key_rotation_reseals_every_value_and_file_and_the_old_key_can_then_be_r
     let mut tx = core.db.begin().await.unwrap();
     tongban::store::sealed::set_state(&mut tx, "rotation", "2").await.unwrap();
     tx.commit().await.unwrap();
-    let r = tongban::app::at_rest::rotate(core, &tongban::app::Actor::console(), std::time::Duration::ZERO)
-        .await
-        .unwrap();
+    let r =
+        tongban::app::at_rest::rotate(core, &tongban::app::Actor::console(), std::time::Duration::ZERO).await.unwrap();
     assert_eq!((r.key, r.resumed), (2, true));
 }
 
@@ -412,7 +413,12 @@ async fn a_database_of_the_previous_release_is_converted_at_start_and_its_lookup
     for row in sqlx::query("SELECT id, form_data FROM applications").fetch_all(pool).await.unwrap() {
         let id: i64 = row.get("id");
         let plain = core.cipher.decrypt(&row.get::<String, _>("form_data")).unwrap();
-        sqlx::query("UPDATE applications SET form_data = $1 WHERE id = $2").bind(plain).bind(id).execute(pool).await.unwrap();
+        sqlx::query("UPDATE applications SET form_data = $1 WHERE id = $2")
+            .bind(plain)
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
     }
     for row in sqlx::query("SELECT id, id_number_enc, phone_enc FROM users WHERE id_number_enc IS NOT NULL")
         .fetch_all(pool)
@@ -446,10 +452,8 @@ async fn a_database_of_the_previous_release_is_converted_at_start_and_its_lookup
     assert!(outside_db.is_empty(), "{outside_db:?}");
 
     // The blind index is HMAC-SM3 under keys/index.key, and the lookup by ID number works.
-    let index_key = hex::decode(
-        std::fs::read_to_string(app.data_dir.join("keys").join("index.key")).unwrap().trim(),
-    )
-    .unwrap();
+    let index_key =
+        hex::decode(std::fs::read_to_string(app.data_dir.join("keys").join("index.key")).unwrap().trim()).unwrap();
     let mut mac = <hmac::Hmac<sm3::Sm3> as hmac::digest::KeyInit>::new_from_slice(&index_key).unwrap();
     hmac::Mac::update(&mut mac, b"310112198503121235");
     let expected = hex::encode(hmac::Mac::finalize(mac).into_bytes());
