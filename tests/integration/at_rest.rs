@@ -174,7 +174,8 @@ async fn window_intake(app: &TestApp, file: &[u8]) -> String {
     assert!(!html.contains("13800138001"), "the window does not see the stored phone");
     let token = crate::common::csrf_in(&html).unwrap();
     let answers = tongban::demo::demo_answers(&def, "张三");
-    let mut form = multipart_form(&answers).text("applicant", "citizen01").text("csrf_token", token.clone());
+    let seal = crate::cases::hidden_value(&html, "applicant");
+    let mut form = multipart_form(&answers).text("applicant", seal).text("csrf_token", token.clone());
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf_part(file, &m.code));
     }
