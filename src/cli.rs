@@ -1,4 +1,5 @@
-//! The administrative commands of the binary (`migrate`, `demo`, `user …`, `audit verify`).
+//! The administrative commands of the binary (`migrate`, `demo`, `user …`, `audit verify`,
+//! `licence …`, `keys rotate`).
 
 use std::process::ExitCode;
 
@@ -118,6 +119,26 @@ pub async fn licence_expire(config: &Config) -> anyhow::Result<ExitCode> {
     match app::licences::expire_due(&state.core, app::licences::today()).await {
         Ok(n) => {
             println!("已将 {n} 张到期证照标记为已过期");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub async fn keys_rotate(config: &Config) -> anyhow::Result<ExitCode> {
+    let state = build_state(config).await?;
+    let settle = 2 * app::at_rest::KEY_REFRESH;
+    println!("正在轮换个人信息加密密钥（服务可继续运行；中断后重新运行本命令即可继续）…");
+    match app::at_rest::rotate(&state.core, &Actor::console(), settle).await {
+        Ok(r) => {
+            println!(
+                "{}字段密钥 k{}：已重新加密 {} 个字段值、{} 个文件。旧密钥文件（keys/field-N.key，N < {}）已不再使用，可移出并离线保管",
+                if r.resumed { "已完成上次中断的轮换。" } else { "" },
+                r.key,
+                r.resealed.values,
+                r.resealed.files,
+                r.key
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => report(e),

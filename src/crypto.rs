@@ -1,13 +1,16 @@
 //! Cryptographic helpers on the national algorithms: SM3 digests, SM4-GCM field encryption for
 //! personal data at rest, and random tokens.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{AesGcm, Nonce};
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sm3::{Digest, Sm3};
 
@@ -44,72 +47,274 @@ pub fn random_password() -> String {
     out
 }
 
-/// Encrypts personal data fields (ID numbers, phones) with SM4-GCM and computes a keyed SM3
-/// digest so that an encrypted value can still be looked up for uniqueness.
+/// The keys that protect personal data at rest: versioned SM4-GCM keys (`keys/field-<N>.key`,
+/// the highest number is current) and one HMAC-SM3 key for blind indexes (`keys/index.key`).
+///
+/// A stored value names the key that sealed it (`k<N>:` before the base64 of nonce and
+/// ciphertext), so that during a rotation (`tongban keys rotate`) values under the old and the
+/// new key are both readable. A value without that prefix was sealed by the single key of
+/// earlier releases (`keys/field.key`, renamed `field-1.key` on first start).
 #[derive(Clone)]
 pub struct FieldCipher {
-    cipher: Sm4Gcm,
-    index_key: [u8; 16],
+    inner: Arc<CipherInner>,
 }
 
+struct CipherInner {
+    /// The keys directory; `None` for an in-memory key (tests).
+    dir: Option<PathBuf>,
+    keys: RwLock<KeySet>,
+    index_key: Vec<u8>,
+}
+
+#[derive(Clone)]
+struct KeySet {
+    current: u32,
+    ciphers: BTreeMap<u32, Sm4Gcm>,
+}
+
+/// Header of an encrypted file: magic, key id (big-endian), 12-byte nonce, then ciphertext.
+const FILE_MAGIC: &[u8; 4] = b"TBE1";
+const FILE_HEADER: usize = 4 + 4 + 12;
+
+type HmacSm3 = Hmac<Sm3>;
+
 impl FieldCipher {
+    /// A cipher over one in-memory key (version 1): the first half encrypts, the second keys the
+    /// blind index.
     pub fn from_key(key: &[u8; 32]) -> Self {
-        let mut enc = [0u8; 16];
-        let mut index_key = [0u8; 16];
-        enc.copy_from_slice(&key[..16]);
-        index_key.copy_from_slice(&key[16..]);
-        Self { cipher: Sm4Gcm::new(&enc.into()), index_key }
+        let mut ciphers = BTreeMap::new();
+        ciphers.insert(1, sm4_gcm(&key[..16]));
+        Self {
+            inner: Arc::new(CipherInner {
+                dir: None,
+                keys: RwLock::new(KeySet { current: 1, ciphers }),
+                index_key: key[16..].to_vec(),
+            }),
+        }
     }
 
-    /// Loads the key from `<data-dir>/keys/field.key`, creating it (mode 0600) on first start.
+    /// Loads the keys from `<data-dir>/keys/`, creating the directory (0700), the first field key
+    /// and the index key (0600) on first start.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Self> {
-        let path = data_dir.join("keys").join("field.key");
-        let key = match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                let bytes = hex::decode(text.trim()).context("field.key is not hex")?;
-                <[u8; 32]>::try_from(bytes.as_slice()).context("field.key must hold 32 bytes")?
-            }
+        let dir = data_dir.join("keys");
+        create_private_dir(&dir)?;
+        let legacy = dir.join("field.key");
+        let first = dir.join("field-1.key");
+        if legacy.exists() && !first.exists() {
+            std::fs::rename(&legacy, &first).with_context(|| format!("renaming {}", legacy.display()))?;
+        }
+        let index_path = dir.join("index.key");
+        let index_key = match std::fs::read_to_string(&index_path) {
+            Ok(text) => hex::decode(text.trim()).context("index.key is not hex")?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut key = [0u8; 32];
                 rand::rng().fill_bytes(&mut key);
-                write_private_file(&path, hex::encode(key).as_bytes())?;
-                key
+                write_private_file(&index_path, hex::encode(key).as_bytes())?;
+                key.to_vec()
             }
-            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", index_path.display())),
         };
-        Ok(Self::from_key(&key))
+        anyhow::ensure!(index_key.len() >= 16, "index.key must hold at least 16 bytes");
+        let mut keys = read_key_dir(&dir)?;
+        if keys.ciphers.is_empty() {
+            new_key_file(&dir, 1)?;
+            keys = read_key_dir(&dir)?;
+        }
+        Ok(Self { inner: Arc::new(CipherInner { dir: Some(dir), keys: RwLock::new(keys), index_key }) })
     }
 
+    fn keys(&self) -> KeySet {
+        self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Re-reads the keys directory, so that a key made by `tongban keys rotate` in another
+    /// process is used by this one too (for new values, and to read values sealed under it).
+    pub fn refresh(&self) -> anyhow::Result<()> {
+        let Some(dir) = &self.inner.dir else { return Ok(()) };
+        let keys = read_key_dir(dir)?;
+        if keys.ciphers.is_empty() {
+            anyhow::bail!("no field key in {}", dir.display());
+        }
+        *self.inner.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        Ok(())
+    }
+
+    /// Makes a new key, one above the highest, and makes it current; returns its version.
+    pub fn create_key(&self) -> anyhow::Result<u32> {
+        let Some(dir) = &self.inner.dir else { anyhow::bail!("an in-memory cipher has no key directory") };
+        let next = read_key_dir(dir)?.ciphers.keys().next_back().copied().unwrap_or(0) + 1;
+        new_key_file(dir, next)?;
+        self.refresh()?;
+        Ok(next)
+    }
+
+    /// The version of the key new values are sealed with.
+    pub fn current_key(&self) -> u32 {
+        self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).current
+    }
+
+    /// The prefix of values sealed under the current key (`k3:`).
+    pub fn current_prefix(&self) -> String {
+        format!("k{}:", self.current_key())
+    }
+
+    fn cipher_for(&self, version: u32) -> anyhow::Result<Sm4Gcm> {
+        if let Some(c) = self.keys().ciphers.get(&version) {
+            return Ok(c.clone());
+        }
+        // Perhaps made by a rotation since this process loaded its keys.
+        self.refresh()?;
+        self.keys().ciphers.get(&version).cloned().ok_or_else(|| anyhow::anyhow!("field key {version} is missing"))
+    }
+
+    fn current_cipher(&self) -> (u32, Sm4Gcm) {
+        let keys = self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cipher = keys.ciphers.get(&keys.current).cloned().unwrap_or_else(|| sm4_gcm(&[0u8; 16]));
+        (keys.current, cipher)
+    }
+
+    /// Seals a text under the current key.
     pub fn encrypt(&self, plaintext: &str) -> String {
+        let (version, cipher) = self.current_cipher();
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
         // Encryption with a fresh nonce and an in-memory buffer cannot fail.
-        let ciphertext = self.cipher.encrypt(&Nonce::from(nonce), plaintext.as_bytes()).unwrap_or_default();
+        let ciphertext = cipher.encrypt(&Nonce::from(nonce), plaintext.as_bytes()).unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ciphertext);
-        STANDARD.encode(out)
+        format!("k{version}:{}", STANDARD.encode(out))
+    }
+
+    /// The key version a stored value was sealed with (1 for values of earlier releases, which
+    /// carry no prefix); `None` when it is not a sealed value at all.
+    pub fn key_of(stored: &str) -> Option<u32> {
+        match stored.split_once(':') {
+            Some((k, _)) => k.strip_prefix('k')?.parse().ok(),
+            None => (!stored.is_empty() && STANDARD.decode(stored).is_ok_and(|b| b.len() > 12)).then_some(1),
+        }
     }
 
     pub fn decrypt(&self, stored: &str) -> anyhow::Result<String> {
-        let bytes = STANDARD.decode(stored).context("encrypted field is not base64")?;
+        let (version, body) = match stored.split_once(':') {
+            Some((k, body)) => (k.strip_prefix('k').and_then(|v| v.parse().ok()).context("unknown key id")?, body),
+            None => (1, stored),
+        };
+        let bytes = STANDARD.decode(body).context("encrypted field is not base64")?;
         anyhow::ensure!(bytes.len() > 12, "encrypted field too short");
         let (nonce, ciphertext) = bytes.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().context("nonce")?;
         let plain = self
-            .cipher
+            .cipher_for(version)?
             .decrypt(&Nonce::from(nonce), ciphertext)
             .map_err(|_| anyhow::anyhow!("encrypted field failed authentication"))?;
         String::from_utf8(plain).context("encrypted field is not UTF-8")
     }
 
-    /// A keyed digest (a blind index): equal inputs give equal digests, and without the key
-    /// the digest reveals nothing usable about the value.
-    pub fn index(&self, value: &str) -> String {
-        let mut h = Sm3::new();
-        h.update(self.index_key);
-        h.update(value.as_bytes());
-        hex::encode(h.finalize())
+    /// Seals a text that earlier releases stored in plain (form data, licence faces): a sealed
+    /// value is decrypted, anything else is taken as the plain text itself.
+    pub fn open_or_plain(&self, stored: &str) -> anyhow::Result<String> {
+        if Self::looks_sealed(stored) { self.decrypt(stored) } else { Ok(stored.to_owned()) }
     }
+
+    /// True for `k<N>:<base64>`: what [`Self::encrypt`] makes, and no plain text with a space,
+    /// a CJK character or JSON punctuation.
+    fn looks_sealed(stored: &str) -> bool {
+        let Some((key, body)) = stored.split_once(':') else { return false };
+        key.strip_prefix('k').is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            && !body.is_empty()
+            && body.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+    }
+
+    /// Seals a file's content under the current key, with a nonce of its own. Whole files: an
+    /// upload is already held in memory whole (bounded by the upload limit) when it is stored.
+    pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
+        let (version, cipher) = self.current_cipher();
+        let mut nonce = [0u8; 12];
+        rand::rng().fill_bytes(&mut nonce);
+        let ciphertext = cipher.encrypt(&Nonce::from(nonce), plaintext).unwrap_or_default();
+        let mut out = Vec::with_capacity(FILE_HEADER + ciphertext.len());
+        out.extend_from_slice(FILE_MAGIC);
+        out.extend_from_slice(&version.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ciphertext);
+        out
+    }
+
+    /// The key version of an encrypted file; `None` for a file stored in plain by an earlier
+    /// release.
+    pub fn file_key_of(stored: &[u8]) -> Option<u32> {
+        if stored.len() < FILE_HEADER || &stored[..4] != FILE_MAGIC {
+            return None;
+        }
+        stored[4..8].try_into().ok().map(u32::from_be_bytes)
+    }
+
+    /// Opens a stored file; one stored in plain by an earlier release comes back as it is.
+    pub fn decrypt_bytes(&self, stored: &[u8]) -> anyhow::Result<Vec<u8>> {
+        let Some(version) = Self::file_key_of(stored) else { return Ok(stored.to_vec()) };
+        let nonce: [u8; 12] = stored[8..FILE_HEADER].try_into().context("nonce")?;
+        self.cipher_for(version)?
+            .decrypt(&Nonce::from(nonce), &stored[FILE_HEADER..])
+            .map_err(|_| anyhow::anyhow!("encrypted file failed authentication"))
+    }
+
+    /// A keyed digest (a blind index, HMAC-SM3): equal inputs give equal digests, and without
+    /// the key the digest reveals nothing usable about the value.
+    pub fn index(&self, value: &str) -> String {
+        // HMAC takes a key of any length.
+        match <HmacSm3 as hmac::digest::KeyInit>::new_from_slice(&self.inner.index_key) {
+            Ok(mut mac) => {
+                mac.update(value.as_bytes());
+                hex::encode(mac.finalize().into_bytes())
+            }
+            Err(_) => String::new(),
+        }
+    }
+}
+
+fn sm4_gcm(key: &[u8]) -> Sm4Gcm {
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&key[..16]);
+    Sm4Gcm::new(&k.into())
+}
+
+/// Reads every `field-<N>.key` of the directory; the highest version is current.
+fn read_key_dir(dir: &Path) -> anyhow::Result<KeySet> {
+    let mut ciphers = BTreeMap::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(version) =
+            name.strip_prefix("field-").and_then(|n| n.strip_suffix(".key")).and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path()).with_context(|| format!("reading {name}"))?;
+        let bytes = hex::decode(text.trim()).with_context(|| format!("{name} is not hex"))?;
+        anyhow::ensure!(bytes.len() == 16 || bytes.len() == 32, "{name} must hold 16 or 32 bytes");
+        ciphers.insert(version, sm4_gcm(&bytes));
+    }
+    let current = ciphers.keys().next_back().copied().unwrap_or(0);
+    Ok(KeySet { current, ciphers })
+}
+
+fn new_key_file(dir: &Path, version: u32) -> anyhow::Result<()> {
+    let mut key = [0u8; 16];
+    rand::rng().fill_bytes(&mut key);
+    write_private_file(&dir.join(format!("field-{version}.key")), hex::encode(key).as_bytes())
+}
+
+/// Creates a directory (and its parents) readable only by the service's user, and tightens an
+/// existing one.
+pub fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Writes a secret file readable only by the service's user.
@@ -141,15 +346,51 @@ mod tests {
     fn field_encryption_round_trips_and_detects_tampering() {
         let c = FieldCipher::from_key(&[7u8; 32]);
         let stored = c.encrypt("11010519491231002X");
+        assert!(stored.starts_with("k1:"), "{stored}");
         assert_ne!(stored, c.encrypt("11010519491231002X"), "fresh nonce each time");
         assert_eq!(c.decrypt(&stored).ok().as_deref(), Some("11010519491231002X"));
-        let mut bytes = STANDARD.decode(&stored).unwrap_or_default();
+        let mut bytes = STANDARD.decode(&stored[3..]).unwrap_or_default();
         if let Some(last) = bytes.last_mut() {
             *last ^= 1;
         }
-        assert!(c.decrypt(&STANDARD.encode(bytes)).is_err());
+        assert!(c.decrypt(&format!("k1:{}", STANDARD.encode(&bytes))).is_err());
+        // Values of earlier releases carry no key id and were sealed by key 1.
+        assert_eq!(c.decrypt(&stored[3..]).ok().as_deref(), Some("11010519491231002X"));
+        assert_eq!(FieldCipher::key_of(&stored), Some(1));
+        assert_eq!(FieldCipher::key_of("{}"), None);
+        assert_eq!(c.open_or_plain("kindly note: k1:x").ok().as_deref(), Some("kindly note: k1:x"));
+        assert_eq!(c.open_or_plain(&stored).ok().as_deref(), Some("11010519491231002X"));
+        assert!(
+            c.open_or_plain("k9:AAAAAAAAAAAAAAAAAAAAAAAA").is_err(),
+            "a sealed value under a missing key is an error"
+        );
         assert_eq!(c.index("x"), c.index("x"));
         assert_ne!(c.index("x"), FieldCipher::from_key(&[8u8; 32]).index("x"));
+    }
+
+    #[test]
+    fn the_blind_index_is_hmac_sm3() {
+        // RFC 2104 over SM3: `printf abc | openssl dgst -sm3 -hmac key`.
+        let mut key = [0u8; 32];
+        key[16..19].copy_from_slice(b"key");
+        // HMAC pads a short key with zeros, so this equals the key "key".
+        let c = FieldCipher::from_key(&key);
+        assert_eq!(c.index("abc"), "28e63256e7c5a087b1f073265dc53092163f7b82729735d06f28f10af9d52393");
+    }
+
+    #[test]
+    fn files_round_trip_and_plain_files_of_earlier_releases_still_open() {
+        let c = FieldCipher::from_key(&[7u8; 32]);
+        let sealed = c.encrypt_bytes(b"%PDF-1.4 hello");
+        assert_eq!(FieldCipher::file_key_of(&sealed), Some(1));
+        assert!(!sealed.windows(5).any(|w| w == b"hello"));
+        assert_eq!(c.decrypt_bytes(&sealed).ok().as_deref(), Some(&b"%PDF-1.4 hello"[..]));
+        assert_eq!(c.decrypt_bytes(b"%PDF-1.4 plain").ok().as_deref(), Some(&b"%PDF-1.4 plain"[..]));
+        let mut bad = sealed.clone();
+        if let Some(last) = bad.last_mut() {
+            *last ^= 1;
+        }
+        assert!(c.decrypt_bytes(&bad).is_err());
     }
 
     #[test]

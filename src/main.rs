@@ -39,6 +39,16 @@ enum Command {
     /// Electronic licence tools.
     #[command(subcommand)]
     Licence(LicenceCommand),
+    /// Keys that encrypt personal data at rest.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Make a new SM4 field key and re-encrypt every personal value and uploaded file under it,
+    /// in small batches while the service runs; run it again to resume an interrupted rotation.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +90,7 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     return_large_blocks_to_the_system();
+    private_files_by_default();
     match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime.block_on(async_main()),
         Err(e) => {
@@ -107,6 +118,22 @@ fn return_large_blocks_to_the_system() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn return_large_blocks_to_the_system() {}
+
+/// Everything the service creates (the database and its WAL, uploaded files, keys, temporary
+/// files) is readable by its own user only: umask 077. Start-up also fixes the modes of what
+/// exists already (`store::restrict_data_dir`).
+#[cfg(unix)]
+#[allow(unsafe_code)]
+fn private_files_by_default() {
+    // SAFETY: umask only sets the process's file-creation mask; it takes no pointers, cannot
+    // fail, and is called once before any thread starts.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+#[cfg(not(unix))]
+fn private_files_by_default() {}
 
 async fn async_main() -> ExitCode {
     let cli = Cli::parse();
@@ -146,6 +173,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => cli::audit_verify(&config).await,
         Command::Licence(LicenceCommand::RotateKey) => cli::licence_rotate_key(&config).await,
         Command::Licence(LicenceCommand::Expire) => cli::licence_expire(&config).await,
+        Command::Keys(KeysCommand::Rotate) => cli::keys_rotate(&config).await,
     }
 }
 

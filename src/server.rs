@@ -14,16 +14,16 @@ use crate::web::{self, AppState, WebSettings};
 
 /// Opens storage (creating what is missing), applies migrations and builds the shared state.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(config.data_dir.join("files"))
-        .with_context(|| format!("creating {}", config.data_dir.join("files").display()))?;
+    crate::store::restrict_data_dir(&config.data_dir, &config.database_url)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let cipher = FieldCipher::load_or_create(&config.data_dir)?;
     let core = Core {
         db,
-        cipher: FieldCipher::load_or_create(&config.data_dir)?,
+        cipher: cipher.clone(),
         throttle: Arc::default(),
         search: Arc::default(),
-        blobs: crate::store::blobs::Blobs::local(&config.data_dir.join("files"))?,
+        blobs: crate::store::blobs::Blobs::local(&config.data_dir.join("files"), cipher)?,
         workflows: Arc::default(),
         calendar: Arc::default(),
         jobs: Arc::new(crate::jobs::registry()),
@@ -40,6 +40,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
     app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;
     app::workflows::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("storing the shipped workflows: {e}"))?;
     app::workflows::validate_stored(&core).await?;
+    app::at_rest::convert_once(&core).await.map_err(|e| anyhow::anyhow!("sealing personal data at rest: {e}"))?;
     Ok(AppState {
         core,
         settings: Arc::new(WebSettings {
@@ -60,6 +61,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::info!(seeded, "demo mode");
     }
     let worker = crate::jobs::spawn(state.core.clone());
+    // A key made by `tongban keys rotate` in another process is taken up within a few seconds.
+    let cipher = state.core.cipher.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(app::at_rest::KEY_REFRESH).await;
+            if let Err(e) = cipher.refresh() {
+                tracing::warn!(error = ?e, "re-reading the field keys");
+            }
+        }
+    });
     // Build the search index before the first searcher has to wait for it.
     let core = state.core.clone();
     tokio::spawn(async move {

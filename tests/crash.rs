@@ -201,7 +201,11 @@ async fn acknowledged_submissions_survive_sigkill() {
             for h in &a.files {
                 assert!(stored.contains(&h.as_str()), "cycle {cycle}: {} lost a file", a.number);
                 let path = dir.join("files").join(&h[..2]).join(&h[2..4]).join(h);
-                let bytes = std::fs::read(&path).unwrap_or_else(|_| panic!("cycle {cycle}: file {h} missing on disk"));
+                let sealed = std::fs::read(&path).unwrap_or_else(|_| panic!("cycle {cycle}: file {h} missing on disk"));
+                // Files are encrypted at rest; opening one also proves it whole (SM4-GCM's tag).
+                assert!(tongban::crypto::FieldCipher::file_key_of(&sealed).is_some(), "cycle {cycle}: {h} in plain");
+                let cipher = tongban::crypto::FieldCipher::load_or_create(&dir).unwrap();
+                let bytes = cipher.decrypt_bytes(&sealed).unwrap_or_else(|e| panic!("cycle {cycle}: file {h}: {e}"));
                 assert_eq!(hex::encode(Sha256::digest(&bytes)), *h, "cycle {cycle}: file {h} is damaged");
             }
         }

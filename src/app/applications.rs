@@ -63,6 +63,20 @@ impl View {
             .collect()
     }
 
+    /// Masks the answers' ID numbers and phones (by the forms' field types and by shape): how
+    /// every read-only view shows them unless a full view was asked for and audited.
+    pub fn mask(&mut self) {
+        let mut values = std::mem::take(&mut self.values);
+        let defs = self.all_definitions();
+        if defs.is_empty() {
+            values = crate::domain::mask::form_values(&Default::default(), &values);
+        }
+        for def in &defs {
+            values = crate::domain::mask::form_values(&def.form, &values);
+        }
+        self.values = values;
+    }
+
     /// Every item definition the application was made on.
     pub fn all_definitions(&self) -> Vec<ItemDefinition> {
         self.definition.iter().chain(self.bundle_definitions.iter()).cloned().collect()
@@ -352,7 +366,8 @@ async fn save_as(
     }
     let files = store_uploads(core, std::slice::from_ref(&guide.def), input.uploads).await?;
     let now = now_ms();
-    let raw_json = Value::Object(input.values.clone()).to_string();
+    // The answers hold ID numbers and phones: sealed whole before they reach the database.
+    let raw_json = core.cipher.encrypt(&Value::Object(input.values.clone()).to_string());
     let validation = guide.def.form.validate(&input.values);
     let calendar = if submit { Some(super::calendar::load_shared(core).await?) } else { None };
 
@@ -399,7 +414,7 @@ async fn save_as(
         }
         return Err(AppError::Invalid(problems));
     }
-    let clean = Value::Object(validation.unwrap_or_default()).to_string();
+    let clean = core.cipher.encrypt(&Value::Object(validation.unwrap_or_default()).to_string());
     let snapshot = serde_json::json!({ "item_version": guide.version, "definition": guide.def }).to_string();
     let today = to_china(now).date_naive();
     let deadline = calendar
@@ -528,6 +543,7 @@ pub async fn submit_bundle(
     let today = to_china(now).date_naive();
     let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
     let first = &b.guides[0];
+    let form_data = &core.cipher.encrypt(form_data);
     let mut tx = core.db.begin().await?;
     let number = insert_with_fresh_number(&mut tx, actor, first, form_data, now).await?;
     let row = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
@@ -574,16 +590,23 @@ pub async fn submit_bundle(
 pub async fn draft(core: &Core, actor: &Actor, guide: &Guide) -> Result<Option<View>, AppError> {
     let mut conn = core.db.conn().await?;
     match store::draft_for(&mut conn, actor.user_id, guide.row.id).await? {
-        Some(row) => Ok(Some(load_view(&mut conn, row).await?)),
+        Some(row) => Ok(Some(load_view(&mut conn, &core.cipher, row).await?)),
         None => Ok(None),
     }
 }
 
-async fn load_view(conn: &mut sqlx::AnyConnection, row: ApplicationRow) -> Result<View, AppError> {
-    let values =
-        serde_json::from_str::<Value>(&row.form_data).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+async fn load_view(
+    conn: &mut sqlx::AnyConnection,
+    cipher: &crate::crypto::FieldCipher,
+    row: ApplicationRow,
+) -> Result<View, AppError> {
+    let form = cipher.open_or_plain(&row.form_data)?;
+    let values = serde_json::from_str::<Value>(&form).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
     let materials = store::materials(conn, row.id).await?;
-    let events = store::events(conn, row.id).await?;
+    let mut events = store::events(conn, row.id).await?;
+    for e in &mut events {
+        e.note = cipher.open_or_plain(&e.note)?;
+    }
     let snapshot = row.snapshot.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
     let definition =
         snapshot.as_ref().and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
@@ -595,9 +618,13 @@ async fn load_view(conn: &mut sqlx::AnyConnection, row: ApplicationRow) -> Resul
 }
 
 /// An application by its database id (for the staff's case page).
-pub async fn load_by_id(conn: &mut sqlx::AnyConnection, id: i64) -> Result<View, AppError> {
+pub async fn load_by_id(
+    conn: &mut sqlx::AnyConnection,
+    cipher: &crate::crypto::FieldCipher,
+    id: i64,
+) -> Result<View, AppError> {
     let row = store::by_id(conn, id).await?.ok_or(AppError::NotFound)?;
-    load_view(conn, row).await
+    load_view(conn, cipher, row).await
 }
 
 /// One of the applicant's own applications; anybody else's is "not found".
@@ -611,7 +638,9 @@ pub async fn mine(core: &Core, actor: &Actor, number: &str) -> Result<View, AppE
         .await?
         .filter(|r| r.applicant_id == actor.user_id)
         .ok_or(AppError::NotFound)?;
-    load_view(&mut conn, row).await
+    let mut view = load_view(&mut conn, &core.cipher, row).await?;
+    view.mask();
+    Ok(view)
 }
 
 pub async fn list_mine(

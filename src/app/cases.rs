@@ -205,7 +205,8 @@ pub async fn open_in(
         }
         let (id, number) =
             opened.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no free case number after 5 tries")))?;
-        store::insert_event(
+        record_event(
+            core,
             tx,
             &store::NewEvent {
                 case_id: id,
@@ -288,8 +289,9 @@ fn clock_of(case: &CaseRow) -> LegalClock {
     serde_json::from_str(&case.clock).unwrap_or_default()
 }
 
-fn notice_of(case: &CaseRow) -> Vec<NoticeItem> {
-    serde_json::from_str(&case.notice).unwrap_or_default()
+/// The pending one-time notice (sealed: staff describe each defect in free text).
+fn notice_of(cipher: &crate::crypto::FieldCipher, case: &CaseRow) -> Vec<NoticeItem> {
+    cipher.open_or_plain(&case.notice).ok().and_then(|n| serde_json::from_str(&n).ok()).unwrap_or_default()
 }
 
 /// The actions `actor` may take on the case now (permission, scope, state and `once`).
@@ -315,13 +317,48 @@ async fn available(
 
 /// The case page's data.
 #[instrument(skip_all, fields(case = %number))]
+/// A case as the case page and the API show it, the applicant's ID numbers and phones masked.
 pub async fn view(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
+    let mut v = view_full(core, actor, number).await?;
+    v.application.mask();
+    for (_, given) in &mut v.licence_fields {
+        *given = crate::domain::mask::text(given);
+    }
+    Ok(v)
+}
+
+/// The case with the applicant's personal data in full (查看完整信息): only with `pii.reveal`,
+/// within the caller's scope, and each time recorded in the audit log, committed before the
+/// values are returned.
+pub async fn reveal(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
+    authorize(core, actor, Permission::PiiReveal, number).await?;
+    let v = view_full(core, actor, number).await?;
+    let fields: Vec<String> = v
+        .application
+        .all_definitions()
+        .iter()
+        .flat_map(|d| d.form.fields.iter())
+        .filter(|f| crate::domain::mask::sensitive(f.kind) && v.application.values.contains_key(&f.name))
+        .map(|f| f.label.clone())
+        .collect();
+    let mut tx = core.db.begin().await?;
+    let detail = format!("查看完整个人信息：申请 {}（{}）", v.row.application_number, fields.join("、"));
+    audit_in(&mut tx, actor, "pii.reveal", &v.row.number, Outcome::Success, &detail).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+async fn view_full(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, AppError> {
     let row = case_in_scope(core, actor, number, Permission::OfficeView).await?;
     let calendar = super::calendar::load(core).await?;
     let mut conn = core.db.conn().await?;
     let wf = workflows::version(&mut conn, core, &row.workflow_code, row.workflow_version).await?;
-    let events = store::events(&mut conn, row.id).await?;
-    let application = applications::load_by_id(&mut conn, row.application_id).await?;
+    let mut events = store::events(&mut conn, row.id).await?;
+    for e in &mut events {
+        e.comment = core.cipher.open_or_plain(&e.comment)?;
+        e.detail = core.cipher.open_or_plain(&e.detail)?;
+    }
+    let application = applications::load_by_id(&mut conn, &core.cipher, row.application_id).await?;
     let available = available(&mut conn, actor, &row, &wf).await?;
     let today = today();
     let schedule = schedule(
@@ -335,7 +372,7 @@ pub async fn view(core: &Core, actor: &Actor, number: &str) -> Result<CaseView, 
         &calendar,
     );
     let warning = warning_of(&row, today, &calendar);
-    let notice = notice_of(&row);
+    let notice = notice_of(&core.cipher, &row);
     let can_claim = row.active
         && in_scope(scope_for(actor, Permission::CaseHandle), &row)
         && row.assignee_id != Some(actor.user_id);
@@ -484,7 +521,7 @@ pub async fn move_in(
     if def.once && store::has_event(tx, case.id, &def.name).await? {
         return Err(AppError::Conflict(format!("「{}」只能办理一次，本件已办理过", def.label)));
     }
-    let application = applications::load_by_id(tx, case.application_id).await?;
+    let application = applications::load_by_id(tx, &core.cipher, case.application_id).await?;
     let item = definition_for(core, case, &application).await;
     let (notice, delivery) = check_requirements(tx, case, def, input, item.as_ref()).await?;
 
@@ -522,7 +559,7 @@ pub async fn move_in(
         promised_deadline: promised.as_deref(),
         legal_deadline: legal.as_deref(),
         due_on: due.as_deref(),
-        notice: &notice_json,
+        notice: &core.cipher.encrypt(&notice_json),
         concluded_at,
         now,
     };
@@ -540,7 +577,8 @@ pub async fn move_in(
         "fields": input.fields,
     })
     .to_string();
-    store::insert_event(
+    record_event(
+        core,
         tx,
         &store::NewEvent {
             case_id: case.id,
@@ -573,7 +611,8 @@ pub async fn move_in(
         case.application_id,
         &format!("case.{}", def.name),
         &actor.display_name,
-        &format!("{}：{}", case.item_name, note.trim_end_matches('。')),
+        // Sealed: it quotes the staff's free text and the mailing address.
+        &core.cipher.encrypt(&format!("{}：{}", case.item_name, note.trim_end_matches('。'))),
         now,
     )
     .await?;
@@ -794,6 +833,15 @@ pub async fn assign(core: &Core, actor: &Actor, number: &str, username: &str) ->
     set_handler(core, actor, &case, to.id, "case.assign").await
 }
 
+/// Writes a timeline entry with its comment and detail sealed: staff write free text (a phone
+/// number, a mailing address) and the detail holds the licence facts and the delivery.
+async fn record_event(core: &Core, c: &mut sqlx::AnyConnection, e: &store::NewEvent<'_>) -> Result<(), AppError> {
+    let comment = core.cipher.encrypt(e.comment);
+    let detail = core.cipher.encrypt(e.detail);
+    store::insert_event(c, &store::NewEvent { comment: &comment, detail: &detail, ..*e }).await?;
+    Ok(())
+}
+
 async fn set_handler(core: &Core, actor: &Actor, case: &CaseRow, user_id: i64, action: &str) -> Result<(), AppError> {
     let now = now_ms();
     let mut tx = core.db.begin().await?;
@@ -801,7 +849,8 @@ async fn set_handler(core: &Core, actor: &Actor, case: &CaseRow, user_id: i64, a
         return Err(AppError::Conflict("办件已被他人处理，请刷新后再操作".into()));
     }
     let name = crate::store::users::by_id(&mut tx, user_id).await?.map(|u| u.display_name).unwrap_or_default();
-    store::insert_event(
+    record_event(
+        core,
         &mut tx,
         &store::NewEvent {
             case_id: case.id,
@@ -831,7 +880,8 @@ pub async fn note(core: &Core, actor: &Actor, number: &str, text: &str) -> Resul
     }
     let now = now_ms();
     let mut tx = core.db.begin().await?;
-    store::insert_event(
+    record_event(
+        core,
         &mut tx,
         &store::NewEvent {
             case_id: case.id,
@@ -880,7 +930,7 @@ pub async fn supplement(core: &Core, actor: &Actor, number: &str, uploads: Vec<U
     let mut asked: Vec<NoticeItem> = Vec::new();
     let bundle = of_application_count(core, view.row.id).await? > 1;
     for c in &waiting {
-        for n in keyed_notice(c, bundle) {
+        for n in keyed_notice(&core.cipher, c, bundle) {
             if !asked.iter().any(|a| a.material_code == n.material_code) {
                 asked.push(n);
             }
@@ -937,8 +987,8 @@ async fn of_application_count(core: &Core, application_id: i64) -> Result<usize,
 
 /// The notice of a case with each material under the code its file is kept under: in a bundle
 /// (several cases) files are kept as `<item code>:<material code>`.
-fn keyed_notice(case: &CaseRow, bundle: bool) -> Vec<NoticeItem> {
-    let mut notice = notice_of(case);
+fn keyed_notice(cipher: &crate::crypto::FieldCipher, case: &CaseRow, bundle: bool) -> Vec<NoticeItem> {
+    let mut notice = notice_of(cipher, case);
     if bundle {
         for n in &mut notice {
             n.material_code = format!("{}:{}", case.item_code, n.material_code);
@@ -959,7 +1009,8 @@ pub async fn of_application(
     for r in rows {
         let wf = workflows::version(&mut conn, core, &r.workflow_code, r.workflow_version).await?;
         let label = wf.label(&r.status).to_owned();
-        let notice = if r.status == "supplement_requested" { keyed_notice(&r, bundle) } else { Vec::new() };
+        let notice =
+            if r.status == "supplement_requested" { keyed_notice(&core.cipher, &r, bundle) } else { Vec::new() };
         out.push((r, label, notice));
     }
     Ok(out)

@@ -82,6 +82,19 @@ pub async fn enqueue_in(
     Ok(store::insert(tx, kind, &payload.to_string(), run_at, dedupe_key, now_ms()).await?)
 }
 
+/// Queues a job whose payload holds personal data (a text message), sealed with the field key;
+/// [`run_claimed`] opens it before the handler sees it.
+pub async fn enqueue_sealed_in(
+    tx: &mut AnyConnection,
+    cipher: &crate::crypto::FieldCipher,
+    kind: &str,
+    payload: &serde_json::Value,
+    run_at: i64,
+    dedupe_key: Option<&str>,
+) -> Result<bool, AppError> {
+    Ok(store::insert(tx, kind, &cipher.encrypt(&payload.to_string()), run_at, dedupe_key, now_ms()).await?)
+}
+
 /// The delay before the next try after `attempts` starts have failed: 30 s × 2^(attempts − 1),
 /// at most one hour.
 pub fn backoff_ms(attempts: i64) -> i64 {
@@ -124,9 +137,11 @@ pub async fn run_claimed(core: &Core, worker: &str, id: i64) -> Result<(), AppEr
         metrics::counter!("jobs_runs_total", "kind" => "unknown", "outcome" => "lease_lost").increment(1);
         return Ok(());
     }
-    let Some(job) = store::by_id(&mut tx, id).await? else {
+    let Some(mut job) = store::by_id(&mut tx, id).await? else {
         return Ok(());
     };
+    // Sealed payloads (and any sealed by a key rotation) are opened here, for every handler.
+    job.payload = core.cipher.open_or_plain(&job.payload)?;
     let outcome = match core.jobs.handler(&job.kind) {
         Some(handler) => handler.run(&mut tx, core, &job).await,
         // Retried like any failure: in a rolling upgrade an older node may meet a newer kind.

@@ -332,7 +332,8 @@ async fn sign_and_insert(tx: &mut sqlx::AnyConnection, core: &Core, d: &Draft<'_
     };
     let payload = rules::canonical_payload(&metadata, &d.face);
     let (key_id, signature) = core.licence_keys.sign(payload.as_bytes())?;
-    let face_json = Value::Object(d.face.clone()).to_string();
+    // The face holds the holder's name and numbers: sealed like the signed payload.
+    let face_json = core.cipher.encrypt(&Value::Object(d.face.clone()).to_string());
     let valid_to = d.valid_to.map(ymd);
     let new = NewLicence {
         identifier: &metadata.identifier,
@@ -968,7 +969,8 @@ pub async fn change(
         return Err(AppError::Conflict("只有有效的证照可以变更".into()));
     }
     let ty = type_by_code(&mut tx, &row.type_code).await?;
-    let old_face: Map<String, Value> = serde_json::from_str(&row.face_data).unwrap_or_default();
+    let old_face: Map<String, Value> =
+        serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
     let face = face_from(&ty, &[changes, &old_face])?;
     let holder = Holder {
         user_id: row.holder_user_id,
@@ -1071,7 +1073,8 @@ pub async fn my_licence(core: &Core, actor: &Actor, raw: &str) -> Result<MyLicen
         .filter(|r| r.holder_user_id == Some(actor.user_id))
         .ok_or(AppError::NotFound)?;
     let ty = type_by_code(&mut conn, &row.type_code).await?;
-    let values: Map<String, Value> = serde_json::from_str(&row.face_data).unwrap_or_default();
+    let values: Map<String, Value> =
+        serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
     let face = ty
         .face_fields
         .iter()
@@ -1442,7 +1445,7 @@ pub async fn for_change(
     authorize(core, actor, Permission::LicenceManage, raw).await?;
     let (row, v) = for_staff(core, actor, raw).await?;
     let ty = type_by_code(&mut *core.db.conn().await?, &row.type_code).await?;
-    let face = serde_json::from_str(&row.face_data).unwrap_or_default();
+    let face = serde_json::from_str(&core.cipher.open_or_plain(&row.face_data)?).unwrap_or_default();
     Ok((row, v, ty, face))
 }
 

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod applications;
+pub mod at_rest;
 pub mod audit;
 pub mod auth;
 pub mod bundles;

@@ -4,7 +4,7 @@
 
 use sqlx::AnyConnection;
 
-use super::jobs::{BoxFuture, JobHandler, enqueue_in};
+use super::jobs::{BoxFuture, JobHandler, enqueue_sealed_in};
 use super::{Actor, AppError, Core, authorize};
 use crate::clock::now_ms;
 use crate::domain::mask;
@@ -43,7 +43,7 @@ pub struct LoggingSender;
 impl Sender for LoggingSender {
     fn send<'a>(&'a self, channel: Channel, recipient: &'a str, body: &'a str) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
-            tracing::info!(channel = channel.name(), recipient = %mask::phone(recipient), body, "message sent");
+            tracing::info!(channel = channel.name(), recipient = %mask::phone(recipient), body = %mask::in_text(body), "message sent");
             Ok(())
         })
     }
@@ -54,17 +54,19 @@ impl Sender for LoggingSender {
 /// (`core` is taken so that channel settings can be consulted later without changing callers.)
 pub async fn notify_in(
     tx: &mut AnyConnection,
-    _core: &Core,
+    core: &Core,
     user_id: i64,
     title: &str,
     body: &str,
     link: &str,
 ) -> Result<(), AppError> {
-    store::insert(tx, user_id, title, body, link, now_ms()).await?;
+    // The body may quote staff's free text (a notice's reasons): sealed, like the text message.
+    store::insert(tx, user_id, title, &core.cipher.encrypt(body), link, now_ms()).await?;
     let has_phone = crate::store::users::by_id(tx, user_id).await?.is_some_and(|u| u.phone_enc.is_some());
     if has_phone {
         let text = format!("【通办】{title}：{body}");
-        enqueue_in(tx, NOTIFY_JOB, &serde_json::json!({ "user_id": user_id, "text": text }), now_ms(), None).await?;
+        let payload = serde_json::json!({ "user_id": user_id, "text": text });
+        enqueue_sealed_in(tx, &core.cipher, NOTIFY_JOB, &payload, now_ms(), None).await?;
     }
     Ok(())
 }
@@ -98,7 +100,7 @@ impl JobHandler for SendText {
                 job.id,
                 Channel::Sms.name(),
                 &mask::phone(&phone),
-                &p.text,
+                &core.cipher.encrypt(&p.text),
                 now_ms(),
             )
             .await?;
@@ -118,7 +120,10 @@ pub async fn list_mine(
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut conn = core.db.conn().await?;
     let offset = (page.max(1) - 1).saturating_mul(page_size);
-    let (total, rows) = store::page_for_user(&mut conn, actor.user_id, offset, page_size).await?;
+    let (total, mut rows) = store::page_for_user(&mut conn, actor.user_id, offset, page_size).await?;
+    for n in &mut rows {
+        n.body = core.cipher.open_or_plain(&n.body)?;
+    }
     let unread = store::unread_count(&mut conn, actor.user_id).await?;
     Ok((total, unread, rows))
 }
@@ -135,7 +140,9 @@ pub async fn mark_read(core: &Core, actor: &Actor, id: i64) -> Result<Notificati
     store::mark_read(&mut tx, actor.user_id, id, now_ms()).await?;
     let found = store::own(&mut tx, actor.user_id, id).await?;
     tx.commit().await?;
-    found.ok_or(AppError::NotFound)
+    let mut n = found.ok_or(AppError::NotFound)?;
+    n.body = core.cipher.open_or_plain(&n.body)?;
+    Ok(n)
 }
 
 pub async fn mark_all_read(core: &Core, actor: &Actor) -> Result<u64, AppError> {

@@ -66,7 +66,16 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "head",
         name: "部门负责人",
         scope: DataScope::Department,
-        permissions: &[AccountSelf, OfficeView, DashboardView, CaseHandle, CaseDecide, CaseAssign, LicenceRevoke],
+        permissions: &[
+            AccountSelf,
+            OfficeView,
+            DashboardView,
+            CaseHandle,
+            CaseDecide,
+            CaseAssign,
+            LicenceRevoke,
+            PiiReveal,
+        ],
     },
     BuiltinRole {
         code: "leader",

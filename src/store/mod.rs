@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod org;
 pub mod refusals;
 pub mod roles;
+pub mod sealed;
 pub mod sessions;
 pub mod users;
 
@@ -95,6 +96,7 @@ migrations! {
     5 => "0005_jobs",
     6 => "0006_licences",
     7 => "0007_case_indexes",
+    8 => "0008_at_rest",
     9 => "0009_accounts",
     10 => "0010_refusals",
 }
@@ -195,6 +197,58 @@ impl Db {
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
     }
+}
+
+/// Makes the data directory private to the service's user: the directory and every folder in it
+/// 0700, every file 0600 (fixing those of earlier releases, which were created 0644), and
+/// creates the SQLite database file 0600 before SQLite opens it — SQLite gives its `-wal` and
+/// `-shm` files the database file's mode.
+pub fn restrict_data_dir(data_dir: &std::path::Path, database_url: &str) -> anyhow::Result<()> {
+    crate::crypto::create_private_dir(data_dir)?;
+    crate::crypto::create_private_dir(&data_dir.join("files"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if let Some(path) = sqlite_path(database_url) {
+            let path = std::path::Path::new(&path);
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::crypto::create_private_dir(dir)?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("creating {}", path.display()))?;
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+                if file.exists() {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("restricting {}", file.display()))?;
+                }
+            }
+        }
+        let mut stack = vec![data_dir.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
+                let entry = entry?;
+                let kind = entry.file_type()?;
+                let mode = if kind.is_dir() {
+                    stack.push(entry.path());
+                    0o700
+                } else if kind.is_file() {
+                    0o600
+                } else {
+                    continue;
+                };
+                if entry.metadata()?.permissions().mode() & 0o777 != mode {
+                    std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(mode))
+                        .with_context(|| format!("restricting {}", entry.path().display()))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The file path in a `sqlite://path?params` URL.

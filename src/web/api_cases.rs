@@ -23,6 +23,7 @@ use crate::store::cases::CaseRow;
 pub fn routes(r: Routes) -> Routes {
     r.get("/api/v1/cases", list_cases)
         .get("/api/v1/cases/{number}", get_case)
+        .post("/api/v1/cases/{number}/reveal", reveal_case)
         .post("/api/v1/cases/{number}/actions", case_action)
         .post_upload("/api/v1/applications/{number}/supplement", supplement)
         .get("/api/v1/workflows", list_workflows)
@@ -31,7 +32,7 @@ pub fn routes(r: Routes) -> Routes {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(list_cases, get_case, case_action, supplement, list_workflows, save_workflow),
+    paths(list_cases, get_case, reveal_case, case_action, supplement, list_workflows, save_workflow),
     components(schemas(
         CaseSummary,
         CaseList,
@@ -209,6 +210,17 @@ fn detail(v: &CaseView) -> CaseDetail {
 async fn get_case(State(state): State<AppState>, user: CurrentUser, Ref(number): Ref<CaseNumber>) -> WebResult {
     let v = cases::view(&state.core, &user.actor, &number).await?;
     Ok(Json(detail(&v)).into_response())
+}
+
+/// The case's application with the applicant's ID numbers and phones in full (needs
+/// `pii.reveal`; every call is recorded in the audit log before the answer is sent). Elsewhere
+/// the API shows them masked.
+#[utoipa::path(post, path = "/api/v1/cases/{number}/reveal", tag = "cases", params(("number" = String, Path)),
+    responses((status = 200, body = super::api::ApplicationDetail), (status = 403, body = ApiErrorBody),
+        (status = 404, body = ApiErrorBody)))]
+async fn reveal_case(State(state): State<AppState>, user: CurrentUser, Ref(number): Ref<CaseNumber>) -> WebResult {
+    let v = cases::reveal(&state.core, &user.actor, &number).await?;
+    Ok(Json(super::api::application_detail(v.application)).into_response())
 }
 
 #[derive(Deserialize, ToSchema, Default)]

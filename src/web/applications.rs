@@ -325,7 +325,14 @@ impl ApplyPage {
 }
 
 /// Values to start a fresh form with: the applicant's own details where a field asks for them.
-async fn prefill(state: &AppState, user_id: i64, def: &ItemDefinition) -> Result<Map<String, Value>, WebError> {
+/// For window intake (`assisted`) the stored phone number is not shown to the staff member: the
+/// applicant tells it (phones are masked on every staff screen).
+async fn prefill(
+    state: &AppState,
+    user_id: i64,
+    def: &ItemDefinition,
+    assisted: bool,
+) -> Result<Map<String, Value>, WebError> {
     let mut values = Map::new();
     let u = crate::store::users::by_id(&mut *state.core.db.conn().await?, user_id).await?.ok_or(AppError::NotFound)?;
     let decrypt = |v: &Option<String>| v.as_ref().and_then(|s| state.core.cipher.decrypt(s).ok());
@@ -333,7 +340,7 @@ async fn prefill(state: &AppState, user_id: i64, def: &ItemDefinition) -> Result
         let v = match f.kind {
             FieldType::IdNumber if u.kind == UserKind::Person => decrypt(&u.id_number_enc),
             FieldType::CreditCode => u.credit_code.clone(),
-            FieldType::Phone => decrypt(&u.phone_enc),
+            FieldType::Phone if !assisted => decrypt(&u.phone_enc),
             FieldType::Text
                 if matches!(f.name.as_str(), "applicant_name" | "name" | "applicant") && u.kind == UserKind::Person =>
             {
@@ -375,7 +382,7 @@ async fn apply_page(
         Some(v) => {
             (v.values.clone(), v.materials.clone(), Some((v.row.number.clone(), clock::display(v.row.updated_at))))
         }
-        None => (prefill(&state, user.actor.user_id, &g.def).await?, Vec::new(), None),
+        None => (prefill(&state, user.actor.user_id, &g.def, false).await?, Vec::new(), None),
     };
     let page = ApplyPage {
         shell,
@@ -522,7 +529,8 @@ impl MyDetailPage {
     }
 }
 
-/// Field labels with the answers given, in form order (tables summarised per row).
+/// Field labels with the answers given, in form order (tables summarised per row). The values
+/// come masked from the use case unless a full view was asked for (and audited) there.
 pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(String, String)> {
     def.form
         .fields
@@ -530,7 +538,6 @@ pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(St
         .filter_map(|f| {
             let v = values.get(&f.name)?;
             let text = match v {
-                Value::String(s) if f.kind == FieldType::IdNumber => crate::domain::mask::id_number(s),
                 Value::String(s) => s.clone(),
                 Value::Bool(true) => "是".to_owned(),
                 Value::Number(n) => n.to_string(),
@@ -540,16 +547,7 @@ pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(St
                     .map(|r| {
                         f.columns
                             .iter()
-                            .filter_map(|c| {
-                                r.get(&c.name).and_then(Value::as_str).map(|v| {
-                                    let v = if c.kind == FieldType::IdNumber {
-                                        crate::domain::mask::id_number(v)
-                                    } else {
-                                        v.to_owned()
-                                    };
-                                    format!("{}：{v}", c.label)
-                                })
-                            })
+                            .filter_map(|c| r.get(&c.name).and_then(Value::as_str).map(|v| format!("{}：{v}", c.label)))
                             .collect::<Vec<_>>()
                             .join("，")
                     })
@@ -649,7 +647,7 @@ async fn intake_start(
 ) -> WebResult {
     let walk_in = applications::walk_in(&state.core, &user.actor, &user.token, &f.id_number).await?;
     let g = crate::app::catalogue::guide(&state.core, f.item.trim()).await?;
-    let values = prefill(&state, walk_in.applicant.user_id, &g.def).await?;
+    let values = prefill(&state, walk_in.applicant.user_id, &g.def, true).await?;
     let assisted = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
     let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), assisted, None);
     Ok(render(&page))
@@ -703,7 +701,7 @@ async fn bundle_page(
 ) -> WebResult {
     let b = crate::app::bundles::bundle(&state.core, &user.actor, &code).await?;
     let (g, items) = bundle_view(&b);
-    let values = prefill(&state, user.actor.user_id, &g.def).await?;
+    let values = prefill(&state, user.actor.user_id, &g.def, false).await?;
     let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), None, Some(items));
     Ok(render(&page))
 }

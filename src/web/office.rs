@@ -25,6 +25,7 @@ use crate::store::org::Site;
 pub fn routes(r: Routes) -> Routes {
     r.get("/office", office)
         .get("/office/cases/{number}", case_page)
+        .post("/office/cases/{number}/reveal", case_reveal)
         .post("/office/cases/{number}/actions", case_action)
         .post("/office/cases/{number}/claim", case_claim)
         .post("/office/cases/{number}/assign", case_assign)
@@ -134,6 +135,10 @@ struct CasePage {
     colleagues: Vec<(String, String)>,
     sites: Vec<Site>,
     done: String,
+    /// The applicant's personal data is shown in full (an audited 查看完整信息).
+    revealed: bool,
+    /// The user may ask for the full view (`pii.reveal`).
+    can_reveal: bool,
 }
 
 impl CasePage {
@@ -196,8 +201,30 @@ async fn case_page(
     Ref(number): Ref<CaseNumber>,
     Query(q): Query<CaseQuery>,
 ) -> WebResult {
+    let v = cases::view(&state.core, &user.actor, &number).await?;
+    case_page_of(&state, shell, &user, v, q.done, false).await
+}
+
+/// 查看完整信息: the same page with the applicant's ID numbers and phones in full, audited.
+async fn case_reveal(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Ref(number): Ref<CaseNumber>,
+) -> WebResult {
+    let v = cases::reveal(&state.core, &user.actor, &number).await?;
+    case_page_of(&state, shell, &user, v, String::new(), true).await
+}
+
+async fn case_page_of(
+    state: &AppState,
+    shell: Shell,
+    user: &CurrentUser,
+    v: CaseView,
+    done: String,
+    revealed: bool,
+) -> WebResult {
     let core = &state.core;
-    let v = cases::view(core, &user.actor, &number).await?;
     let def = v.definition.as_ref();
     let answers = def.map(|d| super::applications::answer_list(d, &v.application.values)).unwrap_or_default();
     let materials = def
@@ -211,7 +238,8 @@ async fn case_page(
     let colleagues =
         cases::colleagues(core, &user.actor).await?.into_iter().map(|u| (u.username, u.display_name)).collect();
     let sites = crate::store::org::list_sites(&mut *core.db.conn().await?).await?;
-    Ok(render(&CasePage { shell, v, answers, materials, colleagues, sites, done: q.done }))
+    let can_reveal = user.actor.can(Permission::PiiReveal);
+    Ok(render(&CasePage { shell, v, answers, materials, colleagues, sites, done, revealed, can_reveal }))
 }
 
 /// Reads the action form: repeated `materials`, `note_<code>` per material, delivery fields.

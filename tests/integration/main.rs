@@ -6,6 +6,7 @@
 mod access;
 mod accounts;
 mod applications;
+mod at_rest;
 mod audit;
 mod auth;
 mod calendar_admin;

@@ -42,7 +42,9 @@ async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "sms");
     assert_eq!(sent[0].1, "138****8001");
-    assert!(sent[0].2.starts_with("【通办】申请已受理："), "{sent:?}");
+    // The text is sealed at rest like every personal value (issue #12, §2).
+    let text = app.state.core.cipher.decrypt(&sent[0].2).unwrap();
+    assert!(text.starts_with("【通办】申请已受理："), "{sent:?}");
 
     let list = json(app.get(&citizen, "/api/v1/messages").await).await;
     assert_eq!(list["total"], 1);
