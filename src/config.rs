@@ -70,7 +70,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpAddr>>,
 }
 
-/// Identification and authentication settings (docs/security-accounts.md).
+/// Identification and authentication settings (docs/security.md, "Identification and authentication rules").
 #[derive(Debug, Clone, Default)]
 pub struct AccountsConfig {
     pub password_max_age: PasswordMaxAge,
