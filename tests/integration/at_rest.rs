@@ -12,7 +12,7 @@ use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 use sqlx::Row;
 
-use crate::cases::{act, api_client, case_of};
+use crate::cases::{act, api_client, case_of, page_form};
 use crate::common::{TestApp, json as body};
 
 /// 个体工商户设立登记: 区市场监管局, issues 个体工商户营业执照 on approval.
@@ -131,20 +131,6 @@ fn pdf_part(bytes: &[u8], name: &str) -> Part {
     Part::bytes(bytes.to_vec()).file_name(format!("{name}.pdf")).mime_str("application/pdf").unwrap()
 }
 
-fn multipart_form(answers: &serde_json::Map<String, Value>) -> Form {
-    let mut form = Form::new().text("action", "submit");
-    for (k, v) in answers {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Bool(true) => "on".into(),
-            Value::Bool(false) => String::new(),
-            other => other.to_string(),
-        };
-        form = form.text(format!("f.{k}"), text);
-    }
-    form
-}
-
 /// citizen01 submits `item` through the API with the demo answers (their ID number and phone)
 /// and `file` for every required material; returns (application number, case number).
 async fn submit_with(app: &TestApp, item: &str, file: &[u8]) -> (String, String) {
@@ -175,7 +161,7 @@ async fn window_intake(app: &TestApp, file: &[u8]) -> String {
     let token = crate::common::csrf_in(&html).unwrap();
     let answers = tongban::demo::demo_answers(&def, "张三");
     let seal = crate::cases::hidden_value(&html, "applicant");
-    let mut form = multipart_form(&answers).text("applicant", seal).text("csrf_token", token.clone());
+    let mut form = page_form(&answers).text("applicant", seal).text("csrf_token", token.clone());
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf_part(file, &m.code));
     }
