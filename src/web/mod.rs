@@ -1,29 +1,33 @@
-//! HTTP: one router per room, merged here; middleware for request ids, the access guard,
-//! CSRF, security headers, metrics and uniform error pages.
+//! HTTP, one module per room — the audience decides the folder:
+//!
+//! - `portal`: citizens and organisations (home, accounts, the catalogue, online applications,
+//!   我的办件, 我的证照, the message centre);
+//! - `hall`: window staff in a service hall (the window workbench, walk-in intake);
+//! - `office`: department staff (the case workbench, the department's licences);
+//! - `dashboard`: leaders (the figures of the district);
+//! - `admin`: administrators (users, roles, organisation, audit, catalogue, calendar, licences);
+//! - `verify`: anyone checking a licence (核验);
+//! - `api`: other systems and apps, `/api/v1` (one sub-module per resource);
+//! - `kit`: what every room shares and no room owns — extractors and the page shell, error
+//!   pages, forms and uploads, path parameters, pagination rendering, middleware (request ids,
+//!   the access guard, CSRF, security headers, metrics), the route registry and builder, assets,
+//!   rate limits and the operations probes.
+//!
+//! There is no `kiosk` room yet: nothing is served to self-service terminals today.
+//!
+//! Each room exposes one `routes()`; they are merged here. Rooms depend on `kit` and on the use
+//! cases in `app`, never on `store`; `kit` depends on no room.
 
 pub mod admin;
-pub mod admin_calendar;
-pub mod admin_catalogue;
 pub mod api;
-pub mod api_cases;
-pub mod api_licences;
-pub mod applications;
-pub mod assets;
-pub mod catalogue;
-pub mod error;
-pub mod forms;
-pub mod licences;
-pub mod limits;
-pub mod messages;
-pub mod middleware;
+pub mod dashboard;
+pub mod hall;
+pub mod kit;
 pub mod office;
-pub mod ops;
-pub mod params;
 pub mod portal;
-pub mod registry;
-pub mod routes;
-pub mod shell;
-pub mod staff;
+pub mod verify;
+
+use kit::{error, limits, middleware, shell};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +40,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::Core;
-pub use routes::Routes;
+pub use kit::routes::Routes;
 
 /// Largest request body accepted by forms and JSON (uploads get their own limits later).
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
@@ -64,8 +68,8 @@ impl WebSettings {
             return base;
         }
         match base {
-            middleware::SESSION_COOKIE => "__Host-tb_session",
-            middleware::CSRF_COOKIE => "__Host-tb_csrf",
+            kit::cookies::SESSION_COOKIE => "__Host-tb_session",
+            kit::cookies::CSRF_COOKIE => "__Host-tb_csrf",
             shell::PREFS_COOKIE => "__Host-tb_prefs",
             other => other,
         }
@@ -82,19 +86,13 @@ pub struct AppState {
 /// Every route of every room, recorded.
 pub fn routes() -> Routes {
     let r = Routes::new();
-    let r = ops::routes(r);
+    let r = kit::ops::routes(r);
     let r = portal::routes(r);
-    let r = catalogue::routes(r);
-    let r = applications::routes(r);
-    let r = staff::routes(r);
+    let r = verify::routes(r);
+    let r = hall::routes(r);
+    let r = dashboard::routes(r);
     let r = office::routes(r);
     let r = admin::routes(r);
-    let r = admin_catalogue::routes(r);
-    let r = api_cases::routes(r);
-    let r = admin_calendar::routes(r);
-    let r = messages::routes(r);
-    let r = licences::routes(r);
-    let r = api_licences::routes(r);
     api::routes(r)
 }
 

@@ -9,11 +9,11 @@ async fn every_route_of_the_router_is_in_the_registry_and_back() {
     let routes = tongban::web::routes();
     for (method, path) in routes.seen() {
         assert!(
-            tongban::web::registry::lookup(method, path).is_some(),
+            tongban::web::kit::registry::lookup(method, path).is_some(),
             "{method} {path} is served but has no entry in the permission registry"
         );
     }
-    for spec in tongban::web::registry::REGISTRY {
+    for spec in tongban::web::kit::registry::REGISTRY {
         assert!(
             routes.seen().contains(&(spec.method, spec.path)),
             "{} {} is in the registry but not served",
@@ -26,7 +26,7 @@ async fn every_route_of_the_router_is_in_the_registry_and_back() {
 #[tokio::test]
 async fn every_api_operation_is_in_the_openapi_document() {
     let doc = serde_json::to_value(tongban::web::api::openapi()).unwrap();
-    for spec in tongban::web::registry::REGISTRY.iter().filter(|s| s.path.starts_with("/api/v1/")) {
+    for spec in tongban::web::kit::registry::REGISTRY.iter().filter(|s| s.path.starts_with("/api/v1/")) {
         let op = &doc["paths"][spec.path][spec.method.to_lowercase()];
         assert!(op.is_object(), "{} {} is missing from /api/openapi.json", spec.method, spec.path);
     }

@@ -226,7 +226,7 @@ async fn no_route_answers_a_server_error_to_hostile_unicode_in_its_parameters() 
         let value = strategy.new_tree(&mut runner).unwrap().current();
         // Also sent as raw bytes in the path, percent sequences left as they are.
         let raw_path_value = if value.starts_with('%') { value.clone() } else { encoded(&value) };
-        for spec in tongban::web::registry::REGISTRY {
+        for spec in tongban::web::kit::registry::REGISTRY {
             let has_path_param = spec.path.contains('{');
             if !has_path_param && spec.method != "GET" {
                 continue;

@@ -1,0 +1,72 @@
+//! The user's messages (`/api/v1/messages`).
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::common::{ApiErrorBody, PageParams, paging};
+use crate::web::AppState;
+use crate::web::kit::error::WebResult;
+use crate::web::kit::shell::CurrentUser;
+
+/// A message-centre entry.
+#[derive(Serialize, ToSchema)]
+pub struct Message {
+    pub id: i64,
+    pub at: String,
+    pub title: String,
+    pub body: String,
+    /// A path on this site, or "".
+    pub link: String,
+    pub read: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MessageList {
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+    /// Unread messages in all pages.
+    pub unread: i64,
+    pub items: Vec<Message>,
+}
+
+fn message(n: crate::store::notifications::Notification) -> Message {
+    Message {
+        id: n.id,
+        at: crate::clock::rfc3339(n.at),
+        title: n.title,
+        body: n.body,
+        link: n.link,
+        read: n.read_at.is_some(),
+    }
+}
+
+/// The caller's messages (case status changes, deadline warnings…), newest first.
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(PageParams),
+    responses((status = 200, body = MessageList), (status = 401, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
+pub(crate) async fn list_messages(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(p): Query<PageParams>,
+) -> WebResult {
+    let (page, page_size) = paging(p.page, p.page_size)?;
+    let (total, unread, rows) = crate::app::notifications::list_mine(&state.core, &user.actor, page, page_size).await?;
+    Ok(Json(MessageList { total, page, page_size, unread, items: rows.into_iter().map(message).collect() })
+        .into_response())
+}
+
+/// Marks one of the caller's messages read; another user's message is 404.
+#[utoipa::path(post, path = "/api/v1/messages/{id}/read", tag = "messages", params(("id" = i64, Path)),
+    responses((status = 200, body = Message), (status = 401, body = ApiErrorBody), (status = 404, body = ApiErrorBody)))]
+pub(crate) async fn read_message(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> WebResult {
+    let id = id.parse::<i64>().map_err(|_| crate::app::AppError::NotFound)?;
+    let n = crate::app::notifications::mark_read(&state.core, &user.actor, id).await?;
+    Ok(Json(message(n)).into_response())
+}

@@ -1,0 +1,73 @@
+//! Window intake (/hall/intake): window staff take a walk-in applicant's application on the
+//! item's form, with the scanned papers, and submit it for them.
+
+use axum::extract::State;
+use axum::extract::multipart::Multipart;
+use serde::Deserialize;
+
+use crate::app::applications::{self, Input};
+use crate::domain::reference::ItemCode;
+use crate::web::kit::error::WebResult;
+use crate::web::kit::forms::{FormErrors, settle};
+use crate::web::kit::params::Ref;
+use crate::web::kit::shell::{CurrentUser, Shell, render};
+use crate::web::kit::upload::read_multipart;
+use crate::web::portal::applications::{answers, form_page, prefill};
+use crate::web::{AppState, Routes};
+
+pub fn routes(r: Routes) -> Routes {
+    r.post("/hall/intake", intake_start).post_upload("/hall/intake/{code}", intake_submit)
+}
+
+#[derive(Deserialize)]
+struct IntakeStart {
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    id_number: String,
+}
+
+/// Window intake, step 1: the walk-in applicant's ID number and the item → the item's form.
+async fn intake_start(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    axum::extract::Form(f): axum::extract::Form<IntakeStart>,
+) -> WebResult {
+    let walk_in = applications::walk_in(&state.core, &user.actor, &user.token, &f.id_number).await?;
+    let g = crate::app::catalogue::guide(&state.core, f.item.trim()).await?;
+    let values = prefill(&state, walk_in.applicant.user_id, &g.def, true).await?;
+    let assisted = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
+    let page = form_page(shell, g, &values, FormErrors::default(), crate::crypto::random_token(), assisted, None);
+    Ok(render(&page))
+}
+
+/// Window intake, step 2: the filled form and the scanned papers, submitted for the applicant.
+async fn intake_submit(
+    State(state): State<AppState>,
+    shell: Shell,
+    user: CurrentUser,
+    Ref(code): Ref<ItemCode>,
+    multipart: Multipart,
+) -> WebResult {
+    let parts = read_multipart(multipart).await?;
+    let text = |k: &str| parts.text.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let walk_in = applications::walk_in_again(&state.core, &user.actor, &user.token, &text("applicant")).await?;
+    let g = crate::app::catalogue::guide(&state.core, &code).await?;
+    let values = answers(&g.def, &parts.text);
+    let form_key = Some(text("idempotency_key")).filter(|k| !k.is_empty() && k.len() <= 128);
+    let input = Input {
+        values: values.clone(),
+        uploads: parts.uploads,
+        idempotency_key: form_key.as_ref().map(|k| format!("form:{k}")),
+        licences: Vec::new(),
+    };
+    let result = applications::submit_assisted(&state.core, &user.actor, &walk_in.applicant, &code, input).await;
+    let done = |saved: applications::Saved| crate::web::kit::forms::redirect(&format!("/hall?taken={}", saved.number));
+    settle(result, done, async |errors| {
+        let form_key = form_key.unwrap_or_else(crate::crypto::random_token);
+        let who = Some((walk_in.seal, walk_in.applicant.display_name, walk_in.id_number_masked));
+        Ok(form_page(shell, g, &values, errors, form_key, who, None))
+    })
+    .await
+}
