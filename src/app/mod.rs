@@ -21,6 +21,7 @@ pub mod roles;
 pub mod search;
 pub mod throttle;
 pub mod users;
+pub mod views;
 pub mod workflows;
 
 use std::collections::BTreeSet;

@@ -12,13 +12,13 @@ use serde::Deserialize;
 
 use crate::app::catalogue::{self, AdminItem};
 use crate::app::catalogue_io::{self, COLUMNS, Imported, RowReport};
+use crate::app::views::{self, Department};
+use crate::app::views::{AdminFilter, ItemRow};
 use crate::app::{AppError, FieldError, authorize};
 use crate::clock;
 use crate::domain::item::{ITEM_TYPES, ItemDefinition};
 use crate::domain::permission::Permission;
 use crate::domain::reference::ItemCode;
-use crate::store::catalogue::{AdminFilter, ItemRow};
-use crate::store::org::{self, Department};
 use crate::web::kit::error::{WebError, WebResult};
 use crate::web::kit::forms::{FormErrors, Pager, page_number, value, values};
 use crate::web::kit::params::Ref;
@@ -93,7 +93,7 @@ async fn list(State(state): State<AppState>, shell: Shell, user: CurrentUser, Qu
         limit: 20,
     };
     let (total, items) = catalogue::list_admin(&state.core, &user.actor, &filter).await?;
-    let departments = org::list_departments(&mut *state.core.db.conn().await?).await?;
+    let departments = views::departments(&state.core).await?;
     let pager = Pager::new(
         "/admin/items",
         &[("q", &q.q), ("department", &q.department), ("status", &q.status)],
@@ -155,7 +155,7 @@ async fn form_page(
     v: HashMap<String, String>,
     errors: FormErrors,
 ) -> WebResult {
-    let departments = org::list_departments(&mut *state.core.db.conn().await?).await?;
+    let departments = views::departments(&state.core).await?;
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     Ok(render_status(status, &FormPage { shell, existing, v, departments, item_types: ITEM_TYPES, errors }))
 }
@@ -186,9 +186,7 @@ async fn save_form(
             return form_page(state, shell, existing, v, errors).await;
         }
     };
-    if existing.is_none()
-        && crate::store::catalogue::item_by_code(&mut *state.core.db.conn().await?, &def.code).await?.is_some()
-    {
+    if existing.is_none() && crate::app::views::item_code_taken(&state.core, &user.actor, &def.code).await? {
         let errors = FormErrors::single("code", "taken", "该事项编码已存在");
         return form_page(state, shell, existing, v, errors).await;
     }

@@ -10,10 +10,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::app::licences::{self, HandIssue, Imported, RowReport, SCOPES, TEMPLATES, TypeForm, TypeView, Verification};
+use crate::app::views::{Department, LicenceRow};
 use crate::app::{AppError, authorize};
 use crate::domain::permission::Permission;
-use crate::store::licences::LicenceRow;
-use crate::store::org::Department;
 use crate::web::kit::badges::status_tag;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::forms::{FormErrors, settle, value, values};

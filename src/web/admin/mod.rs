@@ -15,14 +15,11 @@ use serde::Deserialize;
 
 use crate::app::roles::RoleInput;
 use crate::app::users::{NewStaff, UserView};
+use crate::app::views::{self, AuditFilter as Filter, Department, Entry, Role, Site, User, UserFilter, Window};
 use crate::app::{self, AppError, audit::ChainReport};
 use crate::clock;
 use crate::domain::permission::Permission;
 use crate::domain::role::DataScope;
-use crate::store::audit::{Entry, Filter};
-use crate::store::org::{self, Department, Site, Window};
-use crate::store::roles::Role;
-use crate::store::users::{User, UserFilter};
 use crate::web::kit::error::{WebError, WebResult};
 use crate::web::kit::forms::{FormErrors, Pager, page_number, settle, value, values};
 use crate::web::kit::shell::{CurrentUser, Shell, render, render_status};
@@ -175,12 +172,11 @@ struct UserNewPage {
 
 async fn user_new_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
     app::authorize(&state.core, &user.actor, Permission::UserManage, "users").await?;
-    let mut conn = state.core.db.conn().await?;
     let page = UserNewPage {
         shell,
         form: NewStaff::default(),
-        departments: org::list_departments(&mut conn).await?,
-        sites: org::list_sites(&mut conn).await?,
+        departments: views::departments(&state.core).await?,
+        sites: views::sites(&state.core).await?,
         errors: FormErrors::default(),
     };
     Ok(render(&page))
@@ -206,12 +202,11 @@ async fn user_new_submit(
             Ok(render(&SecretPage { shell, username: form.username.trim().to_owned(), password, created: true }))
         }
         Err(AppError::Invalid(problems)) => {
-            let mut conn = state.core.db.conn().await?;
             let page = UserNewPage {
                 shell,
                 form,
-                departments: org::list_departments(&mut conn).await?,
-                sites: org::list_sites(&mut conn).await?,
+                departments: views::departments(&state.core).await?,
+                sites: views::sites(&state.core).await?,
                 errors: FormErrors(problems),
             };
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -470,14 +465,7 @@ struct OrgPage {
 }
 
 async fn org_page(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
-    app::authorize(&state.core, &user.actor, Permission::OrgView, "org").await?;
-    let mut conn = state.core.db.conn().await?;
-    let departments = org::list_departments(&mut conn).await?;
-    let mut sites = Vec::new();
-    for site in org::list_sites(&mut conn).await? {
-        let windows = org::windows_of_site(&mut conn, site.id).await?;
-        sites.push((site, windows));
-    }
+    let (departments, sites) = views::organisation(&state.core, &user.actor).await?;
     Ok(render(&OrgPage { shell, departments, sites }))
 }
 

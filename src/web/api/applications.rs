@@ -94,7 +94,7 @@ pub struct ApplicationList {
     pub items: Vec<ApplicationSummary>,
 }
 
-fn application_summary(r: crate::store::applications::ApplicationRow) -> ApplicationSummary {
+fn application_summary(r: crate::app::views::ApplicationRow) -> ApplicationSummary {
     ApplicationSummary {
         status_label: crate::domain::application::status_label(&r.status).to_owned(),
         item: OrgRef { code: r.item_code, name: r.item_name },

@@ -10,11 +10,11 @@ use utoipa::{OpenApi, ToSchema};
 
 use super::common::ApiErrorBody;
 use crate::app::cases::{self, ActionInput, CaseView};
+use crate::app::views::CaseRow;
 use crate::clock;
 use crate::domain::case::{Delivery, NoticeItem};
 use crate::domain::reference::{ApplicationNumber, CaseNumber};
 use crate::domain::workflow::{Warning, Workflow};
-use crate::store::cases::CaseRow;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::params::Ref;
 use crate::web::kit::shell::CurrentUser;

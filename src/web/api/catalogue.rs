@@ -48,7 +48,7 @@ pub struct ItemList {
     pub items: Vec<ItemSummary>,
 }
 
-fn summary(row: crate::store::catalogue::ItemRow) -> ItemSummary {
+fn summary(row: crate::app::views::ItemRow) -> ItemSummary {
     ItemSummary {
         subjects: row.subjects.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
         code: row.code,

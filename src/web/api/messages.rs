@@ -33,7 +33,7 @@ pub struct MessageList {
     pub items: Vec<Message>,
 }
 
-fn message(n: crate::store::notifications::Notification) -> Message {
+fn message(n: crate::app::views::Notification) -> Message {
     Message {
         id: n.id,
         at: crate::clock::rfc3339(n.at),

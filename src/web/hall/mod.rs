@@ -6,11 +6,7 @@ pub mod intake;
 use askama::Template;
 use axum::extract::State;
 
-use crate::app::authorize;
-use crate::domain::permission::Permission;
-use crate::store::org::{Site, Window};
-use crate::store::users::User;
-use crate::store::{org, users};
+use crate::app::views::{self, Site, User, Window};
 use crate::web::kit::error::WebResult;
 use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
@@ -43,26 +39,6 @@ async fn hall(
     user: CurrentUser,
     axum::extract::Query(q): axum::extract::Query<HallQuery>,
 ) -> WebResult {
-    authorize(&state.core, &user.actor, Permission::HallView, "hall").await?;
-    let mut conn = state.core.db.conn().await?;
-    let mut intake_items = Vec::new();
-    if let Some(site) = user.actor.site.as_ref().filter(|_| user.actor.can(Permission::CaseIntake)) {
-        for (row, json) in crate::store::catalogue::published_with_definitions(&mut conn).await? {
-            let Ok(def) = serde_json::from_str::<crate::domain::item::ItemDefinition>(&json) else { continue };
-            let here = match &def.sites {
-                crate::domain::item::Sites::All(_) => true,
-                crate::domain::item::Sites::Listed(codes) => codes.contains(&site.code),
-            };
-            if row.serves_persons() && row.status == "published" && (def.citywide || here) {
-                intake_items.push((row.code, row.name, row.department.name));
-            }
-        }
-    }
-    let (windows, colleagues) = match &user.actor.site {
-        Some(site) => {
-            (org::windows_of_site(&mut conn, site.id).await?, users::staff_of_site(&mut conn, site.id).await?)
-        }
-        None => (Vec::new(), Vec::new()),
-    };
+    let views::Hall { windows, colleagues, intake_items } = views::hall(&state.core, &user.actor).await?;
     Ok(render(&HallPage { shell, site: user.actor.site.clone(), windows, colleagues, intake_items, taken: q.taken }))
 }

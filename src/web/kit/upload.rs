@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 
 use crate::app::applications::{self, Upload};
+use crate::app::views::MaterialFile;
 use crate::app::{AppError, FieldError};
-use crate::store::applications::MaterialFile;
 use crate::web::AppState;
 use crate::web::kit::error::{WebError, WebResult};
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 
 use crate::app::AppError;
 use crate::app::licences::{self, Lifecycle, Verification};
+use crate::app::views::{LicenceFilter as Filter, LicenceRow};
 use crate::domain::licence::LicenceStatus;
-use crate::store::licences::{Filter, LicenceRow};
 use crate::web::kit::badges::status_tag;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::forms::{FormErrors, Pager, page_number, settle, value};

@@ -9,15 +9,13 @@ use axum::extract::{Form, Path, Query, State};
 use serde::Deserialize;
 
 use crate::app::cases::{self, ActionInput, CaseView, QueueCount};
+use crate::app::views::{CaseRow, MaterialFile, Site};
 use crate::app::{AppError, authorize};
 use crate::clock;
 use crate::domain::case::Delivery;
 use crate::domain::permission::Permission;
 use crate::domain::reference::CaseNumber;
 use crate::domain::workflow::{ActionDef, Requirement, Warning};
-use crate::store::applications::MaterialFile;
-use crate::store::cases::CaseRow;
-use crate::store::org::Site;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::forms::{Pager, page_number};
 use crate::web::kit::params::Ref;
@@ -241,7 +239,7 @@ async fn case_page_of(
         .unwrap_or_default();
     let colleagues =
         cases::colleagues(core, &user.actor).await?.into_iter().map(|u| (u.username, u.display_name)).collect();
-    let sites = crate::store::org::list_sites(&mut *core.db.conn().await?).await?;
+    let sites = crate::app::views::sites(core).await?;
     let can_reveal = user.actor.can(Permission::PiiReveal);
     Ok(render(&CasePage { shell, v, answers, materials, colleagues, sites, done, revealed, can_reveal }))
 }

@@ -10,12 +10,11 @@ use serde_json::{Map, Value};
 use crate::app::AppError;
 use crate::app::applications::{self, Input, View, human_size};
 use crate::app::catalogue::Guide;
+use crate::app::views::{ApplicationRow, MaterialFile};
 use crate::clock;
 use crate::domain::application::{can_withdraw, event_label, status_label};
 use crate::domain::item::{Field, FieldType, ItemDefinition, Material};
 use crate::domain::reference::{ApplicationNumber, ItemCode};
-use crate::store::applications::{ApplicationRow, MaterialFile};
-use crate::store::users::UserKind;
 use crate::web::kit::error::{WebError, WebResult};
 use crate::web::kit::forms::{FormErrors, Pager, page_number, settle};
 use crate::web::kit::params::Ref;
@@ -154,7 +153,7 @@ pub struct MaterialView {
 /// The applicant's licences usable per material, and the draft's picks (两个免于提交).
 #[derive(Default)]
 struct LicenceChoices {
-    usable: Vec<(String, Vec<crate::store::licences::LicenceRow>)>,
+    usable: Vec<(String, Vec<crate::app::views::LicenceRow>)>,
     picked: Vec<(String, String)>,
 }
 
@@ -258,34 +257,7 @@ pub(crate) async fn prefill(
     def: &ItemDefinition,
     assisted: bool,
 ) -> Result<Map<String, Value>, WebError> {
-    let mut values = Map::new();
-    let u = crate::store::users::by_id(&mut *state.core.db.conn().await?, user_id).await?.ok_or(AppError::NotFound)?;
-    let decrypt = |v: &Option<String>| v.as_ref().and_then(|s| state.core.cipher.decrypt(s).ok());
-    for f in &def.form.fields {
-        let v = match f.kind {
-            FieldType::IdNumber if u.kind == UserKind::Person => decrypt(&u.id_number_enc),
-            FieldType::CreditCode => u.credit_code.clone(),
-            FieldType::Phone if !assisted => decrypt(&u.phone_enc),
-            FieldType::Text
-                if matches!(f.name.as_str(), "applicant_name" | "name" | "applicant") && u.kind == UserKind::Person =>
-            {
-                Some(u.display_name.clone())
-            }
-            FieldType::Text
-                if matches!(f.name.as_str(), "organisation_name" | "company_name" | "org_name")
-                    && u.kind == UserKind::Organisation =>
-            {
-                Some(u.display_name.clone())
-            }
-            _ => None,
-        };
-        if let Some(v) = v
-            && !values.contains_key(&f.name)
-        {
-            values.insert(f.name.clone(), Value::String(v));
-        }
-    }
-    Ok(values)
+    Ok(crate::app::views::prefill(&state.core, user_id, def, assisted).await?)
 }
 
 #[derive(Deserialize)]
@@ -419,7 +391,7 @@ struct MyDetailPage {
     materials: Vec<(String, Vec<MaterialFile>)>,
     promised_days: u32,
     /// Each case of the application: (case, status label, materials asked for).
-    cases: Vec<(crate::store::cases::CaseRow, String, Vec<crate::domain::case::NoticeItem>)>,
+    cases: Vec<(crate::app::views::CaseRow, String, Vec<crate::domain::case::NoticeItem>)>,
 }
 
 impl MyDetailPage {

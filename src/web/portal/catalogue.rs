@@ -7,9 +7,8 @@ use serde::Deserialize;
 
 use crate::app::AppError;
 use crate::app::catalogue::{self, Guide};
+use crate::app::views::{Department, ItemRow, LifeEvent};
 use crate::domain::reference::ItemCode;
-use crate::store::catalogue::{ItemRow, LifeEvent};
-use crate::store::org::Department;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::forms::{Pager, page_number};
 use crate::web::kit::params::Ref;
@@ -54,7 +53,7 @@ async fn items(State(state): State<AppState>, shell: Shell, Query(q): Query<Item
         page_size: PAGE_SIZE,
     };
     let (total, items) = catalogue::find(&state.core, &query).await?;
-    let departments = crate::store::catalogue::counts_by_department(&mut *state.core.db.conn().await?).await?;
+    let departments = crate::app::views::departments_with_counts(&state.core).await?;
     let pager = Pager::new(
         "/items",
         &[("q", &q.q), ("department", &q.department), ("subject", &q.subject)],
@@ -107,7 +106,7 @@ struct EventPage {
 }
 
 async fn event(State(state): State<AppState>, shell: Shell, Ref(code): Ref<ItemCode>) -> WebResult {
-    let events = crate::store::catalogue::life_events(&mut *state.core.db.conn().await?).await?;
+    let events = crate::app::views::life_events(&state.core).await?;
     let event = events.into_iter().find(|e| e.code == *code).ok_or(AppError::NotFound)?;
     let mut items = Vec::new();
     for c in &event.items {

@@ -8,10 +8,9 @@ use axum::http::{HeaderMap, header};
 use serde::Deserialize;
 
 use crate::app::licences::{self, MyLicence};
+use crate::app::views::{Department, LicenceRow, UseRow};
 use crate::clock;
 use crate::domain::licence::LicenceStatus;
-use crate::store::licences::{LicenceRow, UseRow};
-use crate::store::org::Department;
 use crate::web::kit::badges::status_tag;
 use crate::web::kit::error::{WebError, WebResult};
 use crate::web::kit::forms::{FormErrors, settle, value};

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 
 use crate::app::notifications;
-use crate::store::notifications::Notification;
+use crate::app::views::Notification;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::forms::{Pager, page_number, safe_next};
 use crate::web::kit::shell::{CurrentUser, Shell, render};

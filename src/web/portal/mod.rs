@@ -16,10 +16,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
 use crate::app::accounts::Registration;
+use crate::app::views::{ItemRow, LifeEvent, Site, UserKind};
 use crate::app::{self, AppError, Origin};
-use crate::store::catalogue::{self as store_catalogue, ItemRow, LifeEvent};
-use crate::store::org::{self, Site};
-use crate::store::users::UserKind;
 use crate::web::kit::cookies::{append_cookie, expired_session_cookie, session_cookie};
 use crate::web::kit::error::{WebError, WebResult};
 use crate::web::kit::forms::{FormErrors, safe_next, settle};
@@ -52,9 +50,7 @@ struct HomePage {
 
 async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
     let online = app::catalogue::online_for_persons(&state.core, 12).await?;
-    let mut conn = state.core.db.conn().await?;
-    let sites = org::list_sites(&mut conn).await?;
-    let events = store_catalogue::life_events(&mut conn).await?;
+    let (sites, events) = crate::app::views::home(&state.core).await?;
     let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
     Ok(render(&HomePage { shell, district_center, community_centers, events, online }))
 }
@@ -214,10 +210,7 @@ struct AccountPage {
 }
 
 async fn account(State(state): State<AppState>, shell: Shell, user: CurrentUser) -> WebResult {
-    let mut conn = state.core.db.conn().await?;
-    let u = crate::store::users::by_id(&mut conn, user.actor.user_id).await?.ok_or(AppError::NotFound)?;
-    let grants = crate::store::roles::grants_of(&mut conn, u.id).await?;
-    drop(conn);
+    let (u, grants) = crate::app::views::own_account(&state.core, &user.actor).await?;
     let kind_label = u.kind.label();
     let is_organisation = u.kind == UserKind::Organisation;
     let view = app::users::view(&state.core, u, grants);
