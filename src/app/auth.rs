@@ -158,25 +158,35 @@ pub async fn end_session(core: &Core, token: &str, origin: &Origin) -> Result<()
 pub async fn actor_for_session(core: &Core, token: &str, ip: &str) -> Result<Option<Actor>, AppError> {
     let now = now_ms();
     let hash = sm3_hex(token.as_bytes());
-    let mut conn = core.db.conn().await?;
-    let Some(session) = sessions::get(&mut conn, &hash).await? else {
-        return Ok(None);
+    // Reads on a read connection; the writes they may call for (ending the session, marking it
+    // seen) in a write transaction of their own, never on the read connection.
+    let (session, user, grants) = {
+        let mut conn = core.db.conn().await?;
+        let Some(session) = sessions::get(&mut conn, &hash).await? else {
+            return Ok(None);
+        };
+        let user = users::by_id(&mut conn, session.user_id).await?;
+        let grants = match &user {
+            Some(u) if !u.disabled => roles::grants_of(&mut conn, u.id).await?,
+            _ => Vec::new(),
+        };
+        (session, user, grants)
     };
-    if now - session.last_seen_at > session.idle_secs * 1000 || now - session.created_at > ABSOLUTE_MS {
-        sessions::delete(&mut conn, &hash).await?;
-        return Ok(None);
-    }
-    let Some(user) = users::by_id(&mut conn, session.user_id).await? else {
-        return Ok(None);
+    let expired = now - session.last_seen_at > session.idle_secs * 1000 || now - session.created_at > ABSOLUTE_MS;
+    let user = match user {
+        Some(u) if !u.disabled && !expired => u,
+        _ => {
+            let mut tx = core.db.begin().await?;
+            sessions::delete(&mut tx, &hash).await?;
+            tx.commit().await?;
+            return Ok(None);
+        }
     };
-    if user.disabled {
-        sessions::delete(&mut conn, &hash).await?;
-        return Ok(None);
-    }
     if now - session.last_seen_at > TOUCH_EVERY_MS {
-        sessions::touch(&mut conn, &hash, now).await?;
+        let mut tx = core.db.begin().await?;
+        sessions::touch(&mut tx, &hash, now).await?;
+        tx.commit().await?;
     }
-    let grants = roles::grants_of(&mut conn, user.id).await?;
     Ok(Some(actor_from(user, grants, ip)))
 }
 

@@ -142,6 +142,16 @@ impl Db {
                     Ok(())
                 })
             })
+            // A connection handed out for reads is read-only (see `conn`); back in the pool it
+            // may serve a write transaction again.
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA query_only = OFF").await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .context("connecting to the database")?;
@@ -188,9 +198,17 @@ impl Db {
         }
     }
 
-    /// A pooled connection for reads.
+    /// A pooled connection for reads. On SQLite it refuses writes (`PRAGMA query_only`): a write
+    /// belongs in [`Self::begin`], which waits for the writer turn and takes the write lock up
+    /// front. A write on a read connection would skip the turn and, after a read on the same
+    /// connection, could fail at once on the lock upgrade (`SQLITE_BUSY`, no busy wait) — so it
+    /// fails every time instead, in the tests.
     pub async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        self.pool.acquire().await
+        let mut conn = self.pool.acquire().await?;
+        if self.backend == Backend::Sqlite {
+            conn.execute("PRAGMA query_only = ON").await?;
+        }
+        Ok(conn)
     }
 
     /// True when the database answers.

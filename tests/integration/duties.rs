@@ -407,9 +407,9 @@ async fn a_stored_workflow_that_lets_a_viewer_decide_stops_the_start() {
         r#""name": "approve", "label": "准予许可", "from": ["examined"], "to": "approved", "permission": "office.view""#,
     );
     assert!(json.contains("office.view"));
-    let mut conn = app.state.core.db.conn().await.unwrap();
-    tongban::store::cases::insert_workflow(&mut conn, "promised", 2, &json, "tamper", 0).await.unwrap();
-    drop(conn);
+    let mut tx = app.state.core.db.begin().await.unwrap();
+    tongban::store::cases::insert_workflow(&mut tx, "promised", 2, &json, "tamper", 0).await.unwrap();
+    tx.commit().await.unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(["--data-dir", app.data_dir.to_str().unwrap(), "--database", &app.database_url, "migrate"])
         .env("TONGBAN_LOG", "error")

@@ -315,3 +315,24 @@ async fn every_kind_of_response_carries_the_security_headers() {
         assert_security_headers(what, &r);
     }
 }
+
+#[tokio::test]
+async fn a_read_connection_refuses_writes_and_the_pool_still_serves_write_transactions() {
+    let app = TestApp::spawn().await;
+    let db = &app.state.core.db;
+    // On SQLite a write belongs in a write transaction (the writer turn, the lock taken up front);
+    // one slipped onto a read connection fails every time, not once in a while under load.
+    // PostgreSQL has no lock upgrade to fail, and no such check.
+    if db.backend() == tongban::store::Backend::Sqlite {
+        let mut conn = db.conn().await.unwrap();
+        let e = sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at").execute(&mut *conn).await.unwrap_err();
+        assert!(e.to_string().contains("readonly"), "{e}");
+    }
+    // Back in the pool, every connection serves writes again.
+    for _ in 0..12 {
+        let _reader = db.conn().await.unwrap();
+        let mut tx = db.begin().await.unwrap();
+        sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at").execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
