@@ -83,7 +83,8 @@ pub struct AppState {
     pub metrics: Option<PrometheusHandle>,
 }
 
-/// Every route of every room, recorded.
+/// Every route of every room, as declared: the router, the permission registry and the API's
+/// operations come from the same declarations.
 pub fn routes() -> Routes {
     let r = Routes::new();
     let r = kit::ops::routes(r);
@@ -94,6 +95,26 @@ pub fn routes() -> Routes {
     let r = office::routes(r);
     let r = admin::routes(r);
     api::routes(r)
+}
+
+/// What the declarations give besides the router: the permission registry the guard enforces,
+/// and the OpenAPI document (serialised once).
+pub struct RouteTable {
+    pub registry: kit::registry::Registry,
+    pub openapi: utoipa::openapi::OpenApi,
+    pub openapi_json: axum::body::Bytes,
+}
+
+/// The route table of this build, made on first use from [`routes`].
+pub fn route_table() -> &'static RouteTable {
+    static TABLE: std::sync::OnceLock<RouteTable> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let declared = routes();
+        let openapi = api::openapi(&declared);
+        // An OpenAPI document of plain strings and maps always serialises.
+        let openapi_json = serde_json::to_vec(&openapi).unwrap_or_default().into();
+        RouteTable { registry: declared.registry(), openapi, openapi_json }
+    })
 }
 
 /// The whole application, as served by `tongban serve` and by the tests.

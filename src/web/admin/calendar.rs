@@ -1,6 +1,8 @@
 //! The work calendar (/admin/calendar): the holidays and make-up working days of one year, with
 //! add, change and remove of one day, CSV import (all or nothing) and export.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Query, State};
@@ -18,11 +20,11 @@ use crate::web::kit::shell::{CurrentUser, Shell, render_status};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/admin/calendar", page)
-        .post("/admin/calendar", save)
-        .post("/admin/calendar/delete", remove)
-        .post_upload("/admin/calendar/import", import)
-        .get("/admin/calendar/export.csv", export)
+    r.get("/admin/calendar", Perm(P::CalendarEdit), page)
+        .post("/admin/calendar", Perm(P::CalendarEdit), save)
+        .post("/admin/calendar/delete", Perm(P::CalendarEdit), remove)
+        .post_upload("/admin/calendar/import", Perm(P::CalendarEdit), import)
+        .get("/admin/calendar/export.csv", Perm(P::CalendarEdit), export)
 }
 
 #[derive(Template)]

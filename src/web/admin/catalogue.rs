@@ -1,6 +1,8 @@
 //! Catalogue management (/admin/items, /admin/synonyms): create and edit items as drafts,
 //! publish (a new version), suspend and resume, compare versions, bulk import and export.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -26,23 +28,23 @@ use crate::web::kit::shell::{CurrentUser, Shell, render, render_status};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/admin/items", list)
-        .get("/admin/items/new", new_page)
-        .post("/admin/items/new", new_submit)
-        .get("/admin/items/import", import_page)
-        .post_upload("/admin/items/import", import_submit)
-        .get("/admin/items/export.xlsx", export)
-        .get("/admin/items/{code}", detail)
-        .get("/admin/items/{code}/edit", edit_page)
-        .post("/admin/items/{code}/edit", edit_submit)
-        .post("/admin/items/{code}/publish", publish)
-        .post("/admin/items/{code}/suspend", suspend)
-        .post("/admin/items/{code}/resume", resume)
-        .post("/admin/items/{code}/cancel", cancel)
-        .get("/admin/items/{code}/compare", compare)
-        .get("/admin/synonyms", synonyms)
-        .post("/admin/synonyms", synonym_add)
-        .post("/admin/synonyms/delete", synonym_delete)
+    r.get("/admin/items", Perm(P::CatalogEdit), list)
+        .get("/admin/items/new", Perm(P::CatalogEdit), new_page)
+        .post("/admin/items/new", Perm(P::CatalogEdit), new_submit)
+        .get("/admin/items/import", Perm(P::CatalogEdit), import_page)
+        .post_upload("/admin/items/import", Perm(P::CatalogEdit), import_submit)
+        .get("/admin/items/export.xlsx", Perm(P::CatalogEdit), export)
+        .get("/admin/items/{code}", Perm(P::CatalogEdit), detail)
+        .get("/admin/items/{code}/edit", Perm(P::CatalogEdit), edit_page)
+        .post("/admin/items/{code}/edit", Perm(P::CatalogEdit), edit_submit)
+        .post("/admin/items/{code}/publish", Perm(P::CatalogEdit), publish)
+        .post("/admin/items/{code}/suspend", Perm(P::CatalogEdit), suspend)
+        .post("/admin/items/{code}/resume", Perm(P::CatalogEdit), resume)
+        .post("/admin/items/{code}/cancel", Perm(P::CatalogEdit), cancel)
+        .get("/admin/items/{code}/compare", Perm(P::CatalogEdit), compare)
+        .get("/admin/synonyms", Perm(P::CatalogEdit), synonyms)
+        .post("/admin/synonyms", Perm(P::CatalogEdit), synonym_add)
+        .post("/admin/synonyms/delete", Perm(P::CatalogEdit), synonym_delete)
 }
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,8 @@
 //! issuing by hand, import and change (/admin/licences), and API clients of other departments'
 //! systems (/admin/api-clients).
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Multipart, Path, Query, State};
@@ -21,20 +23,20 @@ use crate::web::office::licences::{ListQuery, staff_list};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/admin/licence-types", types_list)
-        .get("/admin/licence-types/new", type_new_page)
-        .post("/admin/licence-types/new", type_new_submit)
-        .get("/admin/licence-types/{code}", type_edit_page)
-        .post("/admin/licence-types/{code}", type_edit_submit)
-        .get("/admin/licences", admin_list)
-        .get("/admin/licences/issue", issue_page)
-        .post("/admin/licences/issue", issue_submit)
-        .get("/admin/licences/import", import_page)
-        .post_upload("/admin/licences/import", import_submit)
-        .get("/admin/licences/{identifier}", change_page)
-        .post("/admin/licences/{identifier}/change", change_submit)
-        .get("/admin/api-clients/new", client_page)
-        .post("/admin/api-clients/new", client_submit)
+    r.get("/admin/licence-types", Perm(P::LicenceManage), types_list)
+        .get("/admin/licence-types/new", Perm(P::LicenceManage), type_new_page)
+        .post("/admin/licence-types/new", Perm(P::LicenceManage), type_new_submit)
+        .get("/admin/licence-types/{code}", Perm(P::LicenceManage), type_edit_page)
+        .post("/admin/licence-types/{code}", Perm(P::LicenceManage), type_edit_submit)
+        .get("/admin/licences", Perm(P::LicenceManage), admin_list)
+        .get("/admin/licences/issue", Perm(P::LicenceManage), issue_page)
+        .post("/admin/licences/issue", Perm(P::LicenceManage), issue_submit)
+        .get("/admin/licences/import", Perm(P::LicenceManage), import_page)
+        .post_upload("/admin/licences/import", Perm(P::LicenceManage), import_submit)
+        .get("/admin/licences/{identifier}", Perm(P::LicenceManage), change_page)
+        .post("/admin/licences/{identifier}/change", Perm(P::LicenceManage), change_submit)
+        .get("/admin/api-clients/new", Perm(P::LicenceManage), client_page)
+        .post("/admin/api-clients/new", Perm(P::LicenceManage), client_submit)
 }
 
 /// The face fields of a posted form (`face.<name>` inputs).

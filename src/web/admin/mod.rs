@@ -6,6 +6,8 @@ pub mod calendar;
 pub mod catalogue;
 pub mod licences;
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -27,22 +29,22 @@ use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
     let r = licences::routes(calendar::routes(catalogue::routes(r)));
-    r.get("/admin", home)
-        .get("/admin/users", users)
-        .get("/admin/users/new", user_new_page)
-        .post("/admin/users/new", user_new_submit)
-        .get("/admin/users/{username}", user_detail)
-        .post("/admin/users/{username}/disable", user_disable)
-        .post("/admin/users/{username}/enable", user_enable)
-        .post("/admin/users/{username}/reset-password", user_reset_password)
-        .post("/admin/users/{username}/roles", user_roles)
-        .get("/admin/roles", roles)
-        .get("/admin/roles/new", role_new_page)
-        .post("/admin/roles/new", role_new_submit)
-        .get("/admin/roles/{code}", role_edit_page)
-        .post("/admin/roles/{code}", role_edit_submit)
-        .get("/admin/org", org_page)
-        .get("/admin/audit", audit)
+    r.get("/admin", Perm(P::AdminView), home)
+        .get("/admin/users", Perm(P::UserView), users)
+        .get("/admin/users/new", Perm(P::UserManage), user_new_page)
+        .post("/admin/users/new", Perm(P::UserManage), user_new_submit)
+        .get("/admin/users/{username}", Perm(P::UserView), user_detail)
+        .post("/admin/users/{username}/disable", Perm(P::UserManage), user_disable)
+        .post("/admin/users/{username}/enable", Perm(P::UserManage), user_enable)
+        .post("/admin/users/{username}/reset-password", Perm(P::UserManage), user_reset_password)
+        .post("/admin/users/{username}/roles", Perm(P::UserAssignRole), user_roles)
+        .get("/admin/roles", Perm(P::RoleManage), roles)
+        .get("/admin/roles/new", Perm(P::RoleManage), role_new_page)
+        .post("/admin/roles/new", Perm(P::RoleManage), role_new_submit)
+        .get("/admin/roles/{code}", Perm(P::RoleManage), role_edit_page)
+        .post("/admin/roles/{code}", Perm(P::RoleManage), role_edit_submit)
+        .get("/admin/org", Perm(P::OrgView), org_page)
+        .get("/admin/audit", Perm(P::AuditView), audit)
 }
 
 const PAGE_SIZE: i64 = 20;

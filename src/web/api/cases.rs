@@ -1,12 +1,15 @@
 //! The cases API (staff, scoped to their department or site), the applicant's supplement, and
 //! the workflow definitions.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::{OpenApi, ToSchema};
+use utoipa_axum::routes;
 
 use super::common::ApiErrorBody;
 use crate::app::cases::{self, ActionInput, CaseView};
@@ -21,29 +24,26 @@ use crate::web::kit::shell::CurrentUser;
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/api/v1/cases", list_cases)
-        .get("/api/v1/cases/{number}", get_case)
-        .post("/api/v1/cases/{number}/reveal", reveal_case)
-        .post("/api/v1/cases/{number}/actions", case_action)
-        .post_upload("/api/v1/applications/{number}/supplement", supplement)
-        .get("/api/v1/workflows", list_workflows)
-        .post("/api/v1/workflows", save_workflow)
+    r.api(Perm(P::OfficeView), routes!(list_cases))
+        .api(Perm(P::OfficeView), routes!(get_case))
+        .api(Perm(P::PiiReveal), routes!(reveal_case))
+        .api(Perm(P::OfficeView), routes!(case_action))
+        .api_upload(Perm(P::PortalMine), routes!(supplement))
+        .api(Perm(P::WorkflowEdit), routes!(list_workflows))
+        .api(Perm(P::WorkflowEdit), routes!(save_workflow))
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(list_cases, get_case, reveal_case, case_action, supplement, list_workflows, save_workflow),
-    components(schemas(
-        CaseSummary,
-        CaseList,
-        CaseDetail,
-        CaseTimelineEntry,
-        ActionRef,
-        ActionRequest,
-        Delivery,
-        NoticeItem
-    ))
-)]
+#[openapi(components(schemas(
+    CaseSummary,
+    CaseList,
+    CaseDetail,
+    CaseTimelineEntry,
+    ActionRef,
+    ActionRequest,
+    Delivery,
+    NoticeItem
+)))]
 pub struct CasesDoc;
 
 #[derive(Serialize, ToSchema)]

@@ -2,12 +2,15 @@
 //! sharing API under `/api/v1/share/licences` for other departments' systems, which
 //! authenticate with `Authorization: Bearer <client secret>` and act within their scopes.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::{Account, Perm, Public};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_axum::routes;
 
 use crate::app::AppError;
 use crate::app::licences::{self, Document, Lifecycle, Verification};
@@ -16,15 +19,18 @@ use crate::web::kit::shell::{CurrentUser, Visitor};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/api/v1/licences", list_licences)
-        .get("/api/v1/licences/keys", keys)
-        .post("/api/v1/licences/verify", verify_document)
-        .get("/api/v1/licences/{identifier}/verification", verification)
-        .get("/api/v1/licences/{identifier}/document", document)
-        .post("/api/v1/licences/{identifier}/revoke", revoke)
-        .get("/api/v1/share/licences", share_query)
-        .get("/api/v1/share/licences/{identifier}", share_verify)
-        .get("/api/v1/share/licences/{identifier}/document", share_document)
+    r.api(Perm(P::PortalMine), routes!(list_licences))
+        .api(Public, routes!(keys))
+        .api(Public, routes!(verify_document))
+        .api(Public, routes!(verification))
+        // The document is for its holder or a granted department (the use case decides; anyone
+        // else gets 404).
+        .api(Account, routes!(document))
+        .api(Perm(P::LicenceRevoke), routes!(revoke))
+        // Sharing clients authenticate with their secret, checked by the use case.
+        .api(Public, routes!(share_query))
+        .api(Public, routes!(share_verify))
+        .api(Public, routes!(share_document))
 }
 
 /// What anyone may learn about a licence.

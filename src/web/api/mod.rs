@@ -11,9 +11,11 @@ pub mod common;
 pub mod licences;
 pub mod messages;
 
-use axum::Json;
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::{Account, Perm, Public, Static};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
+use utoipa_axum::routes;
 
 use crate::app::FieldError;
 use crate::app::accounts::Registration;
@@ -27,51 +29,26 @@ use messages::*;
 
 pub fn routes(r: Routes) -> Routes {
     let r = licences::routes(cases::routes(r));
-    r.post("/api/v1/auth/login", login)
-        .post("/api/v1/auth/register", register)
-        .post("/api/v1/auth/logout", logout)
-        .get("/api/v1/me", me)
-        .post("/api/v1/account/password", change_password)
-        .get("/api/v1/items", list_items)
-        .get("/api/v1/items/{code}", get_item)
-        .post_upload("/api/v1/applications", create_application)
-        .get("/api/v1/applications", list_applications)
-        .get("/api/v1/applications/{number}", get_application)
-        .post("/api/v1/applications/{number}/withdraw", withdraw_application)
-        .get("/api/v1/calendar/deadline", deadline)
-        .get("/api/v1/messages", list_messages)
-        .post("/api/v1/messages/{id}/read", read_message)
-        .get("/api/openapi.json", openapi_document)
+    r.api(Public, routes!(login))
+        .api(Public, routes!(register))
+        .api(Account, routes!(logout))
+        .api(Account, routes!(me))
+        .api(Account, routes!(change_password))
+        .api(Public, routes!(list_items))
+        .api(Public, routes!(get_item))
+        .api_upload(Perm(P::PortalMine), routes!(create_application))
+        .api(Perm(P::PortalMine), routes!(list_applications))
+        .api(Perm(P::PortalMine), routes!(get_application))
+        .api(Perm(P::PortalMine), routes!(withdraw_application))
+        .api(Public, routes!(deadline))
+        .api(Perm(P::AccountSelf), routes!(list_messages))
+        .api(Perm(P::AccountSelf), routes!(read_message))
+        .get("/api/openapi.json", Static, openapi_document)
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "通办 Tongban API", description = "一网通办政务服务平台接口。错误统一为 {code, message, details}。"),
-    paths(
-        login,
-        register,
-        logout,
-        me,
-        change_password,
-        list_items,
-        get_item,
-        create_application,
-        list_applications,
-        get_application,
-        withdraw_application,
-        deadline,
-        list_messages,
-        read_message,
-        licences::list_licences,
-        licences::keys,
-        licences::verify_document,
-        licences::verification,
-        licences::document,
-        licences::revoke,
-        licences::share_query,
-        licences::share_verify,
-        licences::share_document
-    ),
     components(schemas(
         LoginRequest,
         LoginResponse,
@@ -107,18 +84,21 @@ pub fn routes(r: Routes) -> Routes {
 )]
 pub struct ApiDoc;
 
-/// The OpenAPI document.
-pub fn openapi_json() -> Response {
-    Json(openapi()).into_response()
+/// The OpenAPI document: the API's description and shared schemas here, and every operation
+/// as its room declared it (with `Routes::api`).
+pub fn openapi(declared: &Routes) -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(cases::CasesDoc::openapi());
+    let (paths, schemas) = declared.documented();
+    doc.paths.merge(paths.clone());
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, schema) in schemas {
+        components.schemas.entry(name.clone()).or_insert_with(|| schema.clone());
+    }
+    doc
 }
 
 async fn openapi_document() -> Response {
-    openapi_json()
-}
-
-/// Every API operation of every room, in one document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(cases::CasesDoc::openapi());
-    doc
+    let body = crate::web::route_table().openapi_json.clone();
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }

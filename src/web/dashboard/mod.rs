@@ -1,6 +1,8 @@
 //! The leaders' dashboard (/dashboard): the district's figures — accounts, departments, halls,
 //! windows and today's logins.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::extract::State;
 
@@ -10,7 +12,7 @@ use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/dashboard", dashboard)
+    r.get("/dashboard", Perm(P::DashboardView), dashboard)
 }
 
 #[derive(Template)]

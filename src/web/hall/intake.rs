@@ -1,6 +1,8 @@
 //! Window intake (/hall/intake): window staff take a walk-in applicant's application on the
 //! item's form, with the scanned papers, and submit it for them.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use axum::extract::State;
 use axum::extract::multipart::Multipart;
 use serde::Deserialize;
@@ -16,7 +18,11 @@ use crate::web::portal::applications::{answers, form_page, prefill};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.post("/hall/intake", intake_start).post_upload("/hall/intake/{code}", intake_submit)
+    r.post("/hall/intake", Perm(P::CaseIntake), intake_start).post_upload(
+        "/hall/intake/{code}",
+        Perm(P::CaseIntake),
+        intake_submit,
+    )
 }
 
 #[derive(Deserialize)]

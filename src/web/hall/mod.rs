@@ -3,6 +3,8 @@
 
 pub mod intake;
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::extract::State;
 
@@ -12,7 +14,7 @@ use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    intake::routes(r.get("/hall", hall))
+    intake::routes(r.get("/hall", Perm(P::HallView), hall))
 }
 
 #[derive(Template)]

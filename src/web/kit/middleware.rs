@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::cookies::{CSRF_COOKIE, CsrfToken, SESSION_COOKIE, append_cookie, cookie_value, csrf_cookie};
 use super::error::{ErrorInfo, WebError, info_for_status};
-use super::registry::{self, Access};
+use super::registry::Access;
 use super::shell::{CurrentSession, ErrorPage, Prefs};
 use crate::app::{self, AppError};
 use crate::crypto::random_token;
@@ -337,8 +337,9 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     };
     // HEAD is served by the GET handler, so it is guarded as GET.
     let method = if req.method() == Method::HEAD { "GET" } else { req.method().as_str() };
-    let Some(spec) = registry::lookup(method, &matched) else {
-        if registry::path_known(&matched) {
+    let registry = &crate::web::route_table().registry;
+    let Some(spec) = registry.lookup(method, &matched) else {
+        if registry.path_known(&matched) {
             return next.run(req).await; // a wrong method: axum answers 405
         }
         tracing::error!(route = %matched, "route missing from the registry; refused");

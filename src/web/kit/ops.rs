@@ -1,6 +1,7 @@
 //! Operations: health and readiness probes, Prometheus metrics, static assets (the API spec is
 //! served by `web::api`).
 
+use crate::web::kit::registry::Access::{Public, Static};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,12 @@ use crate::domain::permission::Permission;
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/healthz", healthz).get("/readyz", readyz).get("/metrics", metrics).get("/assets/{*file}", assets::serve)
+    r.get("/healthz", Static, healthz)
+        .get("/readyz", Static, readyz)
+        // The bearer token or `ops.metrics`, checked by the handler (a monitoring system has no
+        // session).
+        .get("/metrics", Public, metrics)
+        .get("/assets/{*file}", Static, assets::serve)
 }
 
 async fn healthz() -> &'static str {

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::cookies::{CsrfToken, cookie_value};
 use super::error::{ErrorInfo, WebError};
-use super::registry::{self, Access};
+use super::registry::Access;
 use crate::app::{Actor, AppError};
 use crate::web::AppState;
 
@@ -139,7 +139,7 @@ impl Shell {
         let nav = match actor {
             Some(a) if !a.must_change_password => MENU
                 .iter()
-                .filter(|(href, _)| match registry::lookup("GET", href).map(|s| s.access) {
+                .filter(|(href, _)| match crate::web::route_table().registry.lookup("GET", href).map(|s| s.access) {
                     Some(Access::Perm(p)) => a.can(p),
                     Some(Access::Account | Access::Public) => true,
                     _ => false,

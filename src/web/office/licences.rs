@@ -1,6 +1,8 @@
 //! The issuing department's licences (/office/licences): the list, one licence, and its
 //! lifecycle actions (suspend, restore, revoke, cancel). The administrators' list reuses the page.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -17,9 +19,9 @@ use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/office/licences", office_list)
-        .get("/office/licences/{identifier}", office_detail)
-        .post("/office/licences/{identifier}/status", office_status)
+    r.get("/office/licences", Perm(P::LicenceRevoke), office_list)
+        .get("/office/licences/{identifier}", Perm(P::LicenceRevoke), office_detail)
+        .post("/office/licences/{identifier}/status", Perm(P::LicenceRevoke), office_status)
 }
 
 #[derive(Deserialize, Default)]

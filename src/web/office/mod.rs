@@ -4,6 +4,8 @@
 
 pub mod licences;
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use serde::Deserialize;
@@ -24,14 +26,14 @@ use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
     let r = licences::routes(r);
-    r.get("/office", office)
-        .get("/office/cases/{number}", case_page)
-        .post("/office/cases/{number}/reveal", case_reveal)
-        .post("/office/cases/{number}/actions", case_action)
-        .post("/office/cases/{number}/claim", case_claim)
-        .post("/office/cases/{number}/assign", case_assign)
-        .post("/office/cases/{number}/notes", case_note)
-        .get("/office/cases/{number}/files/{sha}", case_file)
+    r.get("/office", Perm(P::OfficeView), office)
+        .get("/office/cases/{number}", Perm(P::OfficeView), case_page)
+        .post("/office/cases/{number}/reveal", Perm(P::PiiReveal), case_reveal)
+        .post("/office/cases/{number}/actions", Perm(P::OfficeView), case_action)
+        .post("/office/cases/{number}/claim", Perm(P::CaseHandle), case_claim)
+        .post("/office/cases/{number}/assign", Perm(P::CaseAssign), case_assign)
+        .post("/office/cases/{number}/notes", Perm(P::OfficeView), case_note)
+        .get("/office/cases/{number}/files/{sha}", Perm(P::OfficeView), case_file)
 }
 
 /// A row of a queue table.

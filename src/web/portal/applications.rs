@@ -1,6 +1,8 @@
 //! Portal pages of online applications: the application form rendered from the item's schema
 //! (drafts resume, materials upload), the receipt, and 我的办件.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::extract::multipart::Multipart;
 use axum::extract::{Path, Query, State};
@@ -23,15 +25,15 @@ use crate::web::kit::upload::{file_response, licence_picks, read_multipart};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/apply/{code}", apply_page)
-        .post_upload("/apply/{code}", apply_submit)
-        .get("/my/applications", my_list)
-        .get("/my/applications/{number}", my_detail)
-        .post("/my/applications/{number}/withdraw", my_withdraw)
-        .post_upload("/my/applications/{number}/supplement", my_supplement)
-        .get("/events/{code}/apply", bundle_page)
-        .post_upload("/events/{code}/apply", bundle_submit)
-        .get("/my/applications/{number}/files/{sha}", my_file)
+    r.get("/apply/{code}", Perm(P::PortalMine), apply_page)
+        .post_upload("/apply/{code}", Perm(P::PortalMine), apply_submit)
+        .get("/my/applications", Perm(P::PortalMine), my_list)
+        .get("/my/applications/{number}", Perm(P::PortalMine), my_detail)
+        .post("/my/applications/{number}/withdraw", Perm(P::PortalMine), my_withdraw)
+        .post_upload("/my/applications/{number}/supplement", Perm(P::PortalMine), my_supplement)
+        .get("/events/{code}/apply", Perm(P::PortalMine), bundle_page)
+        .post_upload("/events/{code}/apply", Perm(P::PortalMine), bundle_submit)
+        .get("/my/applications/{number}/files/{sha}", Perm(P::PortalMine), my_file)
 }
 
 /// Answers from `f.<field>` and `f.<table>.<row>.<column>` form names.

@@ -1,6 +1,7 @@
 //! Portal pages of the service catalogue: search and browse, the 办事指南 of each item, and
 //! life events (一件事).
 
+use crate::web::kit::registry::Access::Public;
 use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use crate::web::kit::shell::{Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/items", items).get("/items/{code}", item).get("/events/{code}", event)
+    r.get("/items", Public, items).get("/items/{code}", Public, item).get("/events/{code}", Public, event)
 }
 
 const PAGE_SIZE: i64 = 20;

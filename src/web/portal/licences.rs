@@ -1,6 +1,8 @@
 //! The holder's licences (我的证照, /my/licences): the wallet, one licence with its QR code and
 //! uses, and granting a department the use of one.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -18,9 +20,9 @@ use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/my/licences", wallet)
-        .get("/my/licences/{identifier}", my_licence)
-        .post("/my/licences/{identifier}/grant", grant)
+    r.get("/my/licences", Perm(P::PortalMine), wallet)
+        .get("/my/licences/{identifier}", Perm(P::PortalMine), my_licence)
+        .post("/my/licences/{identifier}/grant", Perm(P::PortalMine), grant)
 }
 
 /// `https://host` of this request, for the QR code's absolute link.

@@ -1,6 +1,8 @@
 //! The message centre (/my/messages): every logged-in user's messages, newest first, unread
 //! ones marked; opening one marks it read.
 
+use crate::domain::permission::Permission as P;
+use crate::web::kit::registry::Access::Perm;
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -14,7 +16,9 @@ use crate::web::kit::shell::{CurrentUser, Shell, render};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/my/messages", list).post("/my/messages/read-all", read_all).post("/my/messages/{id}/read", read)
+    r.get("/my/messages", Perm(P::AccountSelf), list)
+        .post("/my/messages/read-all", Perm(P::AccountSelf), read_all)
+        .post("/my/messages/{id}/read", Perm(P::AccountSelf), read)
 }
 
 const PAGE_SIZE: i64 = 20;

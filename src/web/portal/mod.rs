@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod licences;
 pub mod messages;
 
+use crate::web::kit::registry::Access::{Account, Public};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -26,16 +27,16 @@ use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
     let r = messages::routes(licences::routes(applications::routes(catalogue::routes(r))));
-    r.get("/", home)
-        .get("/login", login_page)
-        .post("/login", login_submit)
-        .post("/logout", logout)
-        .get("/register", register_page)
-        .post("/register", register_submit)
-        .get("/account", account)
-        .get("/account/password", password_page)
-        .post("/account/password", password_submit)
-        .post("/preferences", preferences)
+    r.get("/", Public, home)
+        .get("/login", Public, login_page)
+        .post("/login", Public, login_submit)
+        .post("/logout", Account, logout)
+        .get("/register", Public, register_page)
+        .post("/register", Public, register_submit)
+        .get("/account", Account, account)
+        .get("/account/password", Account, password_page)
+        .post("/account/password", Account, password_submit)
+        .post("/preferences", Public, preferences)
 }
 
 #[derive(Template)]

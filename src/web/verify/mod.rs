@@ -1,6 +1,7 @@
 //! Public verification of licences (/verify): anyone checks an identifier or a scanned code and
 //! sees whether the licence is valid (核验), without a login.
 
+use crate::web::kit::registry::Access::Public;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -16,7 +17,7 @@ use crate::web::kit::shell::{Shell, render, render_status};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/verify", verify_page).get("/verify/{identifier}", verify_result)
+    r.get("/verify", Public, verify_page).get("/verify/{identifier}", Public, verify_result)
 }
 
 #[derive(Template)]
