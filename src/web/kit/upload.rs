@@ -99,7 +99,7 @@ pub async fn read_multipart_files(mut multipart: Multipart, name: &str) -> Resul
 pub async fn file_response(state: &AppState, file: &MaterialFile) -> WebResult {
     let bytes = state.core.blobs.get(&file.file_sha256).await?;
     // The stored name is cleaned of quotes and paths; it is sent percent-encoded.
-    let encoded: String = url_escape(&file.file_name);
+    let encoded = percent_encoding::utf8_percent_encode(&file.file_name, ATTR_CHAR).to_string();
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, file.content_type.clone()),
@@ -111,14 +111,7 @@ pub async fn file_response(state: &AppState, file: &MaterialFile) -> WebResult {
         .into_response())
 }
 
-fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+/// What stays unescaped in a `filename*` value: letters, digits and `-._~` (RFC 8187's
+/// attr-char, less the characters some browsers mistake).
+const ATTR_CHAR: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
