@@ -188,7 +188,7 @@ async fn bench() {
          | endpoint | user (scope) | requests | errors | throughput | p50 ms | p99 ms | max ms | target p99 ms | met |\n\
          |---|---|---|---|---|---|---|---|---|---|\n",
         ds.backend.name(),
-        tongban::clock::display(tongban::clock::now_ms()),
+        tongban::clock::display(tongban::clock::Clock::System.now_ms()),
         support::machine(),
         env!("CARGO_PKG_VERSION"),
         support::migration_version(),

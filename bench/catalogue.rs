@@ -74,7 +74,7 @@ async fn bench() {
         let mut def = base.clone();
         def.code = format!("310112-BENCH-{n:05}");
         def.name = format!("{}（{}受理点）", base.name, sites[(n / seed.items.len()) % sites.len()]);
-        tongban::app::catalogue::publish_in(&mut tx, &console, &def).await.unwrap();
+        tongban::app::catalogue::publish_in(&mut tx, &state.core.clock, &console, &def).await.unwrap();
         codes.push(def.code);
         n += 1;
     }

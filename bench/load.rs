@@ -675,7 +675,7 @@ async fn bench() {
          Open loop, {seconds} s per step; latency from the scheduled start. The 2 cores are shared with other \
          engineers' compilers: every figure is noisy; compare medians of several runs.\n\n\
          The licence-verification 5% alternates the QR page and the verification API over 500+ issued licences.\n",
-        tongban::clock::display(tongban::clock::now_ms()),
+        tongban::clock::display(tongban::clock::Clock::System.now_ms()),
         ds.backend.name(),
         support::machine(),
         env!("CARGO_PKG_VERSION"),

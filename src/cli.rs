@@ -116,7 +116,7 @@ pub async fn licence_rotate_key(config: &Config) -> anyhow::Result<ExitCode> {
 
 pub async fn licence_expire(config: &Config) -> anyhow::Result<ExitCode> {
     let state = build_state(config).await?;
-    match app::licences::expire_due(&state.core, app::licences::today()).await {
+    match app::licences::expire_due(&state.core, state.core.clock.today()).await {
         Ok(n) => {
             println!("已将 {n} 张到期证照标记为已过期");
             Ok(ExitCode::SUCCESS)

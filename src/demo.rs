@@ -5,7 +5,6 @@
 use anyhow::Context;
 
 use crate::app::{self, Actor, Core};
-use crate::clock::now_ms;
 use crate::domain::identity::{credit_code_with_check, id_number_with_check};
 use crate::domain::item::ItemDefinition;
 use crate::store::audit::Outcome;
@@ -121,7 +120,7 @@ pub async fn seed_if_empty(core: &Core) -> anyhow::Result<bool> {
 /// Seeds everything in one transaction: all or nothing.
 pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let hash = app::passwords::hash(DEMO_PASSWORD.to_owned()).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     for (i, (code, name)) in DEPARTMENTS.iter().enumerate() {
         let credit = credit_code_with_check(&format!("11310112MB{:07}", i + 1)).context("department credit code")?;
@@ -228,9 +227,9 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let id = users::insert(&mut tx, &new).await?;
     users::mark_demo(&mut tx, id).await?;
     roles::set_user_roles(&mut tx, id, &[("business".to_owned(), "own".to_owned())]).await?;
-    seed_catalogue(&mut tx).await?;
-    seed_licence_types(&mut tx).await?;
-    app::audit_in(&mut tx, &Actor::console(), "demo.seed", "demo", Outcome::Success, "演示数据")
+    seed_catalogue(&mut tx, &core.clock).await?;
+    seed_licence_types(&mut tx, &core.clock).await?;
+    app::audit_in(&mut tx, &core.clock, &Actor::console(), "demo.seed", "demo", Outcome::Success, "演示数据")
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     tx.commit().await?;
@@ -357,7 +356,7 @@ const LICENCE_TYPES: &[LicenceTypeSeed] = &[
     ),
 ];
 
-async fn seed_licence_types(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+async fn seed_licence_types(tx: &mut sqlx::AnyConnection, clock: &crate::clock::Clock) -> anyhow::Result<()> {
     let console = Actor::console();
     for (code, catalog_code, name, department, holder_kind, face_fields, validity, template) in LICENCE_TYPES {
         let form = app::licences::TypeForm {
@@ -371,7 +370,7 @@ async fn seed_licence_types(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> 
             template: (*template).into(),
             public: true,
         };
-        app::licences::save_type_in(tx, &console, &form, false)
+        app::licences::save_type_in(tx, clock, &console, &form, false)
             .await
             .map_err(|e| anyhow::anyhow!("demo licence type {code}: {e:?}"))?;
     }
@@ -435,11 +434,11 @@ async fn seed_licences(core: &Core) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn seed_catalogue(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
+async fn seed_catalogue(tx: &mut sqlx::AnyConnection, clock: &crate::clock::Clock) -> anyhow::Result<()> {
     let seed: CatalogueSeed = serde_json::from_str(CATALOGUE_JSON).context("seed/catalogue.json")?;
     let console = Actor::console();
     for def in &seed.items {
-        app::catalogue::publish_in(tx, &console, def)
+        app::catalogue::publish_in(tx, clock, &console, def)
             .await
             .map_err(|e| anyhow::anyhow!("demo item {}: {e:?}", def.code))?;
     }
@@ -453,7 +452,7 @@ async fn seed_catalogue(tx: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
         };
         catalogue::insert_life_event(tx, &event, i as i64).await?;
     }
-    let now = now_ms();
+    let now = clock.now_ms();
     for s in &seed.synonyms {
         catalogue::upsert_synonym(tx, &s.term, &s.canonical, now).await?;
     }

@@ -14,7 +14,7 @@ use rand::seq::IndexedRandom;
 use sqlx::Row;
 
 use crate::app::Core;
-use crate::clock::{now_ms, to_china};
+use crate::clock::to_china;
 use crate::domain::workflow::{ClockOp, LegalClock, Workflow};
 use crate::store::cases::{self as store, NewCase};
 
@@ -125,7 +125,7 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
     drop(conn);
     anyhow::ensure!(!items.is_empty() && !applicants.is_empty(), "演示事项或申请人不存在，请先写入演示数据");
 
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let today = to_china(now).date_naive();
     let mut rng = rand::rng();
     let mut done = 0u64;

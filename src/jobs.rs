@@ -52,7 +52,7 @@ pub fn spawn(core: Core) -> Worker {
     let task = tokio::spawn(async move {
         tracing::info!(worker = %worker_id, "job worker started");
         loop {
-            if let Err(e) = schedule_due(&core, crate::clock::now_ms()).await {
+            if let Err(e) = schedule_due(&core, core.clock.now_ms()).await {
                 tracing::warn!(error = ?e, "queueing periodic jobs failed");
             }
             // Drain what is due, checking for shutdown between batches.
@@ -89,10 +89,10 @@ pub const SESSION_PURGE_JOB: &str = "session_purge";
 struct PurgeSessions;
 
 impl JobHandler for PurgeSessions {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            let n = crate::store::sessions::purge_expired(tx, crate::clock::now_ms(), crate::app::auth::ABSOLUTE_MS)
-                .await?;
+            let n =
+                crate::store::sessions::purge_expired(tx, core.clock.now_ms(), crate::app::auth::ABSOLUTE_MS).await?;
             metrics::counter!("sessions_purged_total").increment(n);
             Ok(())
         })
@@ -109,9 +109,9 @@ pub const JOB_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 struct PurgeJobs;
 
 impl JobHandler for PurgeJobs {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            crate::store::jobs::purge_done(tx, crate::clock::now_ms() - JOB_RETENTION_MS).await?;
+            crate::store::jobs::purge_done(tx, core.clock.now_ms() - JOB_RETENTION_MS).await?;
             Ok(())
         })
     }
@@ -124,9 +124,9 @@ pub const REFUSAL_SUMMARY_JOB: &str = "refusal_summary";
 struct SummariseRefusals;
 
 impl JobHandler for SummariseRefusals {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, _: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            crate::app::audit::summarise_refusals(tx, crate::clock::now_ms()).await?;
+            crate::app::audit::summarise_refusals(tx, core.clock.now_ms()).await?;
             Ok(())
         })
     }

@@ -7,13 +7,20 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::app::{self, Core};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::FieldCipher;
 use crate::store::Db;
 use crate::web::{self, AppState, WebSettings};
 
-/// Opens storage (creating what is missing), applies migrations and builds the shared state.
+/// Opens storage (creating what is missing), applies migrations and builds the shared state,
+/// on the system clock.
 pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
+    build_state_with_clock(config, Clock::System).await
+}
+
+/// [`build_state`] on a given clock (tests pass a `TestClock` and move time with it).
+pub async fn build_state_with_clock(config: &Config, clock: Clock) -> anyhow::Result<AppState> {
     crate::store::restrict_data_dir(&config.data_dir, &config.database_url)?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
@@ -30,11 +37,12 @@ pub async fn build_state(config: &Config) -> anyhow::Result<AppState> {
         sender: Arc::new(app::notifications::LoggingSender),
         licence_keys: Arc::new(crate::signing::KeyRing::load_or_create(&config.data_dir)?),
         passwords: Arc::new(app::passwords::Checker::new()?),
-        limiter: Arc::new(app::rate_limit::InProcess::new(&config.accounts.rate_limits)),
+        limiter: Arc::new(app::rate_limit::InProcess::new(&config.accounts.rate_limits, clock.clone())),
         account_rules: Arc::new(app::AccountRules {
             password_max_age: config.accounts.password_max_age.clone(),
             demo: config.demo,
         }),
+        clock,
     };
     app::roles::sync_builtin(&core).await.map_err(|e| anyhow::anyhow!("syncing built-in roles: {e}"))?;
     app::calendar::seed_builtin(&core).await.map_err(|e| anyhow::anyhow!("seeding the work calendar: {e}"))?;

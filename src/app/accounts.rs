@@ -4,7 +4,6 @@ use tracing::instrument;
 
 use super::rate_limit::{self, Limit};
 use super::{AppError, Core, Origin, Problems, passwords};
-use crate::clock::now_ms;
 use crate::domain::identity::{CreditCode, IdNumber, Phone};
 use crate::domain::password::policy_violations;
 use crate::store::audit::{NewEntry, Outcome};
@@ -115,7 +114,7 @@ pub async fn register(core: &Core, origin: &Origin, r: &Registration) -> Result<
     }
     // Hashed whether or not the account will be made, so that both answers take as long.
     let hash = passwords::hash(r.password.clone()).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     let mut taken: Vec<&str> = Vec::new();
     let mut owner = None;
@@ -205,7 +204,7 @@ async fn refuse_in(
         outcome: Outcome::Denied,
         detail: why,
     };
-    audit::append(tx, &entry, now_ms()).await?;
+    audit::append(tx, &entry, core.clock.now_ms()).await?;
     if let Some((owner_id, what)) = owner {
         let body = format!(
             "有人用您的{what}申请注册新账户，未予注册。如是您本人，请用原账户登录（忘记密码可到任一服务大厅重置）；如非本人操作，无须处理。"

@@ -8,7 +8,7 @@ use tracing::instrument;
 
 use super::catalogue::{self, Guide};
 use super::{Actor, AppError, Core, FieldError, Problems, audit_in, authorize};
-use crate::clock::{now_ms, to_china};
+use crate::clock::to_china;
 use crate::domain::application::{self as rules, Status};
 use crate::domain::item::{ItemDefinition, Subject};
 use crate::domain::permission::Permission;
@@ -182,7 +182,7 @@ pub async fn store_uploads(
     uploads: Vec<Upload>,
 ) -> Result<Vec<MaterialFile>, AppError> {
     let checked = check_uploads(defs, &uploads)?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut files = Vec::new();
     for (u, kind) in checked {
         let sha = sha256_hex(&u.bytes);
@@ -308,7 +308,7 @@ pub async fn walk_in(core: &Core, staff: &Actor, session_token: &str, id_number:
         })?;
     drop(conn);
     let applicant = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
-    let seal = core.cipher.encrypt(&walk_in_plaintext(staff, session_token, user.id, now_ms() + WALK_IN_MS));
+    let seal = core.cipher.encrypt(&walk_in_plaintext(staff, session_token, user.id, core.clock.now_ms() + WALK_IN_MS));
     Ok(WalkIn { applicant, id_number_masked: crate::domain::mask::id_number(id.as_str()), seal })
 }
 
@@ -316,7 +316,7 @@ pub async fn walk_in(core: &Core, staff: &Actor, session_token: &str, id_number:
 /// altered, made for another window or session, or is too old is refused (and audited).
 pub async fn walk_in_again(core: &Core, staff: &Actor, session_token: &str, seal: &str) -> Result<WalkIn, AppError> {
     authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let applicant_id = core.cipher.decrypt(seal).ok().and_then(|plain| {
         let mut parts = plain.rsplitn(3, ':');
         let expires: i64 = parts.next()?.parse().ok()?;
@@ -365,7 +365,7 @@ async fn save_as(
         }
     }
     let files = store_uploads(core, std::slice::from_ref(&guide.def), input.uploads).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     // The answers hold ID numbers and phones: sealed whole before they reach the database.
     let raw_json = core.cipher.encrypt(&Value::Object(input.values.clone()).to_string());
     let validation = guide.def.form.validate(&input.values);
@@ -386,13 +386,14 @@ async fn save_as(
     };
     attach_files(&mut tx, draft.id, &files).await?;
     let (picked, pick_problems) =
-        super::licences::pick_in(&mut tx, actor, &guide.def, draft.id, &input.licences).await?;
+        super::licences::pick_in(&mut tx, &core.clock, actor, &guide.def, draft.id, &input.licences).await?;
     if !submit {
         if !pick_problems.is_empty() {
             tx.commit().await?;
             return Err(AppError::Invalid(pick_problems));
         }
-        audit_in(&mut tx, actor, "application.save_draft", &draft.number, Outcome::Success, item_code).await?;
+        audit_in(&mut tx, &core.clock, actor, "application.save_draft", &draft.number, Outcome::Success, item_code)
+            .await?;
         tx.commit().await?;
         return Ok(Saved { number: draft.number, status: Status::Draft.name().into(), promised_deadline: None });
     }
@@ -460,7 +461,7 @@ async fn save_as(
             0
         }
     };
-    super::licences::record_uses_in(&mut tx, actor, &guide.def, draft.id, &draft.number).await?;
+    super::licences::record_uses_in(&mut tx, &core.clock, actor, &guide.def, draft.id, &draft.number).await?;
     let opening = super::cases::Opening {
         application_id: draft.id,
         applicant_id: actor.user_id,
@@ -472,6 +473,7 @@ async fn save_as(
     super::cases::open_in(&mut tx, core, &opening, calendar.as_ref().unwrap_or(&Default::default())).await?;
     audit_in(
         &mut tx,
+        &core.clock,
         assist.map_or(actor, |a| a.staff),
         "application.submit",
         &draft.number,
@@ -539,7 +541,7 @@ pub async fn submit_bundle(
         return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
     }
     let calendar = super::calendar::load(core).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let today = to_china(now).date_naive();
     let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
     let first = &b.guides[0];
@@ -581,7 +583,7 @@ pub async fn submit_bundle(
     };
     super::cases::open_in(&mut tx, core, &opening, &calendar).await?;
     store::set_status(&mut tx, row.id, "processing", now).await?;
-    audit_in(&mut tx, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
+    audit_in(&mut tx, &core.clock, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
     tx.commit().await?;
     Ok(Saved { number, status: "processing".into(), promised_deadline: Some(deadline) })
 }
@@ -660,7 +662,7 @@ pub async fn withdraw(core: &Core, actor: &Actor, number: &str) -> Result<View, 
     if !rules::can_withdraw(&view.row.status) {
         return Err(AppError::Conflict(format!("当前状态为「{}」，不能撤回", rules::status_label(&view.row.status))));
     }
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let calendar = super::calendar::load(core).await?;
     let mut tx = core.db.begin().await?;
     // Cases withdraw through their workflow (which also writes the timeline); an application
@@ -671,7 +673,7 @@ pub async fn withdraw(core: &Core, actor: &Actor, number: &str) -> Result<View, 
         }
         store::add_event(&mut tx, view.row.id, "withdrawn", &actor.display_name, "", now).await?;
     }
-    audit_in(&mut tx, actor, "application.withdraw", number, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "application.withdraw", number, Outcome::Success, "").await?;
     tx.commit().await?;
     mine(core, actor, number).await
 }

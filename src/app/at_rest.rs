@@ -148,7 +148,8 @@ pub async fn rotate(core: &Core, actor: &Actor, settle: Duration) -> Result<Rota
     let mut tx = core.db.begin().await?;
     sealed::clear_state(&mut tx, "rotation").await?;
     let detail = format!("字段密钥 k{key}：重新加密 {} 个字段值、{} 个文件", total.values, total.files);
-    audit_in(&mut tx, actor, "keys.rotate", &format!("field-{key}.key"), Outcome::Success, &detail).await?;
+    audit_in(&mut tx, &core.clock, actor, "keys.rotate", &format!("field-{key}.key"), Outcome::Success, &detail)
+        .await?;
     tx.commit().await?;
     Ok(Rotation { key, resumed, resealed: total })
 }

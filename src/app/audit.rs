@@ -2,7 +2,6 @@
 //! attempts (denials, CSRF rejections, throttling, failed reauthentication) with aggregation.
 
 use super::{Actor, AppError, Core, authorize};
-use crate::clock::now_ms;
 use crate::domain::permission::Permission;
 use crate::store::audit::{self, Entry, Filter, NewEntry, Outcome};
 use crate::store::refusals;
@@ -49,7 +48,7 @@ pub async fn record_refusal(
     what: &str,
     object: &str,
 ) -> Result<(), AppError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let ip_who = format!("ip:{ip}");
     let (who, name) = match actor {
         Some(a) => (a.username.as_str(), a.username.as_str()),

@@ -6,7 +6,6 @@ use tracing::instrument;
 
 use super::rate_limit::{self, Limit};
 use super::{AccountRules, Actor, AppError, Core, HeldRole, Origin, Problems, passwords};
-use crate::clock::now_ms;
 use crate::crypto::{random_token, sm3_hex};
 use crate::domain::password::policy_violations;
 use crate::domain::role::DataScope;
@@ -37,7 +36,7 @@ pub struct LoggedIn {
 /// account are counted by the throttle) — nothing tells a stranger which accounts exist.
 #[instrument(skip_all, fields(ip = %origin.ip))]
 pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str) -> Result<LoggedIn, AppError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let username = username.trim();
     rate_limit::enforce(core, Limit::LoginPerAccount, &username.to_lowercase(), &origin.ip, None).await?;
     if let Some((ms, first)) = core.throttle.refusal(&origin.ip, now) {
@@ -79,6 +78,7 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
         let failures = users::record_failure(&mut tx, user.id, now).await?;
         append(
             &mut tx,
+            &core.clock,
             origin,
             &user,
             "auth.login_failed",
@@ -89,7 +89,16 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
         if failures >= LOCK_AFTER_FAILURES {
             let until = now + LOCK_MS;
             users::lock_until(&mut tx, user.id, until, now).await?;
-            append(&mut tx, origin, &user, "auth.locked", Outcome::Success, "连续 5 次密码错误，锁定 15 分钟").await?;
+            append(
+                &mut tx,
+                &core.clock,
+                origin,
+                &user,
+                "auth.locked",
+                Outcome::Success,
+                "连续 5 次密码错误，锁定 15 分钟",
+            )
+            .await?;
             tx.commit().await?;
             return Err(AppError::Locked { until_ms: until });
         }
@@ -108,11 +117,11 @@ pub async fn login(core: &Core, origin: &Origin, username: &str, password: &str)
         && let Some(reason) = password_change_due(&core.account_rules, &user, now)
     {
         users::require_password_change(&mut tx, user.id, now).await?;
-        append(&mut tx, origin, &user, "auth.password_change_required", Outcome::Success, reason).await?;
+        append(&mut tx, &core.clock, origin, &user, "auth.password_change_required", Outcome::Success, reason).await?;
         user.must_change_password = true;
     }
     sessions::insert(&mut tx, &sm3_hex(token.as_bytes()), user.id, now, idle, &origin.ip).await?;
-    append(&mut tx, origin, &user, "auth.login", Outcome::Success, "").await?;
+    append(&mut tx, &core.clock, origin, &user, "auth.login", Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(LoggedIn { token, user })
 }
@@ -132,7 +141,7 @@ pub fn password_change_due(rules: &AccountRules, user: &User, now: i64) -> Optio
 pub async fn logout(core: &Core, actor: &Actor, token: &str) -> Result<(), AppError> {
     let mut tx = core.db.begin().await?;
     sessions::delete(&mut tx, &sm3_hex(token.as_bytes())).await?;
-    super::audit_in(&mut tx, actor, "auth.logout", &actor.username, Outcome::Success, "").await?;
+    super::audit_in(&mut tx, &core.clock, actor, "auth.logout", &actor.username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -146,7 +155,16 @@ pub async fn end_session(core: &Core, token: &str, origin: &Origin) -> Result<()
     if let Some(session) = sessions::get(&mut tx, &hash).await? {
         sessions::delete(&mut tx, &hash).await?;
         if let Some(user) = users::by_id(&mut tx, session.user_id).await? {
-            append(&mut tx, origin, &user, "auth.logout", Outcome::Success, "同一浏览器重新登录，原会话结束").await?;
+            append(
+                &mut tx,
+                &core.clock,
+                origin,
+                &user,
+                "auth.logout",
+                Outcome::Success,
+                "同一浏览器重新登录，原会话结束",
+            )
+            .await?;
         }
     }
     tx.commit().await?;
@@ -156,7 +174,7 @@ pub async fn end_session(core: &Core, token: &str, origin: &Origin) -> Result<()
 /// Resolves a session cookie to the logged-in user, enforcing the idle and absolute limits.
 /// Expired or unknown sessions resolve to `None` (the caller then treats the user as anonymous).
 pub async fn actor_for_session(core: &Core, token: &str, ip: &str) -> Result<Option<Actor>, AppError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let hash = sm3_hex(token.as_bytes());
     // Reads on a read connection; the writes they may call for (ending the session, marking it
     // seen) in a write transaction of their own, never on the read connection.
@@ -273,11 +291,11 @@ pub async fn change_password(
     }
     problems.into_result()?;
     let hash = passwords::hash(new.to_owned()).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     users::set_password(&mut tx, actor.user_id, &hash, false, now).await?;
     sessions::delete_others(&mut tx, actor.user_id, &sm3_hex(current_token.as_bytes())).await?;
-    super::audit_in(&mut tx, actor, "auth.password_change", &actor.username, Outcome::Success, "").await?;
+    super::audit_in(&mut tx, &core.clock, actor, "auth.password_change", &actor.username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -294,6 +312,7 @@ async fn reuses_a_recent_password(core: &Core, user_id: i64, new: &str) -> Resul
 
 async fn append(
     tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
     origin: &Origin,
     user: &User,
     action: &str,
@@ -309,7 +328,7 @@ async fn append(
         outcome,
         detail,
     };
-    audit::append(tx, &entry, now_ms()).await?;
+    audit::append(tx, &entry, clock.now_ms()).await?;
     Ok(())
 }
 
@@ -322,7 +341,7 @@ async fn audit_user(
     detail: &str,
 ) -> Result<(), AppError> {
     let mut tx = core.db.begin().await?;
-    append(&mut tx, origin, user, action, outcome, detail).await?;
+    append(&mut tx, &core.clock, origin, user, action, outcome, detail).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -339,7 +358,7 @@ async fn audit_anonymous(
     let typed: String = username.chars().take(64).collect();
     let mut tx = core.db.begin().await?;
     let entry = NewEntry { actor_id: None, actor: &typed, ip: &origin.ip, action, object: &typed, outcome, detail };
-    audit::append(&mut tx, &entry, now_ms()).await?;
+    audit::append(&mut tx, &entry, core.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -117,7 +117,8 @@ pub async fn save_day(core: &Core, actor: &Actor, day: &str, kind: &str, name: &
     let day = date.format("%Y-%m-%d").to_string();
     let mut tx = core.db.begin().await?;
     catalogue::upsert_calendar_day(&mut tx, &day, kind.name(), name).await?;
-    audit_in(&mut tx, actor, "calendar.save", &day, Outcome::Success, &format!("{} {name}", kind.name())).await?;
+    audit_in(&mut tx, &core.clock, actor, "calendar.save", &day, Outcome::Success, &format!("{} {name}", kind.name()))
+        .await?;
     tx.commit().await?;
     core.calendar.invalidate();
     Ok(date)
@@ -130,7 +131,7 @@ pub async fn remove_day(core: &Core, actor: &Actor, day: &str) -> Result<(), App
     if !catalogue::delete_calendar_day(&mut tx, day.trim()).await? {
         return Err(AppError::NotFound);
     }
-    audit_in(&mut tx, actor, "calendar.remove", day.trim(), Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "calendar.remove", day.trim(), Outcome::Success, "").await?;
     tx.commit().await?;
     core.calendar.invalidate();
     Ok(())
@@ -174,7 +175,7 @@ pub async fn import_csv(core: &Core, actor: &Actor, bytes: &[u8], replace: bool)
     }
     let years_text = years.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let detail = format!("{} 天，年份 {years_text}{}", rows.len(), if replace { "（替换）" } else { "" });
-    audit_in(&mut tx, actor, "calendar.import", &years_text, Outcome::Success, &detail).await?;
+    audit_in(&mut tx, &core.clock, actor, "calendar.import", &years_text, Outcome::Success, &detail).await?;
     tx.commit().await?;
     core.calendar.invalidate();
     Ok(Imported { days: rows.len(), years })

@@ -14,7 +14,7 @@ use tracing::instrument;
 
 use super::applications::{self, Upload};
 use super::{Actor, AppError, Core, FieldError, Problems, audit_in, authorize, workflows};
-use crate::clock::{now_ms, to_china};
+use crate::clock::to_china;
 use crate::domain::calendar::WorkCalendar;
 use crate::domain::case::{self as rules, Delivery, NoticeItem};
 use crate::domain::item::ItemDefinition;
@@ -70,10 +70,6 @@ fn in_scope(scope: Option<Scope>, case: &CaseRow) -> bool {
         Some(Scope::Site(id)) => case.site_id == id,
         None => false,
     }
-}
-
-pub fn today() -> NaiveDate {
-    to_china(now_ms()).date_naive()
 }
 
 fn day(d: NaiveDate) -> String {
@@ -343,7 +339,7 @@ pub async fn reveal(core: &Core, actor: &Actor, number: &str) -> Result<CaseView
         .collect();
     let mut tx = core.db.begin().await?;
     let detail = format!("查看完整个人信息：申请 {}（{}）", v.row.application_number, fields.join("、"));
-    audit_in(&mut tx, actor, "pii.reveal", &v.row.number, Outcome::Success, &detail).await?;
+    audit_in(&mut tx, &core.clock, actor, "pii.reveal", &v.row.number, Outcome::Success, &detail).await?;
     tx.commit().await?;
     Ok(v)
 }
@@ -360,7 +356,7 @@ async fn view_full(core: &Core, actor: &Actor, number: &str) -> Result<CaseView,
     }
     let application = applications::load_by_id(&mut conn, &core.cipher, row.application_id).await?;
     let available = available(&mut conn, actor, &row, &wf).await?;
-    let today = today();
+    let today = core.clock.today();
     let schedule = schedule(
         &wf,
         &row.status,
@@ -525,7 +521,7 @@ pub async fn move_in(
     let item = definition_for(core, case, &application).await;
     let (notice, delivery) = check_requirements(tx, case, def, input, item.as_ref()).await?;
 
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let today = to_china(now).date_naive();
     let mut clock = clock_of(case);
     clock.apply(def.clock, today, wf.extension_days, calendar);
@@ -618,6 +614,7 @@ pub async fn move_in(
     .await?;
     audit_in(
         tx,
+        &core.clock,
         actor,
         &format!("case.{}", def.name),
         &case.number,
@@ -714,7 +711,7 @@ pub async fn queues(core: &Core, actor: &Actor) -> Result<Vec<QueueCount>, AppEr
     authorize(core, actor, Permission::OfficeView, "queues").await?;
     let scope = scope_required(actor)?;
     let calendar = super::calendar::load(core).await?;
-    let today = today();
+    let today = core.clock.today();
     let mut conn = core.db.conn().await?;
     let counts = store::counts(&mut conn, scope).await?;
     let (soon, overdue) = store::due_counts(&mut conn, scope, &day(today), &day(soon_until(today, &calendar))).await?;
@@ -770,7 +767,7 @@ async fn list_in(
 ) -> Result<(i64, Vec<CaseRow>), AppError> {
     authorize(core, actor, Permission::OfficeView, "cases").await?;
     let scope = scope_required(actor)?;
-    let today = today();
+    let today = core.clock.today();
     let calendar = super::calendar::load(core).await?;
     let listing = match queue {
         "due_soon" => Listing::DueSoon { today: day(today), until: day(soon_until(today, &calendar)) },
@@ -843,7 +840,7 @@ async fn record_event(core: &Core, c: &mut sqlx::AnyConnection, e: &store::NewEv
 }
 
 async fn set_handler(core: &Core, actor: &Actor, case: &CaseRow, user_id: i64, action: &str) -> Result<(), AppError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     if !store::set_assignee(&mut tx, case.id, case.row_version, Some(user_id), now).await? {
         return Err(AppError::Conflict("办件已被他人处理，请刷新后再操作".into()));
@@ -866,7 +863,7 @@ async fn set_handler(core: &Core, actor: &Actor, case: &CaseRow, user_id: i64, a
         },
     )
     .await?;
-    audit_in(&mut tx, actor, action, &case.number, Outcome::Success, &name).await?;
+    audit_in(&mut tx, &core.clock, actor, action, &case.number, Outcome::Success, &name).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -878,7 +875,7 @@ pub async fn note(core: &Core, actor: &Actor, number: &str, text: &str) -> Resul
     if text.is_empty() || text.chars().count() > 2000 {
         return Err(AppError::Invalid(vec![FieldError::new("comment", "invalid", "请填写 1–2000 字的内部意见")]));
     }
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     record_event(
         core,
@@ -897,7 +894,7 @@ pub async fn note(core: &Core, actor: &Actor, number: &str, text: &str) -> Resul
         },
     )
     .await?;
-    audit_in(&mut tx, actor, "case.note", &case.number, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "case.note", &case.number, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }

@@ -6,7 +6,6 @@ use tracing::instrument;
 
 use super::search::{Index, normalise};
 use super::{Actor, AppError, Core, Problems, audit_in, authorize};
-use crate::clock::now_ms;
 use crate::domain::item::{ItemDefinition, Sites, Subject};
 use crate::domain::permission::Permission;
 use crate::store::audit::Outcome;
@@ -92,18 +91,23 @@ pub async fn guide(core: &Core, code: &str) -> Result<Guide, AppError> {
 pub async fn publish(core: &Core, actor: &Actor, def: &ItemDefinition) -> Result<i64, AppError> {
     authorize(core, actor, Permission::CatalogEdit, &def.code).await?;
     let mut tx = core.db.begin().await?;
-    let version = publish_in(&mut tx, actor, def).await?;
+    let version = publish_in(&mut tx, &core.clock, actor, def).await?;
     catalogue::bump_revision(&mut tx).await?;
     tx.commit().await?;
     Ok(version)
 }
 
 /// The body of `publish`, inside the caller's transaction (bulk loads publish many at once).
-pub async fn publish_in(tx: &mut sqlx::AnyConnection, actor: &Actor, def: &ItemDefinition) -> Result<i64, AppError> {
+pub async fn publish_in(
+    tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
+    actor: &Actor,
+    def: &ItemDefinition,
+) -> Result<i64, AppError> {
     let department = checked_department(tx, def).await?;
     let subjects = subjects_text(&def.subjects);
     let facts = facts_of(def, &subjects);
-    let now = now_ms();
+    let now = clock.now_ms();
     let existing = catalogue::item_by_code(tx, &def.code).await?;
     let (item_id, version) = match existing {
         Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再发布".into())),
@@ -113,7 +117,7 @@ pub async fn publish_in(tx: &mut sqlx::AnyConnection, actor: &Actor, def: &ItemD
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     catalogue::insert_version(tx, item_id, version, &json, &actor.username, now).await?;
     catalogue::publish_version(tx, item_id, version, &facts, now).await?;
-    audit_in(tx, actor, "item.publish", &def.code, Outcome::Success, &format!("第 {version} 版")).await?;
+    audit_in(tx, clock, actor, "item.publish", &def.code, Outcome::Success, &format!("第 {version} 版")).await?;
     Ok(version)
 }
 
@@ -210,9 +214,9 @@ pub async fn suspend(core: &Core, actor: &Actor, code: &str, reason: &str) -> Re
     if row.status != "published" {
         return Err(AppError::Conflict("只有已发布的事项可以暂停".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "suspended", reason, now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, "suspended", reason, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "item.suspend", code, Outcome::Success, reason).await?;
+    audit_in(&mut tx, &core.clock, actor, "item.suspend", code, Outcome::Success, reason).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -225,9 +229,9 @@ pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppErr
     if row.status != "suspended" {
         return Err(AppError::Conflict("只有暂停中的事项可以恢复".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "published", "", now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, "published", "", core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "item.resume", code, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "item.resume", code, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -240,7 +244,7 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
     let department = checked_department(&mut tx, def).await?;
     let subjects = subjects_text(&def.subjects);
     let facts = facts_of(def, &subjects);
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     let version = match catalogue::item_by_code(&mut tx, &def.code).await? {
         Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再修改".into())),
@@ -259,7 +263,8 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
             1
         }
     };
-    audit_in(&mut tx, actor, "item.save_draft", &def.code, Outcome::Success, &format!("第 {version} 版")).await?;
+    audit_in(&mut tx, &core.clock, actor, "item.save_draft", &def.code, Outcome::Success, &format!("第 {version} 版"))
+        .await?;
     tx.commit().await?;
     Ok(version)
 }
@@ -279,9 +284,18 @@ pub async fn publish_latest(core: &Core, actor: &Actor, code: &str) -> Result<i6
     let def: ItemDefinition = serde_json::from_str(&json).map_err(|e| AppError::Internal(e.into()))?;
     let subjects = subjects_text(&def.subjects);
     let facts = facts_of(&def, &subjects);
-    catalogue::publish_version(&mut tx, row.id, row.latest_version, &facts, now_ms()).await?;
+    catalogue::publish_version(&mut tx, row.id, row.latest_version, &facts, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "item.publish", code, Outcome::Success, &format!("第 {} 版", row.latest_version)).await?;
+    audit_in(
+        &mut tx,
+        &core.clock,
+        actor,
+        "item.publish",
+        code,
+        Outcome::Success,
+        &format!("第 {} 版", row.latest_version),
+    )
+    .await?;
     tx.commit().await?;
     Ok(row.latest_version)
 }
@@ -361,9 +375,9 @@ pub async fn save_synonym(core: &Core, actor: &Actor, term: &str, canonical: &st
     }
     p.into_result()?;
     let mut tx = core.db.begin().await?;
-    catalogue::upsert_synonym(&mut tx, term, canonical, now_ms()).await?;
+    catalogue::upsert_synonym(&mut tx, term, canonical, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "synonym.save", term, Outcome::Success, canonical).await?;
+    audit_in(&mut tx, &core.clock, actor, "synonym.save", term, Outcome::Success, canonical).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -375,7 +389,7 @@ pub async fn delete_synonym(core: &Core, actor: &Actor, term: &str) -> Result<()
         return Err(AppError::NotFound);
     }
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "synonym.delete", term, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "synonym.delete", term, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -393,9 +407,9 @@ pub async fn cancel(core: &Core, actor: &Actor, code: &str, reason: &str) -> Res
     if row.status == "cancelled" {
         return Err(AppError::Conflict("该事项已取消".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "cancelled", reason, now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, "cancelled", reason, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
-    audit_in(&mut tx, actor, "item.cancel", code, Outcome::Success, reason).await?;
+    audit_in(&mut tx, &core.clock, actor, "item.cancel", code, Outcome::Success, reason).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -263,7 +263,7 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
     }
     let mut tx = core.db.begin().await?;
     for def in &defs {
-        super::catalogue::publish_in(&mut tx, actor, def).await?;
+        super::catalogue::publish_in(&mut tx, &core.clock, actor, def).await?;
     }
     catalogue::bump_revision(&mut tx).await?;
     tx.commit().await?;

@@ -8,7 +8,6 @@ use sqlx::AnyConnection;
 
 use super::jobs::{BoxFuture, JobHandler, enqueue_in};
 use super::{AppError, Core};
-use crate::clock::now_ms;
 use crate::domain::workflow::Warning;
 use crate::store::cases::{self as store, Listing, Scope};
 use crate::store::jobs::Job;
@@ -33,7 +32,7 @@ impl JobHandler for Scan {
     fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             let calendar = super::calendar::load(core).await?;
-            let today = super::cases::today();
+            let today = core.clock.today();
             let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
             let until = calendar.add_working_days(today, super::cases::YELLOW_DAYS);
             let listings = [
@@ -46,7 +45,7 @@ impl JobHandler for Scan {
                         serde_json::to_value(WarningPayload { case: case.number.clone(), level: level.into() })
                             .map_err(|e| AppError::Internal(e.into()))?;
                     let key = format!("deadline:{}:{level}:{}", case.number, day(today));
-                    enqueue_in(tx, WARNING_JOB, &payload, now_ms(), Some(&key)).await?;
+                    enqueue_in(tx, &core.clock, WARNING_JOB, &payload, core.clock.now_ms(), Some(&key)).await?;
                 }
             }
             Ok(())
@@ -68,7 +67,7 @@ impl JobHandler for Warn {
             let p: WarningPayload = serde_json::from_str(&job.payload).map_err(|e| AppError::Internal(e.into()))?;
             let Some(case) = store::by_number(tx, &p.case).await? else { return Ok(()) };
             let calendar = super::calendar::load(core).await?;
-            let level = super::cases::warning_of(&case, super::cases::today(), &calendar);
+            let level = super::cases::warning_of(&case, core.clock.today(), &calendar);
             let due = case.due_on.clone().unwrap_or_default();
             let (title, body) = match (level, p.level.as_str()) {
                 (Warning::Red, "red") => (

@@ -21,7 +21,6 @@ use std::sync::Arc;
 use sqlx::AnyConnection;
 
 use super::{AppError, Core};
-use crate::clock::now_ms;
 use crate::store::jobs::{self as store, Job};
 
 /// A boxed future, so that handlers can be held as trait objects.
@@ -74,25 +73,27 @@ impl Registry {
 /// nothing is added and `false` is returned.
 pub async fn enqueue_in(
     tx: &mut AnyConnection,
+    clock: &crate::clock::Clock,
     kind: &str,
     payload: &serde_json::Value,
     run_at: i64,
     dedupe_key: Option<&str>,
 ) -> Result<bool, AppError> {
-    Ok(store::insert(tx, kind, &payload.to_string(), run_at, dedupe_key, now_ms()).await?)
+    Ok(store::insert(tx, kind, &payload.to_string(), run_at, dedupe_key, clock.now_ms()).await?)
 }
 
 /// Queues a job whose payload holds personal data (a text message), sealed with the field key;
 /// [`run_claimed`] opens it before the handler sees it.
 pub async fn enqueue_sealed_in(
     tx: &mut AnyConnection,
+    clock: &crate::clock::Clock,
     cipher: &crate::crypto::FieldCipher,
     kind: &str,
     payload: &serde_json::Value,
     run_at: i64,
     dedupe_key: Option<&str>,
 ) -> Result<bool, AppError> {
-    Ok(store::insert(tx, kind, &cipher.encrypt(&payload.to_string()), run_at, dedupe_key, now_ms()).await?)
+    Ok(store::insert(tx, kind, &cipher.encrypt(&payload.to_string()), run_at, dedupe_key, clock.now_ms()).await?)
 }
 
 /// The delay before the next try after `attempts` starts have failed: 30 s × 2^(attempts − 1),
@@ -113,7 +114,7 @@ pub async fn run_pending(core: &Core, worker: &str) -> Result<usize, AppError> {
 
 /// Leases a batch of due jobs to `worker` (the first half of [`run_pending`]).
 pub async fn claim(core: &Core, worker: &str) -> Result<Vec<i64>, AppError> {
-    let now = now_ms();
+    let now = core.clock.now_ms();
     if !store::any_due(&mut *core.db.conn().await?, now).await? {
         return Ok(Vec::new());
     }
@@ -131,7 +132,7 @@ pub async fn claim(core: &Core, worker: &str) -> Result<Vec<i64>, AppError> {
 pub async fn run_claimed(core: &Core, worker: &str, id: i64) -> Result<(), AppError> {
     let mut tx = core.db.begin().await?;
     // First, so that the job row is locked while the handler works and the check is the lease.
-    if !store::mark_done(&mut tx, id, worker, now_ms()).await? {
+    if !store::mark_done(&mut tx, id, worker, core.clock.now_ms()).await? {
         tx.rollback().await?;
         tracing::warn!(job = id, worker, "job lease lost before it ran; another worker has it");
         metrics::counter!("jobs_runs_total", "kind" => "unknown", "outcome" => "lease_lost").increment(1);
@@ -165,7 +166,7 @@ async fn record_failure(core: &Core, worker: &str, job: &Job, error: &AppError) 
         AppError::Internal(e) => format!("{e:#}"),
         other => other.to_string(),
     };
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let give_up = job.attempts >= job.max_attempts;
     let retry_at = (!give_up).then(|| now + backoff_ms(job.attempts));
     let mut tx = core.db.begin().await?;
@@ -205,7 +206,7 @@ pub async fn schedule_due(core: &Core, now: i64) -> Result<usize, AppError> {
     let mut added = 0;
     let mut tx = core.db.begin().await?;
     for (kind, run_at, key) in &missing {
-        if enqueue_in(&mut tx, kind, &serde_json::json!({}), *run_at, Some(key)).await? {
+        if enqueue_in(&mut tx, &core.clock, kind, &serde_json::json!({}), *run_at, Some(key)).await? {
             added += 1;
         }
     }

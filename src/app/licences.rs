@@ -13,7 +13,6 @@ use serde_json::{Map, Value};
 use tracing::instrument;
 
 use super::{Actor, AppError, Core, FieldError, Problems, audit_in, authorize};
-use crate::clock::{now_ms, to_china};
 use crate::domain::item::ItemDefinition;
 use crate::domain::licence::{
     self as rules, FaceField, IdentifierError, LicenceIdentifier, LicenceStatus, Metadata, Validity,
@@ -31,11 +30,6 @@ pub const SCOPES: &[(&str, &str)] = &[
     ("licence.query", "按持证主体和证照类型查询（须持证人授权或法定依据）"),
     ("licence.document", "获取已授权证照的签名文件"),
 ];
-
-/// Today in China, the calendar the licences' dates are in.
-pub fn today() -> NaiveDate {
-    to_china(now_ms()).date_naive()
-}
 
 fn ymd(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -143,7 +137,7 @@ pub async fn type_for_admin(core: &Core, actor: &Actor, code: &str) -> Result<Ty
 pub async fn save_type(core: &Core, actor: &Actor, form: &TypeForm, existing: bool) -> Result<(), AppError> {
     authorize(core, actor, Permission::LicenceManage, &form.code).await?;
     let mut tx = core.db.begin().await?;
-    save_type_in(&mut tx, actor, form, existing).await?;
+    save_type_in(&mut tx, &core.clock, actor, form, existing).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -151,6 +145,7 @@ pub async fn save_type(core: &Core, actor: &Actor, form: &TypeForm, existing: bo
 /// `save_type` inside the caller's transaction (the demo seeds types this way).
 pub async fn save_type_in(
     tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
     actor: &Actor,
     form: &TypeForm,
     existing: bool,
@@ -211,13 +206,13 @@ pub async fn save_type_in(
         validity: &validity,
         template: &form.template,
         public: form.public,
-        now: now_ms(),
+        now: clock.now_ms(),
     };
     if existing {
         if !store::update_type(tx, &fields).await? {
             return Err(AppError::NotFound);
         }
-        audit_in(tx, actor, "licence_type.update", code, Outcome::Success, name).await?;
+        audit_in(tx, clock, actor, "licence_type.update", code, Outcome::Success, name).await?;
     } else {
         match store::insert_type(tx, &fields).await {
             Ok(_) => {}
@@ -230,7 +225,7 @@ pub async fn save_type_in(
             }
             Err(e) => return Err(e.into()),
         }
-        audit_in(tx, actor, "licence_type.create", code, Outcome::Success, name).await?;
+        audit_in(tx, clock, actor, "licence_type.create", code, Outcome::Success, name).await?;
     }
     Ok(())
 }
@@ -356,7 +351,7 @@ async fn sign_and_insert(tx: &mut sqlx::AnyConnection, core: &Core, d: &Draft<'_
         issued_on: &metadata.issued_on,
         valid_from: &metadata.valid_from,
         valid_to: valid_to.as_deref(),
-        now: now_ms(),
+        now: core.clock.now_ms(),
     };
     let id = store::insert(tx, &new).await?;
     Ok((id, Issued { identifier: metadata.identifier, number, key_id }))
@@ -426,7 +421,7 @@ pub async fn issue_in(
         serial_version: None,
     };
     let (_, issued) = sign_and_insert(tx, core, &draft).await?;
-    audit_in(tx, actor, "licence.issue", &issued.identifier, Outcome::Success, req.case_number).await?;
+    audit_in(tx, &core.clock, actor, "licence.issue", &issued.identifier, Outcome::Success, req.case_number).await?;
     Ok(issued)
 }
 
@@ -456,7 +451,7 @@ pub async fn issue_by_hand(core: &Core, actor: &Actor, req: &HandIssue) -> Resul
     let mut automatic = Map::new();
     automatic.insert("holder_name".into(), Value::String(holder.name.clone()));
     let face = face_from(&ty, &[&req.face, &automatic])?;
-    let today = today();
+    let today = core.clock.today();
     let valid_from = req.valid_from.unwrap_or(today);
     let draft = Draft {
         ty: &ty,
@@ -471,7 +466,7 @@ pub async fn issue_by_hand(core: &Core, actor: &Actor, req: &HandIssue) -> Resul
         serial_version: None,
     };
     let (_, issued) = sign_and_insert(&mut tx, core, &draft).await?;
-    audit_in(&mut tx, actor, "licence.issue", &issued.identifier, Outcome::Success, "手工签发").await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.issue", &issued.identifier, Outcome::Success, "手工签发").await?;
     tx.commit().await?;
     Ok(issued)
 }
@@ -525,7 +520,7 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
     let mut types: HashMap<String, Option<TypeView>> = HashMap::new();
     let mut report = Vec::new();
     let mut drafts: Vec<ImportRow> = Vec::new();
-    let today = today();
+    let today = core.clock.today();
     for (i, row) in rows.iter().enumerate() {
         let get = |k: &str| row.get(k).map(|s| s.trim().to_owned()).unwrap_or_default();
         let mut problems = Vec::new();
@@ -639,12 +634,12 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
             expired.push(id);
         }
     }
-    let now = now_ms();
+    let now = core.clock.now_ms();
     for id in expired {
         store::set_status(&mut tx, id, "valid", "expired", "有效期届满（归集时已过期）", now).await?;
     }
     let detail = format!("归集历史证照 {} 张", drafts.len());
-    audit_in(&mut tx, actor, "licence.import", "licences", Outcome::Success, &detail).await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.import", "licences", Outcome::Success, &detail).await?;
     tx.commit().await?;
     Ok(Imported::Done { licences: drafts.len() })
 }
@@ -701,7 +696,7 @@ fn masked_holder(core: &Core, row: &LicenceRow) -> String {
 }
 
 async fn verification_of(core: &Core, c: &mut sqlx::AnyConnection, row: &LicenceRow) -> Result<Verification, AppError> {
-    let today = ymd(today());
+    let today = ymd(core.clock.today());
     let status = effective_status(row, &today);
     let superseded_by = if status == LicenceStatus::Superseded {
         let ty = store::type_by_code(c, &row.type_code).await?;
@@ -770,7 +765,7 @@ pub async fn document(core: &Core, actor: &Actor, raw: &str) -> Result<Document,
         return document_of(core, &row);
     }
     let Some(department) = actor.department.as_ref() else { return Err(AppError::NotFound) };
-    if !store::has_grant(&mut conn, row.id, department.id, now_ms()).await? {
+    if !store::has_grant(&mut conn, row.id, department.id, core.clock.now_ms()).await? {
         return Err(AppError::NotFound);
     }
     drop(conn);
@@ -783,10 +778,10 @@ pub async fn document(core: &Core, actor: &Actor, raw: &str) -> Result<Document,
         reference: "",
         purpose,
         actor: &actor.display_name,
-        at: now_ms(),
+        at: core.clock.now_ms(),
     };
     store::insert_use(&mut tx, &u).await?;
-    audit_in(&mut tx, actor, "licence.document", &row.identifier, Outcome::Success, purpose).await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.document", &row.identifier, Outcome::Success, purpose).await?;
     tx.commit().await?;
     Ok(doc)
 }
@@ -825,7 +820,7 @@ pub async fn verify_document(core: &Core, doc: &Value) -> Result<DocumentCheck, 
     };
     let mut conn = core.db.conn().await?;
     let row = store::by_identifier(&mut conn, &identifier).await?;
-    let status = row.as_ref().map(|r| effective_status(r, &ymd(today())));
+    let status = row.as_ref().map(|r| effective_status(r, &ymd(core.clock.today())));
     Ok(DocumentCheck {
         signature_valid: true,
         valid: status == Some(LicenceStatus::Valid),
@@ -844,7 +839,7 @@ pub async fn rotate_key(core: &Core, actor: &Actor) -> Result<String, AppError> 
     authorize(core, actor, Permission::LicenceManage, "licence_keys").await?;
     let key_id = core.licence_keys.rotate()?;
     let mut tx = core.db.begin().await?;
-    audit_in(&mut tx, actor, "licence.rotate_key", &key_id, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.rotate_key", &key_id, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(key_id)
 }
@@ -932,15 +927,15 @@ pub async fn change_status(
     if reason.chars().count() > 500 {
         return Err(AppError::Invalid(vec![FieldError::new("reason", "too_long", "原因不能超过 500 字")]));
     }
-    let current = effective_status(&row, &ymd(today()));
+    let current = effective_status(&row, &ymd(core.clock.today()));
     let target = action.target();
     if !current.can_become(target) {
         return Err(AppError::Conflict(format!("证照当前状态为「{}」，不能{}", current.label(), action.label())));
     }
-    if !store::set_status(&mut tx, row.id, &row.status, target.name(), reason, now_ms()).await? {
+    if !store::set_status(&mut tx, row.id, &row.status, target.name(), reason, core.clock.now_ms()).await? {
         return Err(AppError::Conflict("证照状态已变化，请刷新后重试".into()));
     }
-    audit_in(&mut tx, actor, action.action(), &row.identifier, Outcome::Success, reason).await?;
+    audit_in(&mut tx, &core.clock, actor, action.action(), &row.identifier, Outcome::Success, reason).await?;
     let updated = store::by_id(&mut tx, row.id).await?.ok_or(AppError::NotFound)?;
     let v = verification_of(core, &mut tx, &updated).await?;
     tx.commit().await?;
@@ -965,7 +960,7 @@ pub async fn change(
     }
     let mut tx = core.db.begin().await?;
     let row = store::by_identifier(&mut tx, &id.to_string()).await?.ok_or(AppError::NotFound)?;
-    if effective_status(&row, &ymd(today())) != LicenceStatus::Valid {
+    if effective_status(&row, &ymd(core.clock.today())) != LicenceStatus::Valid {
         return Err(AppError::Conflict("只有有效的证照可以变更".into()));
     }
     let ty = type_by_code(&mut tx, &row.type_code).await?;
@@ -978,7 +973,7 @@ pub async fn change(
         code: core.cipher.decrypt(&row.holder_code_enc)?,
         code_type: if row.holder_code_type == "id_number" { "id_number" } else { "credit_code" },
     };
-    let today = today();
+    let today = core.clock.today();
     let valid_from = parse_date(&row.valid_from).unwrap_or(today);
     let draft = Draft {
         ty: &ty,
@@ -992,12 +987,13 @@ pub async fn change(
         valid_to: row.valid_to.as_deref().and_then(parse_date),
         serial_version: Some((row.serial.clone(), next.version())),
     };
-    let now = now_ms();
+    let now = core.clock.now_ms();
     if !store::set_status(&mut tx, row.id, "valid", "superseded", reason, now).await? {
         return Err(AppError::Conflict("证照状态已变化，请刷新后重试".into()));
     }
     let (_, issued) = sign_and_insert(&mut tx, core, &draft).await?;
-    audit_in(&mut tx, actor, "licence.change", &row.identifier, Outcome::Success, &issued.identifier).await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.change", &row.identifier, Outcome::Success, &issued.identifier)
+        .await?;
     tx.commit().await?;
     Ok(issued)
 }
@@ -1006,18 +1002,23 @@ pub async fn change(
 /// this daily); returns how many changed. One audit record names them all.
 pub async fn expire_due(core: &Core, today: NaiveDate) -> Result<usize, AppError> {
     let mut tx = core.db.begin().await?;
-    let n = expire_due_in(&mut tx, today).await?;
+    let n = expire_due_in(&mut tx, &core.clock, today).await?;
     tx.commit().await?;
     Ok(n)
 }
 
 /// The same inside the caller's transaction (the `licence_expire` job's).
-pub async fn expire_due_in(tx: &mut sqlx::AnyConnection, today: NaiveDate) -> Result<usize, AppError> {
-    let expired = store::expire_due(tx, &ymd(today), now_ms()).await?;
+pub async fn expire_due_in(
+    tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
+    today: NaiveDate,
+) -> Result<usize, AppError> {
+    let expired = store::expire_due(tx, &ymd(today), clock.now_ms()).await?;
     if !expired.is_empty() {
         let system = Actor { username: "system".into(), ip: "job".into(), ..Actor::console() };
         let detail = expired.join(",");
-        audit_in(tx, &system, "licence.expire", &format!("{} 张", expired.len()), Outcome::Success, &detail).await?;
+        audit_in(tx, clock, &system, "licence.expire", &format!("{} 张", expired.len()), Outcome::Success, &detail)
+            .await?;
     }
     Ok(expired.len())
 }
@@ -1032,10 +1033,10 @@ impl super::jobs::JobHandler for ExpireJob {
     fn run<'a>(
         &'a self,
         tx: &'a mut sqlx::AnyConnection,
-        _: &'a Core,
+        core: &'a Core,
         _: &'a crate::store::jobs::Job,
     ) -> super::jobs::BoxFuture<'a, Result<(), AppError>> {
-        Box::pin(async move { expire_due_in(tx, today()).await.map(|_| ()) })
+        Box::pin(async move { expire_due_in(tx, &core.clock, core.clock.today()).await.map(|_| ()) })
     }
 }
 
@@ -1046,7 +1047,7 @@ impl super::jobs::JobHandler for ExpireJob {
 pub async fn wallet(core: &Core, actor: &Actor) -> Result<Vec<(LicenceRow, LicenceStatus)>, AppError> {
     authorize(core, actor, Permission::PortalMine, "licences").await?;
     let rows = store::of_holder(&mut *core.db.conn().await?, actor.user_id).await?;
-    let today = ymd(today());
+    let today = ymd(core.clock.today());
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -1111,8 +1112,8 @@ pub async fn grant(core: &Core, actor: &Actor, raw: &str, department: &str, purp
     }
     p.into_result()?;
     let Some(dept) = dept else { return Err(AppError::NotFound) };
-    store::insert_grant(&mut tx, row.id, dept.id, purpose, now_ms(), None).await?;
-    audit_in(&mut tx, actor, "licence.grant", &row.identifier, Outcome::Success, &dept.code).await?;
+    store::insert_grant(&mut tx, row.id, dept.id, purpose, core.clock.now_ms(), None).await?;
+    audit_in(&mut tx, &core.clock, actor, "licence.grant", &row.identifier, Outcome::Success, &dept.code).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -1128,7 +1129,7 @@ pub async fn usable_for(
     def: &ItemDefinition,
 ) -> Result<Vec<(String, Vec<LicenceRow>)>, AppError> {
     let mut conn = core.db.conn().await?;
-    let today = ymd(today());
+    let today = ymd(core.clock.today());
     let mut out = Vec::new();
     for m in &def.materials {
         if let Some(t) = &m.licence_type {
@@ -1147,14 +1148,15 @@ pub async fn usable_for(
 /// satisfies, and the problems with picks that could not be used.
 pub async fn pick_in(
     tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
     actor: &Actor,
     def: &ItemDefinition,
     application_id: i64,
     picks: &[(String, String)],
 ) -> Result<(Vec<String>, Vec<FieldError>), AppError> {
     let mut problems = Problems::default();
-    let today = ymd(today());
-    let now = now_ms();
+    let today = ymd(clock.today());
+    let now = clock.now_ms();
     for (code, raw) in picks {
         let field = format!("material:{code}");
         let Some(material) = def.materials.iter().find(|m| &m.code == code) else {
@@ -1191,6 +1193,7 @@ pub async fn pick_in(
 /// inside the submission's transaction.
 pub async fn record_uses_in(
     tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
     actor: &Actor,
     def: &ItemDefinition,
     application_id: i64,
@@ -1198,7 +1201,7 @@ pub async fn record_uses_in(
 ) -> Result<(), AppError> {
     let picked = store::picked_in_application(tx, application_id).await?;
     let department = org::department_by_code(tx, &def.department).await?;
-    let now = now_ms();
+    let now = clock.now_ms();
     for (code, licence) in picked {
         let material = def.materials.iter().find(|m| m.code == code).map_or(code.as_str(), |m| m.name.as_str());
         let purpose = format!("申请「{}」，代替提交「{material}」", def.name);
@@ -1211,7 +1214,7 @@ pub async fn record_uses_in(
             at: now,
         };
         store::insert_use(tx, &u).await?;
-        audit_in(tx, actor, "licence.use", &licence.identifier, Outcome::Success, number).await?;
+        audit_in(tx, clock, actor, "licence.use", &licence.identifier, Outcome::Success, number).await?;
     }
     Ok(())
 }
@@ -1236,7 +1239,7 @@ pub struct UsedLicence {
 /// today and signature.
 pub async fn used_in_application(core: &Core, application_id: i64) -> Result<Vec<UsedLicence>, AppError> {
     let picked = store::picked_in_application(&mut *core.db.conn().await?, application_id).await?;
-    let today = ymd(today());
+    let today = ymd(core.clock.today());
     Ok(picked
         .into_iter()
         .map(|(material_code, row)| {
@@ -1300,8 +1303,8 @@ pub async fn create_client(
     let client_id = format!("client-{}", crate::crypto::random_token().chars().take(12).collect::<String>());
     let secret = crate::crypto::random_token();
     let hash = crate::crypto::sm3_hex(secret.as_bytes());
-    store::insert_client(&mut tx, &client_id, name, dept.id, &hash, &scopes.join(","), now_ms()).await?;
-    audit_in(&mut tx, actor, "api_client.create", &client_id, Outcome::Success, &scopes.join(",")).await?;
+    store::insert_client(&mut tx, &client_id, name, dept.id, &hash, &scopes.join(","), core.clock.now_ms()).await?;
+    audit_in(&mut tx, &core.clock, actor, "api_client.create", &client_id, Outcome::Success, &scopes.join(",")).await?;
     tx.commit().await?;
     Ok((client_id, secret))
 }
@@ -1343,7 +1346,7 @@ pub async fn client_verify(core: &Core, c: &Client, raw: &str) -> Result<Verific
     require_scope(core, c, "licence.verify", raw).await?;
     let v = verify_identifier(core, raw).await?;
     let mut tx = core.db.begin().await?;
-    audit_in(&mut tx, &c.actor, "licence.share.verify", &v.identifier, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, &c.actor, "licence.share.verify", &v.identifier, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(v)
 }
@@ -1363,7 +1366,7 @@ pub async fn client_query(
     let digest = core.cipher.index(&code);
     let mut conn = core.db.conn().await?;
     let rows = store::of_holder_code_and_type(&mut conn, &digest, type_code.trim()).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let legal_basis = legal_basis.trim();
     let mut allowed = Vec::new();
     for r in rows {
@@ -1395,7 +1398,7 @@ pub async fn client_query(
     }
     let object = format!("{type_code}:{}", crate::domain::mask::id_number(&code));
     let detail = format!("{purpose}；返回 {} 张", allowed.len());
-    audit_in(&mut tx, &c.actor, "licence.share.query", &object, Outcome::Success, &detail).await?;
+    audit_in(&mut tx, &core.clock, &c.actor, "licence.share.query", &object, Outcome::Success, &detail).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -1424,7 +1427,7 @@ pub async fn list_for_staff(
         f.issuer_id = Some(actor.department.as_ref().map_or(-1, |d| d.id));
     }
     let (total, rows) = store::list(&mut *core.db.conn().await?, &f).await?;
-    let today = ymd(today());
+    let today = ymd(core.clock.today());
     Ok((
         total,
         rows.into_iter()

@@ -57,6 +57,8 @@ pub struct Core {
     pub limiter: Arc<dyn rate_limit::RateLimiter>,
     /// Password age limits and whether this is a demo.
     pub account_rules: Arc<AccountRules>,
+    /// Where every "now" comes from: the system clock, or a test's clock.
+    pub clock: crate::clock::Clock,
 }
 
 /// How long a password may be used, per kind of account, in days; 0 means no limit.
@@ -232,9 +234,10 @@ pub async fn authorize(core: &Core, actor: &Actor, permission: Permission, objec
     Err(AppError::Forbidden)
 }
 
-/// Appends an audit record inside `tx` on behalf of `actor`.
+/// Appends an audit record inside `tx` on behalf of `actor`, timed by `clock`.
 pub async fn audit_in(
     tx: &mut sqlx::AnyConnection,
+    clock: &crate::clock::Clock,
     actor: &Actor,
     action: &str,
     object: &str,
@@ -250,6 +253,6 @@ pub async fn audit_in(
         outcome,
         detail,
     };
-    crate::store::audit::append(tx, &entry, crate::clock::now_ms()).await?;
+    crate::store::audit::append(tx, &entry, clock.now_ms()).await?;
     Ok(())
 }

@@ -6,7 +6,6 @@ use sqlx::AnyConnection;
 
 use super::jobs::{BoxFuture, JobHandler, enqueue_sealed_in};
 use super::{Actor, AppError, Core, authorize};
-use crate::clock::now_ms;
 use crate::domain::mask;
 use crate::domain::permission::Permission;
 use crate::store::jobs::Job;
@@ -61,12 +60,12 @@ pub async fn notify_in(
     link: &str,
 ) -> Result<(), AppError> {
     // The body may quote staff's free text (a notice's reasons): sealed, like the text message.
-    store::insert(tx, user_id, title, &core.cipher.encrypt(body), link, now_ms()).await?;
+    store::insert(tx, user_id, title, &core.cipher.encrypt(body), link, core.clock.now_ms()).await?;
     let has_phone = crate::store::users::by_id(tx, user_id).await?.is_some_and(|u| u.phone_enc.is_some());
     if has_phone {
         let text = format!("【通办】{title}：{body}");
         let payload = serde_json::json!({ "user_id": user_id, "text": text });
-        enqueue_sealed_in(tx, &core.cipher, NOTIFY_JOB, &payload, now_ms(), None).await?;
+        enqueue_sealed_in(tx, &core.clock, &core.cipher, NOTIFY_JOB, &payload, core.clock.now_ms(), None).await?;
     }
     Ok(())
 }
@@ -101,7 +100,7 @@ impl JobHandler for SendText {
                 Channel::Sms.name(),
                 &mask::phone(&phone),
                 &core.cipher.encrypt(&p.text),
-                now_ms(),
+                core.clock.now_ms(),
             )
             .await?;
             core.sender.send(Channel::Sms, &phone, &p.text).await?;
@@ -137,7 +136,7 @@ pub async fn unread_count(core: &Core, user_id: i64) -> Result<i64, AppError> {
 pub async fn mark_read(core: &Core, actor: &Actor, id: i64) -> Result<Notification, AppError> {
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut tx = core.db.begin().await?;
-    store::mark_read(&mut tx, actor.user_id, id, now_ms()).await?;
+    store::mark_read(&mut tx, actor.user_id, id, core.clock.now_ms()).await?;
     let found = store::own(&mut tx, actor.user_id, id).await?;
     tx.commit().await?;
     let mut n = found.ok_or(AppError::NotFound)?;
@@ -148,7 +147,7 @@ pub async fn mark_read(core: &Core, actor: &Actor, id: i64) -> Result<Notificati
 pub async fn mark_all_read(core: &Core, actor: &Actor) -> Result<u64, AppError> {
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut tx = core.db.begin().await?;
-    let n = store::mark_all_read(&mut tx, actor.user_id, now_ms()).await?;
+    let n = store::mark_all_read(&mut tx, actor.user_id, core.clock.now_ms()).await?;
     tx.commit().await?;
     Ok(n)
 }

@@ -11,16 +11,15 @@
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::middleware::NoOpMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 use serde::Deserialize;
 
 use super::jobs::BoxFuture;
 use super::{Actor, AppError, Core};
-use crate::clock::now_ms;
 use crate::store::audit::{self, NewEntry, Outcome};
 
 /// What is limited, and by which key.
@@ -180,20 +179,23 @@ pub trait RateLimiter: Send + Sync {
     fn check<'a>(&'a self, limit: Limit, key: &'a str) -> BoxFuture<'a, anyhow::Result<Decision>>;
 }
 
-type Keyed = Gcra<String, DefaultKeyedStateStore<String>, DefaultClock>;
+type Keyed = Gcra<String, DefaultKeyedStateStore<String>, crate::clock::Clock, NoOpMiddleware<Duration>>;
 
-/// The in-process limiter: one GCRA state per limit and key, in memory.
+/// The in-process limiter: one GCRA state per limit and key, in memory, timed by the
+/// application's clock.
 pub struct InProcess {
     limiters: HashMap<Limit, Keyed>,
-    reported: Mutex<HashMap<(Limit, String), Instant>>,
+    /// When each key's refusal was last audited, in Unix milliseconds.
+    reported: Mutex<HashMap<(Limit, String), i64>>,
+    clock: crate::clock::Clock,
 }
 
 /// Keys kept before stale ones are dropped (bounds memory under a spray of addresses).
 const PRUNE_OVER: usize = 100_000;
-const REPORT_EVERY: Duration = Duration::from_secs(60);
+const REPORT_EVERY_MS: i64 = 60_000;
 
 impl InProcess {
-    pub fn new(limits: &RateLimits) -> Self {
+    pub fn new(limits: &RateLimits, clock: crate::clock::Clock) -> Self {
         let mut limiters = HashMap::new();
         for limit in Limit::ALL {
             let r = limits.rate(limit);
@@ -202,9 +204,9 @@ impl InProcess {
             let quota = Quota::with_period(period.max(Duration::from_nanos(1)))
                 .unwrap_or_else(|| Quota::per_second(count))
                 .allow_burst(count);
-            limiters.insert(limit, Gcra::keyed(quota));
+            limiters.insert(limit, Gcra::new(quota, DefaultKeyedStateStore::default(), clock.clone()));
         }
-        InProcess { limiters, reported: Mutex::new(HashMap::new()) }
+        InProcess { limiters, reported: Mutex::new(HashMap::new()), clock }
     }
 
     fn decide(&self, limit: Limit, key: &str) -> Decision {
@@ -217,15 +219,15 @@ impl InProcess {
         let Err(not_until) = limiter.check_key(&key.to_owned()) else {
             return Decision::Allowed;
         };
-        let wait = not_until.wait_time_from(limiter.clock().now());
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(limiter.clock()));
         let retry_after_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let now = Instant::now();
+        let now = self.clock.now_ms();
         let mut reported = self.reported.lock().unwrap_or_else(|e| e.into_inner());
         if reported.len() > PRUNE_OVER {
-            reported.retain(|_, at| now.duration_since(*at) < REPORT_EVERY);
+            reported.retain(|_, at| now - *at < REPORT_EVERY_MS);
         }
         let first = match reported.get(&(limit, key.to_owned())) {
-            Some(at) if now.duration_since(*at) < REPORT_EVERY => false,
+            Some(at) if now - *at < REPORT_EVERY_MS => false,
             _ => {
                 reported.insert((limit, key.to_owned()), now);
                 true
@@ -261,7 +263,7 @@ pub async fn enforce(core: &Core, limit: Limit, key: &str, ip: &str, actor: Opti
                     detail: &detail,
                 };
                 let mut tx = core.db.begin().await?;
-                audit::append(&mut tx, &entry, now_ms()).await?;
+                audit::append(&mut tx, &entry, core.clock.now_ms()).await?;
                 tx.commit().await?;
             }
             Err(AppError::Throttled { retry_after_secs })
@@ -276,7 +278,8 @@ mod tests {
     #[test]
     fn allows_the_burst_then_refuses_with_a_wait_and_reports_once() {
         let limits = RateLimits { login_per_account: rate(3, 60), ..RateLimits::default() };
-        let l = InProcess::new(&limits);
+        let time = crate::clock::TestClock::at(1_795_656_600_000);
+        let l = InProcess::new(&limits, time.clone().into());
         for _ in 0..3 {
             assert_eq!(l.decide(Limit::LoginPerAccount, "alice"), Decision::Allowed);
         }
@@ -289,6 +292,13 @@ mod tests {
         // Other keys and other limits are counted apart.
         assert_eq!(l.decide(Limit::LoginPerAccount, "bob"), Decision::Allowed);
         assert_eq!(l.decide(Limit::LoginPerIp, "alice"), Decision::Allowed);
+        // The limit is timed by the application's clock: a minute later the burst is back, and
+        // the next refusal is audited again.
+        time.advance(Duration::from_secs(60));
+        for _ in 0..3 {
+            assert_eq!(l.decide(Limit::LoginPerAccount, "alice"), Decision::Allowed);
+        }
+        assert!(matches!(l.decide(Limit::LoginPerAccount, "alice"), Decision::Refused { first: true, .. }));
     }
 
     #[test]

@@ -144,7 +144,7 @@ pub async fn save(core: &Core, actor: &Actor, input: &RoleInput, existing: bool)
     };
     roles::upsert(&mut tx, &role).await?;
     let action = if existing { "role.update" } else { "role.create" };
-    audit_in(&mut tx, actor, action, code, Outcome::Success, &role.permissions.join(",")).await?;
+    audit_in(&mut tx, &core.clock, actor, action, code, Outcome::Success, &role.permissions.join(",")).await?;
     tx.commit().await?;
     Ok(())
 }

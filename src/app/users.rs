@@ -9,7 +9,6 @@
 use tracing::instrument;
 
 use super::{Actor, AppError, Core, Problems, audit_in, authorize, passwords};
-use crate::clock::now_ms;
 use crate::crypto::random_password;
 use crate::domain::mask;
 use crate::domain::permission::{Permission, Tier, account_tier, tier_problem};
@@ -170,7 +169,7 @@ pub async fn create_staff(
     p.into_result()?;
     let password = password.unwrap_or_else(random_password);
     let hash = passwords::hash(password.clone()).await?;
-    let now = now_ms();
+    let now = core.clock.now_ms();
     let mut tx = core.db.begin().await?;
     let new = NewUser {
         username,
@@ -188,12 +187,13 @@ pub async fn create_staff(
         now,
     };
     let id = users::insert(&mut tx, &new).await?;
-    audit_in(&mut tx, actor, "user.create", username, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "user.create", username, Outcome::Success, "").await?;
     if !initial_roles.is_empty() {
         let target = users::by_id(&mut tx, id).await?.ok_or(AppError::NotFound)?;
         let checked = check_roles(&mut tx, actor, &target, initial_roles).await?;
         roles::set_user_roles(&mut tx, id, &checked).await?;
-        audit_in(&mut tx, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked)).await?;
+        audit_in(&mut tx, &core.clock, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked))
+            .await?;
     }
     tx.commit().await?;
     Ok(password)
@@ -282,12 +282,12 @@ pub async fn set_disabled(core: &Core, actor: &Actor, username: &str, disabled: 
             )));
         }
     }
-    users::set_disabled(&mut tx, user.id, disabled, now_ms()).await?;
+    users::set_disabled(&mut tx, user.id, disabled, core.clock.now_ms()).await?;
     if disabled {
         sessions::delete_for_user(&mut tx, user.id).await?;
     }
     let action = if disabled { "user.disable" } else { "user.enable" };
-    audit_in(&mut tx, actor, action, username, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, action, username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(())
 }
@@ -304,9 +304,9 @@ pub async fn reset_password(core: &Core, actor: &Actor, username: &str) -> Resul
     let hash = passwords::hash(password.clone()).await?;
     let mut tx = core.db.begin().await?;
     still_manageable(&mut tx, actor, &user).await?;
-    users::set_password(&mut tx, user.id, &hash, true, now_ms()).await?;
+    users::set_password(&mut tx, user.id, &hash, true, core.clock.now_ms()).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
-    audit_in(&mut tx, actor, "user.reset_password", username, Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "user.reset_password", username, Outcome::Success, "").await?;
     tx.commit().await?;
     Ok(password)
 }
@@ -337,7 +337,7 @@ pub async fn assign_roles(
     }
     roles::set_user_roles(&mut tx, user.id, &checked).await?;
     sessions::delete_for_user(&mut tx, user.id).await?;
-    audit_in(&mut tx, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked)).await?;
+    audit_in(&mut tx, &core.clock, actor, "user.assign_roles", username, Outcome::Success, &describe(&checked)).await?;
     tx.commit().await?;
     Ok(())
 }

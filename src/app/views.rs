@@ -149,7 +149,7 @@ pub async fn dashboard(core: &Core, actor: &Actor) -> Result<Figures, AppError> 
     let counts = users::count_by_kind(&mut conn).await?;
     let count = |k: &str| counts.iter().find(|(kind, _)| kind == k).map_or(0, |(_, n)| *n);
     let sites = org::list_sites(&mut conn).await?;
-    let midnight = crate::clock::to_china(crate::clock::now_ms())
+    let midnight = crate::clock::to_china(core.clock.now_ms())
         .date_naive()
         .and_hms_opt(0, 0, 0)
         .and_then(|d| d.and_local_timezone(crate::clock::china()).single())

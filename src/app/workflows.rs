@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::{Actor, AppError, Core, FieldError, audit_in, authorize};
-use crate::clock::now_ms;
 use crate::domain::permission::Permission;
 use crate::domain::workflow::{SHIPPED, Workflow};
 use crate::store::audit::Outcome;
@@ -40,7 +39,7 @@ pub async fn seed_builtin(core: &Core) -> Result<(), AppError> {
     for json in SHIPPED {
         let w = parse(json)?;
         if store::latest_workflow(&mut tx, &w.code).await?.is_none() {
-            store::insert_workflow(&mut tx, &w.code, 1, json, "system", now_ms()).await?;
+            store::insert_workflow(&mut tx, &w.code, 1, json, "system", core.clock.now_ms()).await?;
         }
     }
     tx.commit().await?;
@@ -115,8 +114,9 @@ pub async fn save(core: &Core, actor: &Actor, mut w: Workflow) -> Result<i64, Ap
     let next = store::latest_workflow(&mut tx, &w.code).await?.map_or(1, |(v, _)| v + 1);
     w.version = u32::try_from(next).unwrap_or(u32::MAX);
     let json = serde_json::to_string(&w).map_err(|e| AppError::Internal(e.into()))?;
-    store::insert_workflow(&mut tx, &w.code, next, &json, &actor.username, now_ms()).await?;
-    audit_in(&mut tx, actor, "workflow.save", &format!("{}@{next}", w.code), Outcome::Success, &w.name).await?;
+    store::insert_workflow(&mut tx, &w.code, next, &json, &actor.username, core.clock.now_ms()).await?;
+    audit_in(&mut tx, &core.clock, actor, "workflow.save", &format!("{}@{next}", w.code), Outcome::Success, &w.name)
+        .await?;
     tx.commit().await?;
     Ok(next)
 }

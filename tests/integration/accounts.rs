@@ -88,9 +88,10 @@ async fn a_new_password_may_not_repeat_any_of_the_last_five() {
 #[tokio::test]
 async fn a_staff_password_past_its_age_must_be_changed_at_next_login_but_a_citizens_need_not() {
     let app = TestApp::spawn().await;
-    // Accounts that are not the demo's (those are exempt in demo mode), with old passwords.
-    app.sql("UPDATE users SET demo_account = 0, password_changed_at = 1 WHERE username IN ('reviewer01', 'citizen01')")
-        .await;
+    // Accounts that are not the demo's (those are exempt in demo mode), with passwords set 91
+    // days ago: past the staff limit of 90.
+    app.sql("UPDATE users SET demo_account = 0 WHERE username IN ('reviewer01', 'citizen01')").await;
+    app.clock.advance(days(91));
     let staff = app.client();
     let r = app.submit_login(&staff, "reviewer01", PASSWORD).await;
     assert_eq!(location(&r), "/account/password");
@@ -114,8 +115,11 @@ async fn the_password_age_limit_is_configured_per_kind_of_account() {
         c.accounts.password_max_age.person = 30;
     })
     .await;
-    app.sql("UPDATE users SET demo_account = 0, password_changed_at = 1 WHERE username IN ('reviewer01', 'citizen01')")
-        .await;
+    app.sql("UPDATE users SET demo_account = 0 WHERE username IN ('reviewer01', 'citizen01')").await;
+    app.clock.advance(days(29));
+    let (_, r) = app.api_login("citizen01", PASSWORD).await;
+    assert_eq!(body(r).await["must_change_password"], false, "29 days: within the 30");
+    app.clock.advance(days(2));
     let (_, r) = app.api_login("reviewer01", PASSWORD).await;
     assert_eq!(body(r).await["must_change_password"], false);
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
@@ -363,4 +367,8 @@ async fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy
     assert_eq!(send(&app, "203.0.113.1").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(send(&app, "198.51.100.7, 203.0.113.2").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(send(&app, "203.0.113.1").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+fn days(n: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(n * 86_400)
 }

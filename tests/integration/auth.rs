@@ -33,8 +33,13 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("账户已锁定"));
 
-    // Once the lock has passed, the right password works again.
-    app.sql("UPDATE users SET locked_until = 1 WHERE username = 'reviewer01'").await;
+    // Still locked a minute before the lock ends; once it has passed, the right password works
+    // again.
+    let minute = std::time::Duration::from_secs(60);
+    app.clock.advance(std::time::Duration::from_millis(u64::try_from(tongban::app::auth::LOCK_MS).unwrap()) - minute);
+    let (_, r) = app.api_login("reviewer01", PASSWORD).await;
+    assert_eq!(json(r).await["code"], "account_locked");
+    app.clock.advance(minute * 2);
     let (_, r) = app.api_login("reviewer01", PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
@@ -259,9 +264,14 @@ async fn logout_ends_the_session_on_the_server() {
 async fn a_staff_session_expires_after_thirty_idle_minutes() {
     let app = TestApp::spawn().await;
     let (client, _) = app.api_login("reviewer01", PASSWORD).await;
-    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 29 * 60 * 1000").await;
+    let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
+    app.clock.advance(minutes(29));
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
-    app.sql("UPDATE sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000").await;
+    // That request counted as activity: 29 more idle minutes are still within the limit…
+    app.clock.advance(minutes(29));
+    assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
+    // …31 are not.
+    app.clock.advance(minutes(31));
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -269,7 +279,14 @@ async fn a_staff_session_expires_after_thirty_idle_minutes() {
 async fn no_session_outlives_twelve_hours() {
     let app = TestApp::spawn().await;
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
-    app.sql("UPDATE sessions SET created_at = created_at - 13 * 3600 * 1000").await;
+    // Active all along (a request every 50 minutes, within the idle limit) for 11 h 40 min…
+    let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
+    for step in 1..=14 {
+        app.clock.advance(minutes(50));
+        assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK, "after {} min", step * 50);
+    }
+    // …and still ended once twelve hours have passed since the login.
+    app.clock.advance(minutes(30));
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
 }
 

@@ -124,7 +124,7 @@ async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
     assert_eq!(r.status(), StatusCode::OK);
     let v = body(r).await;
     assert_eq!(v["status"], "accepted");
-    let today = tongban::app::cases::today();
+    let today = app.clock.today();
     let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
     let expected = calendar.add_working_days(today, 1).format("%Y-%m-%d").to_string();
     assert_eq!(v["promised_deadline"], expected.as_str(), "promised days count from the next working day");
@@ -277,7 +277,7 @@ async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
     let v = body(r).await;
     assert_eq!(v["status"], "accepted", "an extension keeps the state");
     let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
-    let expected = calendar.add_working_days(tongban::app::cases::today(), 11).format("%Y-%m-%d").to_string();
+    let expected = calendar.add_working_days(app.clock.today(), 11).format("%Y-%m-%d").to_string();
     assert_eq!(v["promised_deadline"], expected.as_str(), "1 promised day + 10 days of extension");
     assert!(!actions(&get_case(&head, &app, &case).await).contains(&"extend".to_owned()));
     let r = act(&head, &app, &case, json!({"action": "extend", "comment": "再延"})).await;
@@ -305,13 +305,16 @@ async fn queues_count_the_scope_and_show_overdue_cases() {
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
 
     // Past its acceptance limit, the case is red and in the overdue queue.
-    sqlx::query("UPDATE cases SET due_on = '2020-01-02' WHERE number = $1")
-        .bind(&case)
-        .execute(app.state.core.db.pool())
-        .await
-        .unwrap();
-    let list = body(reviewer.get(app.url("/api/v1/cases?queue=overdue")).send().await.unwrap()).await;
-    assert_eq!(list["items"][0]["number"], case.as_str());
+    let overdue = |c: reqwest::Client| {
+        let url = app.url("/api/v1/cases?queue=overdue");
+        async move { body(c.get(url).send().await.unwrap()).await["items"].as_array().unwrap().clone() }
+    };
+    assert!(!overdue(reviewer.clone()).await.iter().any(|c| c["number"] == case.as_str()), "not overdue yet");
+    let due = get_case(&reviewer, &app, &case).await["due_on"].as_str().unwrap().to_owned();
+    app.move_to_day(chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap() + chrono::Days::new(1));
+    // Days later the reviewer's session has ended: a new one.
+    let reviewer = api_client(&app, "reviewer01").await;
+    assert!(overdue(reviewer.clone()).await.iter().any(|c| c["number"] == case.as_str()));
     assert_eq!(get_case(&reviewer, &app, &case).await["warning"], "red");
     let r = reviewer.get(app.url("/api/v1/cases?queue=nope")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -665,13 +668,18 @@ async fn an_item_naming_an_unknown_workflow_is_not_published() {
     let mut def = tongban::app::catalogue::guide(&app.state.core, ITEM).await.unwrap().def;
     def.workflow = Some("nope".into());
     let mut tx = app.state.core.db.begin().await.unwrap();
-    let r = tongban::app::catalogue::publish_in(&mut tx, &tongban::app::Actor::console(), &def).await;
+    let r = tongban::app::catalogue::publish_in(&mut tx, &app.state.core.clock, &tongban::app::Actor::console(), &def)
+        .await;
     match r {
         Err(tongban::app::AppError::Invalid(p)) => assert!(p.iter().any(|e| e.field == "workflow"), "{p:?}"),
         other => panic!("{other:?}"),
     }
     def.workflow = Some("immediate".into());
-    assert!(tongban::app::catalogue::publish_in(&mut tx, &tongban::app::Actor::console(), &def).await.is_ok());
+    assert!(
+        tongban::app::catalogue::publish_in(&mut tx, &app.state.core.clock, &tongban::app::Actor::console(), &def)
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -680,9 +688,7 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     let (_, late) = submit(&app, ITEM).await;
     let (_, soon) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
-    for case in [&late, &soon] {
-        assert_eq!(act(&reviewer, &app, case, json!({"action": "accept"})).await.status(), StatusCode::OK);
-    }
+    assert_eq!(act(&reviewer, &app, &late, json!({"action": "accept"})).await.status(), StatusCode::OK);
     let claim = app
         .post_form(
             &app.login_as("reviewer01").await,
@@ -692,32 +698,33 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
         )
         .await;
     assert_eq!(claim.status(), StatusCode::SEE_OTHER);
-    let today = tongban::app::cases::today();
-    sqlx::query("UPDATE cases SET due_on = $1 WHERE number = $2")
-        .bind((today - chrono::Days::new(3)).format("%Y-%m-%d").to_string())
-        .bind(&late)
-        .execute(app.state.core.db.pool())
-        .await
-        .unwrap();
-    sqlx::query("UPDATE cases SET due_on = $1 WHERE number = $2")
-        .bind(today.format("%Y-%m-%d").to_string())
-        .bind(&soon)
-        .execute(app.state.core.db.pool())
-        .await
-        .unwrap();
+    // Three working days later the other case is accepted; on its promised day (one working day
+    // on) it is due today and the first case, promised for the day after its acceptance, is three
+    // working days late.
+    let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
+    app.move_to_day(calendar.add_working_days(app.clock.today(), 3));
+    let reviewer = api_client(&app, "reviewer01").await;
+    assert_eq!(act(&reviewer, &app, &soon, json!({"action": "accept"})).await.status(), StatusCode::OK);
+    app.move_to_day(calendar.add_working_days(app.clock.today(), 1));
+    let reviewer = api_client(&app, "reviewer01").await;
+    assert_eq!(get_case(&reviewer, &app, &soon).await["warning"], "yellow");
+    assert_eq!(get_case(&reviewer, &app, &late).await["warning"], "red");
     let core = &app.state.core;
     let scan = || async {
         let mut tx = core.db.begin().await.unwrap();
-        tongban::app::jobs::enqueue_in(&mut tx, tongban::app::deadlines::SCAN_JOB, &json!({}), 0, None).await.unwrap();
+        tongban::app::jobs::enqueue_in(&mut tx, &core.clock, tongban::app::deadlines::SCAN_JOB, &json!({}), 0, None)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         while tongban::app::jobs::run_pending(core, "test").await.unwrap() > 0 {}
     };
     scan().await;
     scan().await;
-    let head = message_titles(&app, "head01").await;
+    // (Only the messages about these two cases count: moving the clock ages the demo's cases too.)
+    let head = titles_about(&app, "head01", &[&late, &soon]).await;
     assert_eq!(head.iter().filter(|t| t.starts_with("超期督办")).count(), 1, "once, though scanned twice: {head:?}");
     assert_eq!(head.iter().filter(|t| t.starts_with("即将超期")).count(), 1, "{head:?}");
-    let handler = message_titles(&app, "reviewer01").await;
+    let handler = titles_about(&app, "reviewer01", &[&late, &soon]).await;
     assert_eq!(
         handler.iter().filter(|t| t.starts_with("超期督办")).count(),
         1,
@@ -725,9 +732,22 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     );
     assert!(!handler.iter().any(|t| t.starts_with("即将超期")), "nobody handles the other case yet");
     assert!(
-        message_titles(&app, "head02").await.iter().all(|t| !t.starts_with("超期督办")),
+        titles_about(&app, "head02", &[&late, &soon]).await.iter().all(|t| !t.starts_with("超期督办")),
         "another department hears nothing"
     );
+}
+
+/// The titles of `who`'s messages that link to one of `cases`.
+async fn titles_about(app: &TestApp, who: &str, cases: &[&str]) -> Vec<String> {
+    let links: Vec<String> = cases.iter().map(|c| format!("/office/cases/{c}")).collect();
+    let c = api_client(app, who).await;
+    body(c.get(app.url("/api/v1/messages?page_size=100")).send().await.unwrap()).await["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| links.iter().any(|l| m["link"] == l.as_str()))
+        .map(|m| m["title"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn message_titles(app: &TestApp, who: &str) -> Vec<String> {

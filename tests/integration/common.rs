@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use reqwest::redirect::Policy;
 use reqwest::{Client, Response, StatusCode};
 use sqlx::Executor;
+use tongban::clock::TestClock;
 use tongban::config::Config;
 use tongban::web::AppState;
 
@@ -15,6 +16,8 @@ pub const PASSWORD: &str = "Tongban@2026";
 pub struct TestApp {
     pub base: String,
     pub state: AppState,
+    /// The server's clock: it starts at the real time and moves only when a test moves it.
+    pub clock: TestClock,
     pub database_url: String,
     pub data_dir: PathBuf,
     pg: Option<(String, String)>,
@@ -70,7 +73,8 @@ impl TestApp {
             accounts: tongban::config::AccountsConfig::default(),
         };
         configure(&mut config);
-        let state = tongban::server::build_state(&config).await.expect("state");
+        let clock = TestClock::starting_now();
+        let state = tongban::server::build_state_with_clock(&config, clock.clone().into()).await.expect("state");
         if demo {
             tongban::demo::seed(&state.core).await.expect("demo seed");
         }
@@ -80,7 +84,13 @@ impl TestApp {
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });
-        TestApp { base: format!("http://{addr}"), state, database_url, data_dir, pg }
+        TestApp { base: format!("http://{addr}"), state, clock, database_url, data_dir, pg }
+    }
+
+    /// Moves the server's clock to 10:00 China time on `day` (forward or back).
+    pub fn move_to_day(&self, day: chrono::NaiveDate) {
+        let at = day.and_hms_opt(10, 0, 0).unwrap().and_local_timezone(tongban::clock::china()).unwrap();
+        self.clock.set(at.timestamp_millis());
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -155,7 +165,8 @@ impl TestApp {
         client.get(self.url(path)).send().await.expect("get")
     }
 
-    /// Runs a statement on the test database (to simulate time passing or tampering).
+    /// Runs a statement on the test database (to tamper with stored data; move [`TestApp::clock`]
+    /// to let time pass).
     pub async fn sql(&self, statement: &'static str) {
         sqlx::query(statement).execute(self.state.core.db.pool()).await.expect("sql");
     }

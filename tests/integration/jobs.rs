@@ -73,7 +73,7 @@ async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() 
         notify_in(&mut tx, &app.state.core, citizen, "办件进度", &format!("第 {i} 条"), "/my/applications")
             .await
             .unwrap();
-        enqueue_in(&mut tx, "tally", &serde_json::json!({}), 0, None).await.unwrap();
+        enqueue_in(&mut tx, &app.state.core.clock, "tally", &serde_json::json!({}), 0, None).await.unwrap();
     }
     tx.commit().await.unwrap();
 
@@ -142,13 +142,12 @@ async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_err
     let app = TestApp::spawn().await;
     let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
     let mut tx = core.db.begin().await.unwrap();
-    enqueue_in(&mut tx, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
+    enqueue_in(&mut tx, &app.state.core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
 
     for attempt in 1..=MAX_ATTEMPTS {
-        let before = tongban::clock::now_ms();
+        let now = app.clock.now_ms();
         assert_eq!(run_pending(&core, "w").await.unwrap(), 1, "attempt {attempt} runs");
-        let after = tongban::clock::now_ms();
         let job = only_job(&core, "always_fails").await;
         assert_eq!(job.attempts, attempt);
         assert!(job.last_error.as_deref().unwrap_or_default().contains("短信网关超时"), "{job:?}");
@@ -156,16 +155,17 @@ async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_err
         if attempt < MAX_ATTEMPTS {
             assert!(job.failed_at.is_none());
             let delay = backoff_ms(attempt);
-            assert!(job.run_at >= before + delay && job.run_at <= after + delay, "attempt {attempt}: {job:?}");
+            assert_eq!(job.run_at, now + delay, "attempt {attempt}: {job:?}");
             // Not due before its time…
+            app.clock.advance(ms(delay - 1));
             assert_eq!(run_pending(&core, "w").await.unwrap(), 0);
             // …and due once the time has come.
-            app.sql("UPDATE jobs SET run_at = 0 WHERE kind = 'always_fails'").await;
+            app.clock.advance(ms(1));
         } else {
             assert!(job.failed_at.is_some(), "gave up after {MAX_ATTEMPTS}: {job:?}");
         }
     }
-    app.sql("UPDATE jobs SET run_at = 0 WHERE kind = 'always_fails'").await;
+    app.clock.advance(ms(backoff_ms(MAX_ATTEMPTS) * 24));
     assert_eq!(run_pending(&core, "w").await.unwrap(), 0, "a job given up is not run again");
     // Each failed run's writes were rolled back with it.
     assert_eq!(count(&app, "SELECT COUNT(*) FROM notifications WHERE at = 0").await, 0);
@@ -178,7 +178,7 @@ async fn a_job_of_an_unknown_kind_fails_with_an_error_naming_the_kind() {
     let app = TestApp::spawn().await;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
-    enqueue_in(&mut tx, "no_such_kind", &serde_json::json!({}), 0, None).await.unwrap();
+    enqueue_in(&mut tx, &app.state.core.clock, "no_such_kind", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(run_pending(core, "w").await.unwrap(), 1);
     let job = only_job(core, "no_such_kind").await;
@@ -192,12 +192,45 @@ async fn a_dedupe_key_queues_a_job_once() {
     let app = TestApp::spawn().await;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
-    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 1}), 0, Some("report@2026-11-30")).await.unwrap());
-    assert!(!enqueue_in(&mut tx, "report", &serde_json::json!({"n": 2}), 0, Some("report@2026-11-30")).await.unwrap());
-    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 3}), 0, Some("report@2026-12-01")).await.unwrap());
+    assert!(
+        enqueue_in(
+            &mut tx,
+            &app.state.core.clock,
+            "report",
+            &serde_json::json!({"n": 1}),
+            0,
+            Some("report@2026-11-30")
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !enqueue_in(
+            &mut tx,
+            &app.state.core.clock,
+            "report",
+            &serde_json::json!({"n": 2}),
+            0,
+            Some("report@2026-11-30")
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        enqueue_in(
+            &mut tx,
+            &app.state.core.clock,
+            "report",
+            &serde_json::json!({"n": 3}),
+            0,
+            Some("report@2026-12-01")
+        )
+        .await
+        .unwrap()
+    );
     // Without a key nothing is deduplicated.
-    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 4}), 0, None).await.unwrap());
-    assert!(enqueue_in(&mut tx, "report", &serde_json::json!({"n": 5}), 0, None).await.unwrap());
+    assert!(enqueue_in(&mut tx, &app.state.core.clock, "report", &serde_json::json!({"n": 4}), 0, None).await.unwrap());
+    assert!(enqueue_in(&mut tx, &app.state.core.clock, "report", &serde_json::json!({"n": 5}), 0, None).await.unwrap());
     tx.commit().await.unwrap();
     let jobs = tongban::store::jobs::of_kind(&mut core.db.conn().await.unwrap(), "report").await.unwrap();
     let payloads: Vec<&str> = jobs.iter().map(|j| j.payload.as_str()).collect();
@@ -223,11 +256,9 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].run_at, slot);
     // The periodic job does its work: expired sessions go.
-    app.sql(
-        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, idle_secs) \
-         SELECT 'old', id, 0, 0, 60 FROM users WHERE username = 'admin'",
-    )
-    .await;
+    app.api_login("admin", crate::common::PASSWORD).await;
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 1);
+    app.clock.advance(ms(tongban::app::auth::ABSOLUTE_MS + 1));
     assert_eq!(
         run_pending(&a, "w").await.unwrap(),
         7,
@@ -238,26 +269,39 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
         0,
         "every periodic job ran cleanly"
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions WHERE token_hash = 'old'").await, 0);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'session_purge' AND done_at IS NOT NULL").await, 2);
 }
 
 #[tokio::test]
 async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_messages_stay() {
     let app = TestApp::spawn().await;
-    let core = &app.state.core;
+    let core = &with_handler(&with_handler(&app.state.core, "old_failed", AlwaysFails), "old_done", Tally);
+    let core = &with_handler(core, "recent_done", Tally);
     let citizen = app.user_id("citizen01").await;
+    // A message sent, a job done and a job given up, all some time ago.
     let mut tx = core.db.begin().await.unwrap();
     notify_in(&mut tx, core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
-    for kind in ["old_done", "old_failed", "recent_done"] {
-        enqueue_in(&mut tx, kind, &serde_json::json!({}), 0, None).await.unwrap();
+    for kind in ["old_done", "old_failed"] {
+        enqueue_in(&mut tx, &core.clock, kind, &serde_json::json!({}), 0, None).await.unwrap();
     }
-    enqueue_in(&mut tx, tongban::jobs::JOB_PURGE_JOB, &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
-    app.sql("UPDATE jobs SET done_at = 1 WHERE kind IN ('old_done', 'notify')").await;
-    app.sql("UPDATE jobs SET failed_at = 1 WHERE kind = 'old_failed'").await;
-    app.sql("INSERT INTO sent_messages (job_id, channel, recipient, body, at) SELECT id, 'sms', '138****8001', 'x', 1 FROM jobs WHERE kind = 'notify'").await;
-    app.sql("UPDATE jobs SET done_at = 9999999999999 WHERE kind = 'recent_done'").await;
+    for _ in 0..MAX_ATTEMPTS {
+        run_pending(core, "w").await.unwrap();
+        app.clock.advance(ms(backoff_ms(MAX_ATTEMPTS)));
+    }
+    assert!(only_job(core, "old_failed").await.failed_at.is_some());
+    assert!(only_job(core, "old_done").await.done_at.is_some());
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM sent_messages").await, 1);
+    // Thirty days and a minute after they ended, a job is done and the purge runs.
+    app.clock.advance(ms(tongban::jobs::JOB_RETENTION_MS + 60_000));
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, &core.clock, "recent_done", &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run_pending(core, "w").await.unwrap(), 1);
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, &core.clock, tongban::jobs::JOB_PURGE_JOB, &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(run_pending(core, "w").await.unwrap(), 1);
     let left: Vec<String> = sqlx::query("SELECT kind FROM jobs ORDER BY id")
         .fetch_all(core.db.pool())
@@ -274,12 +318,15 @@ async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
     let app = TestApp::spawn().await;
     let core = with_handler(&app.state.core, "tally", Tally);
     let mut tx = core.db.begin().await.unwrap();
-    enqueue_in(&mut tx, "tally", &serde_json::json!({}), 0, None).await.unwrap();
+    enqueue_in(&mut tx, &app.state.core.clock, "tally", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
     let claimed = jobs::claim(&core, "slow").await.unwrap();
     assert_eq!(claimed.len(), 1);
-    // "slow" stalls past its lease; "next" takes the job over and runs it.
-    app.sql("UPDATE jobs SET locked_until = 1 WHERE kind = 'tally'").await;
+    // While "slow" holds its lease nobody else takes the job…
+    app.clock.advance(ms(jobs::LEASE_MS));
+    assert_eq!(run_pending(&core, "next").await.unwrap(), 0);
+    // …then "slow" stalls past it; "next" takes the job over and runs it.
+    app.clock.advance(ms(1));
     assert_eq!(run_pending(&core, "next").await.unwrap(), 1);
     // "slow" wakes up and would run it a second time; its lease is gone, so it does not.
     jobs::run_claimed(&core, "slow", claimed[0]).await.unwrap();
@@ -295,8 +342,9 @@ async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
     let mut tx = core.db.begin().await.unwrap();
     notify_in(&mut tx, core, citizen, "办件进度", "已受理", "").await.unwrap();
     tx.commit().await.unwrap();
-    // A worker claimed it long ago and never finished (it crashed, or stalls past its lease).
-    app.sql("UPDATE jobs SET locked_by = 'crashed', locked_until = 1, attempts = 1 WHERE kind = 'notify'").await;
+    // A worker claimed it and never finished (it crashed, or stalls past its lease).
+    assert_eq!(jobs::claim(core, "crashed").await.unwrap().len(), 1);
+    app.clock.advance(ms(jobs::LEASE_MS + 1));
     assert_eq!(run_pending(core, "next").await.unwrap(), 1);
     let job = only_job(core, NOTIFY_JOB).await;
     assert!(job.done_at.is_some());
@@ -306,7 +354,8 @@ async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
     let mut tx = core.db.begin().await.unwrap();
     notify_in(&mut tx, core, citizen, "办件进度", "已办结", "").await.unwrap();
     tx.commit().await.unwrap();
-    app.sql("UPDATE jobs SET locked_by = 'busy', locked_until = 99999999999999 WHERE done_at IS NULL").await;
+    assert_eq!(jobs::claim(core, "busy").await.unwrap().len(), 1);
+    app.clock.advance(ms(jobs::LEASE_MS));
     assert_eq!(run_pending(core, "next").await.unwrap(), 0);
 }
 
@@ -326,4 +375,8 @@ async fn the_server_worker_sends_queued_messages_and_stops_cleanly() {
     // It also queued the periodic session purge for the current slot.
     assert_eq!(count(&app, "SELECT COUNT(*) FROM jobs WHERE kind = 'session_purge'").await, 1);
     tokio::time::timeout(std::time::Duration::from_secs(5), worker.stop()).await.expect("the worker stops");
+}
+
+fn ms(n: i64) -> std::time::Duration {
+    std::time::Duration::from_millis(u64::try_from(n).unwrap())
 }

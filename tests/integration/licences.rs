@@ -594,16 +594,27 @@ async fn licences_past_their_validity_expire_and_say_so() {
     let identifier = licence_of(&app, &biz, "FOOD_LICENCE").await;
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert!(v["expires_on"].as_str().unwrap() > "2030-01-01", "five years: {v}");
-    app.sql("UPDATE licences SET valid_to = '2020-01-01' WHERE status = 'valid' AND type_id = (SELECT id FROM licence_types WHERE code = 'FOOD_LICENCE')").await;
+    // On its last day it is still valid; the day after, it is not.
+    let last_day = chrono::NaiveDate::parse_from_str(v["expires_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    app.move_to_day(last_day);
+    // Years later, the holder logs in afresh.
+    let biz = api_client(&app, "biz01").await;
+    let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
+    assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(true), j!("valid")));
+    app.move_to_day(last_day + chrono::Days::new(1));
+    let biz = api_client(&app, "biz01").await;
     // Verification says expired at once, before the job has run …
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(false), j!("expired")));
-    // … and the job records it.
-    let n = tongban::app::licences::expire_due(&app.state.core, tongban::app::licences::today()).await.unwrap();
-    assert_eq!(n, 1);
+    assert_eq!(stored_status(&app, &identifier).await, "valid");
+    // … and the job records it, with every other licence whose validity ended by then.
+    let ended = stored_ended_by(&app, &app.clock.today()).await;
+    let n = tongban::app::licences::expire_due(&app.state.core, app.clock.today()).await.unwrap();
+    assert_eq!(n as i64, ended);
+    assert_eq!(stored_status(&app, &identifier).await, "expired");
     let (_, html) = page(&app, &app.client(), &format!("/verify/{identifier}")).await;
     assert!(html.contains("已过期"));
-    assert_eq!(tongban::app::licences::expire_due(&app.state.core, tongban::app::licences::today()).await.unwrap(), 0);
+    assert_eq!(tongban::app::licences::expire_due(&app.state.core, app.clock.today()).await.unwrap(), 0);
 }
 
 #[tokio::test]
@@ -628,7 +639,7 @@ async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
         holder_user_id: citizen02.id,
         form_data: &form,
         extra_fields: &extra,
-        today: tongban::app::licences::today(),
+        today: core.clock.today(),
     };
     // Incomplete face data: refused, naming the field; the caller's transaction rolls back.
     let mut tx = core.db.begin().await.unwrap();
@@ -722,4 +733,26 @@ async fn on_the_form_a_ticked_licence_is_kept_in_the_draft_and_unticking_withdra
     let html = r.text().await.unwrap();
     assert!(html.contains("请上传「个体工商户营业执照」"), "{html}");
     assert!(!html.contains(&format!("value=\"{identifier}\" checked")));
+}
+
+/// The status stored for a licence (what the expiry job writes; verification computes its own).
+async fn stored_status(app: &TestApp, identifier: &str) -> String {
+    use sqlx::Row;
+    sqlx::query("SELECT status FROM licences WHERE identifier = $1")
+        .bind(identifier)
+        .fetch_one(app.state.core.db.pool())
+        .await
+        .unwrap()
+        .get("status")
+}
+
+/// How many valid or suspended licences had their last valid day before `today`.
+async fn stored_ended_by(app: &TestApp, today: &chrono::NaiveDate) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) AS n FROM licences WHERE status IN ('valid', 'suspended') AND valid_to < $1")
+        .bind(today.format("%Y-%m-%d").to_string())
+        .fetch_one(app.state.core.db.pool())
+        .await
+        .unwrap()
+        .get("n")
 }

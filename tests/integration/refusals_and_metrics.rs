@@ -20,8 +20,9 @@ async fn audit_count(app: &TestApp, action: &str, actor: &str) -> i64 {
 async fn summarise(app: &TestApp) -> u64 {
     let mut tx = app.state.core.db.begin().await.unwrap();
     // As the periodic job does once the minute has passed.
-    let later = tongban::clock::now_ms() + 2 * tongban::app::audit::REFUSAL_WINDOW_MS;
-    let n = tongban::app::audit::summarise_refusals(&mut tx, later).await.unwrap();
+    let window = u64::try_from(tongban::app::audit::REFUSAL_WINDOW_MS).unwrap();
+    app.clock.advance(std::time::Duration::from_millis(2 * window));
+    let n = tongban::app::audit::summarise_refusals(&mut tx, app.clock.now_ms()).await.unwrap();
     tx.commit().await.unwrap();
     n
 }

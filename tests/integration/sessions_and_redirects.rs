@@ -336,3 +336,21 @@ async fn a_read_connection_refuses_writes_and_the_pool_still_serves_write_transa
         tx.commit().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_session_used_again_after_a_few_minutes_is_marked_seen_and_keeps_working() {
+    let app = TestApp::spawn().await;
+    let admin = app.login_as("admin").await;
+    // More than the minute after which a request marks the session seen (a write), within the
+    // administrators' idle limit.
+    app.clock.advance(std::time::Duration::from_secs(150));
+    for path in ["/admin/users", "/admin/users?q=%00&kind=%00%0A%09", "/account"] {
+        let r = app.get(&admin, path).await;
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+    }
+    let seen: i64 = sqlx::query_scalar("SELECT MAX(last_seen_at) FROM sessions")
+        .fetch_one(app.state.core.db.pool())
+        .await
+        .unwrap();
+    assert!(seen >= app.clock.now_ms() - 1000, "the session was marked seen at the moved time");
+}

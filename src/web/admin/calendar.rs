@@ -76,12 +76,12 @@ struct YearQuery {
     saved: String,
 }
 
-fn this_year() -> i32 {
-    crate::clock::to_china(crate::clock::now_ms()).year()
+fn this_year(state: &AppState) -> i32 {
+    state.core.clock.today().year()
 }
 
-fn parse_year(raw: &str) -> i32 {
-    raw.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).unwrap_or_else(this_year)
+fn parse_year(state: &AppState, raw: &str) -> i32 {
+    raw.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y)).unwrap_or_else(|| this_year(state))
 }
 
 /// What the page shows besides the year: a form's errors and values, or what was just done.
@@ -102,7 +102,7 @@ async fn show(state: &AppState, shell: Shell, user: &CurrentUser, year: i32, out
 
 async fn page(State(state): State<AppState>, shell: Shell, user: CurrentUser, Query(q): Query<YearQuery>) -> WebResult {
     let saved = (!q.saved.is_empty()).then_some(q.saved);
-    show(&state, shell, &user, parse_year(&q.year), Outcome { saved, ..Outcome::default() }).await
+    show(&state, shell, &user, parse_year(&state, &q.year), Outcome { saved, ..Outcome::default() }).await
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -122,7 +122,7 @@ async fn save(State(state): State<AppState>, shell: Shell, user: CurrentUser, Fo
             Ok(crate::web::kit::forms::redirect(&target))
         }
         Err(AppError::Invalid(p)) => {
-            let year = f.day.get(..4).map_or_else(this_year, parse_year);
+            let year = f.day.get(..4).map_or_else(|| this_year(&state), |y| parse_year(&state, y));
             show(&state, shell, &user, year, Outcome { errors: FormErrors(p), form: f, ..Outcome::default() }).await
         }
         Err(e) => Err(e.into()),
@@ -137,7 +137,7 @@ struct RemoveForm {
 
 async fn remove(State(state): State<AppState>, user: CurrentUser, Form(f): Form<RemoveForm>) -> WebResult {
     calendar::remove_day(&state.core, &user.actor, &f.day).await?;
-    let year = f.day.get(..4).map_or_else(this_year, parse_year);
+    let year = f.day.get(..4).map_or_else(|| this_year(&state), |y| parse_year(&state, y));
     Ok(crate::web::kit::forms::redirect(&format!("/admin/calendar?year={year}")))
 }
 
@@ -154,11 +154,11 @@ async fn import(State(state): State<AppState>, shell: Shell, user: CurrentUser, 
     };
     match result {
         Ok(imported) => {
-            let year = imported.years.first().copied().unwrap_or_else(this_year);
+            let year = imported.years.first().copied().unwrap_or_else(|| this_year(&state));
             show(&state, shell, &user, year, Outcome { imported: Some(imported), ..Outcome::default() }).await
         }
         Err(AppError::Invalid(p)) => {
-            show(&state, shell, &user, this_year(), Outcome { errors: FormErrors(p), ..Outcome::default() }).await
+            show(&state, shell, &user, this_year(&state), Outcome { errors: FormErrors(p), ..Outcome::default() }).await
         }
         Err(e) => Err(WebError(e)),
     }

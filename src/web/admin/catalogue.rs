@@ -384,7 +384,10 @@ async fn import_submit(
 
 async fn export(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     let bytes = catalogue_io::export_xlsx(&state.core, &user.actor).await?;
-    let name = format!("attachment; filename=\"catalogue-{}.xlsx\"", clock::to_china(clock::now_ms()).format("%Y%m%d"));
+    let name = format!(
+        "attachment; filename=\"catalogue-{}.xlsx\"",
+        clock::to_china(state.core.clock.now_ms()).format("%Y%m%d")
+    );
     Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),

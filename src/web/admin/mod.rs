@@ -260,7 +260,7 @@ async fn detail_page(
     // Offer only the roles this account may be given here (and those it holds); the use case
     // checks again.
     roles.retain(|r| view.grants.iter().any(|g| g.role_code == r.code) || app::users::assignable(view.user.kind, r));
-    let locked = view.user.locked_until.is_some_and(|t| t > clock::now_ms());
+    let locked = view.user.locked_until.is_some_and(|t| t > state.core.clock.now_ms());
     Ok(UserDetailPage {
         administrator: view.is_administrator(),
         shell,

@@ -107,7 +107,7 @@ async fn office(
     let page = page_number(&q.page);
     let (total, rows) = cases::list_with_counts(core, &user.actor, &queue, page, 20, &queues).await?;
     let calendar = crate::app::calendar::load(core).await?;
-    let today = cases::today();
+    let today = state.core.clock.today();
     let mut lines = Vec::new();
     let mut conn = core.db.conn().await?;
     for row in rows {

@@ -1,0 +1,100 @@
+//! Every "now" comes from the injectable clock (`app::Core::clock`), so that tests move time
+//! instead of rewriting rows: the files under `src` and `bench` are scanned for reads of the
+//! system's wall time outside `src/clock.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use std::path::{Path, PathBuf};
+
+/// Reads of the wall clock that only `src/clock.rs` may make.
+const WALL_TIME: [&str; 5] = ["Utc::now", "Local::now", "SystemTime::now", "OffsetDateTime::now", "Utc::today"];
+
+/// `Instant::now` measures durations, which no test needs to move; these files use it for that
+/// and for nothing else. Any other file must read the clock.
+const INSTANT_ALLOWED: [(&str, &str); 5] = [
+    ("src/web/kit/middleware.rs", "the latency of a request, for the metrics"),
+    ("src/app/at_rest.rs", "how long re-sealing took, for the log"),
+    ("src/app/calendar.rs", "the age of the work-calendar cache (a refresh interval, not a time of day)"),
+    ("src/cli.rs", "how long a command took, for its output"),
+    ("bench/", "benchmarks measure latency and throughput"),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// What on `line` of the file at `relative` reads the time without the clock, if anything.
+fn offence(relative: &str, line: &str) -> Option<&'static str> {
+    if let Some(p) = WALL_TIME.iter().find(|p| line.contains(**p)) {
+        return Some(p);
+    }
+    // A free `now_ms()` (the removed `clock::now_ms`), as opposed to a method on a clock.
+    let free_now_ms = line.match_indices("now_ms(").any(|(i, _)| {
+        let before = &line[..i];
+        !before.ends_with('.') && !before.ends_with("fn ")
+    });
+    if free_now_ms {
+        return Some("a free now_ms()");
+    }
+    if line.contains("Instant::now") && !INSTANT_ALLOWED.iter().any(|(allowed, _)| relative.starts_with(allowed)) {
+        return Some("Instant::now");
+    }
+    None
+}
+
+#[test]
+fn only_the_clock_reads_the_wall_time() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    rust_files(&root.join("bench"), &mut files);
+    assert!(files.len() > 80, "expected the sources and benchmarks, found {}", files.len());
+    let mut offenders = Vec::new();
+    for file in &files {
+        let relative = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        if relative == "src/clock.rs" {
+            continue;
+        }
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if let Some(what) = offence(&relative, line) {
+                offenders.push(format!("{relative}:{}: {what}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "read the time from the clock (`core.clock.now_ms()`, `core.clock.today()`) instead:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn the_guard_catches_each_way_of_reading_the_wall_time() {
+    for bad in [
+        "let now = chrono::Utc::now();",
+        "let t = std::time::SystemTime::now();",
+        "let d = chrono::Local::now().date_naive();",
+        "let now = crate::clock::now_ms();",
+        "    store::insert(tx, now_ms()).await?;",
+        "let started = Instant::now();",
+    ] {
+        assert!(offence("src/app/cases.rs", bad).is_some(), "missed: {bad}");
+    }
+    for good in [
+        "let now = core.clock.now_ms();",
+        "pub fn now_ms(&self) -> i64 {",
+        "let today = state.core.clock.today();",
+        "audit_in(tx, &core.clock, actor, action, object, outcome, detail)",
+    ] {
+        assert_eq!(offence("src/app/cases.rs", good), None, "flagged: {good}");
+    }
+    assert_eq!(offence("src/web/kit/middleware.rs", "let started = Instant::now();"), None);
+    assert_eq!(offence("bench/load.rs", "let t = Instant::now();"), None);
+}
