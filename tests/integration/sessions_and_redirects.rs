@@ -348,9 +348,7 @@ async fn a_session_used_again_after_a_few_minutes_is_marked_seen_and_keeps_worki
         let r = app.get(&admin, path).await;
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
-    let seen: i64 = sqlx::query_scalar("SELECT MAX(last_seen_at) FROM sessions")
-        .fetch_one(app.state.core.db.pool())
-        .await
-        .unwrap();
+    let seen: i64 =
+        sqlx::query_scalar("SELECT MAX(last_seen_at) FROM sessions").fetch_one(app.state.core.db.pool()).await.unwrap();
     assert!(seen >= app.clock.now_ms() - 1000, "the session was marked seen at the moved time");
 }
