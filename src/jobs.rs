@@ -7,8 +7,8 @@ use sqlx::AnyConnection;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::app::jobs::{BoxFuture, JobHandler, Registry, run_pending, schedule_due};
-use crate::app::notifications::{NOTIFY_JOB, SendText};
+use crate::app::jobs::{BoxFuture, JobKind, Periodic, Registry, run_pending, schedule_due};
+use crate::app::notifications::SendText;
 use crate::app::{AppError, Core};
 use crate::app::{deadlines, licences};
 use crate::store::jobs::Job;
@@ -19,13 +19,13 @@ const POLL: Duration = Duration::from_secs(1);
 /// The job kinds this release runs, and the periodic ones.
 pub fn registry() -> Registry {
     let mut r = Registry::default();
-    r.register(NOTIFY_JOB, SendText);
-    r.register(deadlines::SCAN_JOB, deadlines::Scan).every(deadlines::SCAN_JOB, deadlines::SCAN_SECONDS);
-    r.register(deadlines::WARNING_JOB, deadlines::Warn);
+    r.add(SendText);
+    r.add(deadlines::Scan).every_kind::<deadlines::Scan>(deadlines::SCAN_SECONDS);
+    r.add(deadlines::Warn);
     r.register(licences::EXPIRE_JOB, licences::ExpireJob).every(licences::EXPIRE_JOB, 3_600);
-    r.register(SESSION_PURGE_JOB, PurgeSessions).every(SESSION_PURGE_JOB, 300);
-    r.register(JOB_PURGE_JOB, PurgeJobs).every(JOB_PURGE_JOB, 86_400);
-    r.register(REFUSAL_SUMMARY_JOB, SummariseRefusals).every(REFUSAL_SUMMARY_JOB, 300);
+    r.add(PurgeSessions).every_kind::<PurgeSessions>(300);
+    r.add(PurgeJobs).every_kind::<PurgeJobs>(86_400);
+    r.add(SummariseRefusals).every_kind::<SummariseRefusals>(300);
     r
 }
 
@@ -88,8 +88,18 @@ pub const SESSION_PURGE_JOB: &str = "session_purge";
 
 struct PurgeSessions;
 
-impl JobHandler for PurgeSessions {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+impl JobKind for PurgeSessions {
+    const KIND: &'static str = SESSION_PURGE_JOB;
+    const LABEL: &'static str = "清理过期会话";
+    type Payload = Periodic;
+
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        _: &'a Job,
+        _: Periodic,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             let n =
                 crate::store::sessions::purge_expired(tx, core.clock.now_ms(), crate::app::auth::ABSOLUTE_MS).await?;
@@ -108,8 +118,18 @@ pub const JOB_RETENTION_MS: i64 = 30 * 24 * 3600 * 1000;
 
 struct PurgeJobs;
 
-impl JobHandler for PurgeJobs {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+impl JobKind for PurgeJobs {
+    const KIND: &'static str = JOB_PURGE_JOB;
+    const LABEL: &'static str = "清理已完成的任务";
+    type Payload = Periodic;
+
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        _: &'a Job,
+        _: Periodic,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             crate::store::jobs::purge_done(tx, core.clock.now_ms() - JOB_RETENTION_MS).await?;
             Ok(())
@@ -123,8 +143,18 @@ pub const REFUSAL_SUMMARY_JOB: &str = "refusal_summary";
 
 struct SummariseRefusals;
 
-impl JobHandler for SummariseRefusals {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+impl JobKind for SummariseRefusals {
+    const KIND: &'static str = REFUSAL_SUMMARY_JOB;
+    const LABEL: &'static str = "汇总拒绝访问记录";
+    type Payload = Periodic;
+
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        _: &'a Job,
+        _: Periodic,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             crate::app::audit::summarise_refusals(tx, core.clock.now_ms()).await?;
             Ok(())

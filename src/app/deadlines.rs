@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
 
-use super::jobs::{BoxFuture, JobHandler, enqueue_in};
+use super::jobs::{BoxFuture, JobKind, Periodic, enqueue};
 use super::{AppError, Core};
 use crate::domain::workflow::Warning;
 use crate::store::cases::{self as store, Listing, Scope};
@@ -19,17 +19,28 @@ pub const SCAN_SECONDS: i64 = 600;
 /// Cases looked at per scan and level; the next scan takes the rest.
 const SCAN_LIMIT: i64 = 2_000;
 
+/// One warning to give: the case and its level (`yellow`, `red`).
 #[derive(Debug, Serialize, Deserialize)]
-struct WarningPayload {
-    case: String,
-    level: String,
+pub struct WarningPayload {
+    pub case: String,
+    pub level: String,
 }
 
 /// Queues a warning for every running case due within the yellow window or past due.
 pub struct Scan;
 
-impl JobHandler for Scan {
-    fn run<'a>(&'a self, tx: &'a mut AnyConnection, core: &'a Core, _: &'a Job) -> BoxFuture<'a, Result<(), AppError>> {
+impl JobKind for Scan {
+    const KIND: &'static str = SCAN_JOB;
+    const LABEL: &'static str = "办件时限扫描";
+    type Payload = Periodic;
+
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        _: &'a Job,
+        _: Periodic,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
             let calendar = super::calendar::load(core).await?;
             let today = core.clock.today();
@@ -41,11 +52,9 @@ impl JobHandler for Scan {
             ];
             for (level, listing) in listings {
                 for case in store::list(tx, Scope::All, &listing, 0, SCAN_LIMIT).await? {
-                    let payload =
-                        serde_json::to_value(WarningPayload { case: case.number.clone(), level: level.into() })
-                            .map_err(|e| AppError::Internal(e.into()))?;
+                    let payload = WarningPayload { case: case.number.clone(), level: level.into() };
                     let key = format!("deadline:{}:{level}:{}", case.number, day(today));
-                    enqueue_in(tx, &core.clock, WARNING_JOB, &payload, core.clock.now_ms(), Some(&key)).await?;
+                    enqueue::<Warn>(tx, core, &payload, core.clock.now_ms(), Some(&key)).await?;
                 }
             }
             Ok(())
@@ -56,15 +65,19 @@ impl JobHandler for Scan {
 /// Tells the handler and the department's deciders about one case, if it still warrants it.
 pub struct Warn;
 
-impl JobHandler for Warn {
+impl JobKind for Warn {
+    const KIND: &'static str = WARNING_JOB;
+    const LABEL: &'static str = "办件预警与超期督办";
+    type Payload = WarningPayload;
+
     fn run<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
         core: &'a Core,
-        job: &'a Job,
+        _: &'a Job,
+        p: WarningPayload,
     ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            let p: WarningPayload = serde_json::from_str(&job.payload).map_err(|e| AppError::Internal(e.into()))?;
             let Some(case) = store::by_number(tx, &p.case).await? else { return Ok(()) };
             let calendar = super::calendar::load(core).await?;
             let level = super::cases::warning_of(&case, core.clock.today(), &calendar);

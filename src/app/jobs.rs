@@ -44,11 +44,78 @@ pub trait JobHandler: Send + Sync {
     ) -> BoxFuture<'a, Result<(), AppError>>;
 }
 
+/// A kind of background job: its name, the payload it carries and what it does. The payload is
+/// stored as JSON (sealed with the field key when [`JobKind::SEALED`]: it holds personal data);
+/// a payload that does not parse as `Payload` cannot be mended by retrying, so such a job goes
+/// straight to the failed list (see `/admin/jobs`).
+pub trait JobKind: Send + Sync + 'static {
+    /// The name stored in the job row; never change it once released.
+    const KIND: &'static str;
+    /// Shown to administrators, in Chinese.
+    const LABEL: &'static str;
+    /// Seal the payload at rest.
+    const SEALED: bool = false;
+    type Payload: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static;
+
+    /// The job's effect, written through `tx` (the transaction that also marks it done).
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        job: &'a Job,
+        payload: Self::Payload,
+    ) -> BoxFuture<'a, Result<(), AppError>>;
+}
+
+/// The payload of a periodic job: nothing (it is queued as `{}`).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Periodic {}
+
+/// A failure that retrying cannot mend (a payload this release cannot read): the job is given up
+/// at once instead of after [`MAX_ATTEMPTS`].
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Permanent(pub String);
+
+/// The untyped handler a [`JobKind`] is held as.
+struct Typed<K>(K);
+
+impl<K: JobKind> JobHandler for Typed<K> {
+    fn run<'a>(
+        &'a self,
+        tx: &'a mut AnyConnection,
+        core: &'a Core,
+        job: &'a Job,
+    ) -> BoxFuture<'a, Result<(), AppError>> {
+        Box::pin(async move {
+            let payload: K::Payload = serde_json::from_str(&job.payload).map_err(|e| {
+                AppError::Internal(anyhow::Error::new(Permanent(format!("任务内容无法读取（{}）：{e}", K::KIND))))
+            })?;
+            self.0.run(tx, core, job, payload).await
+        })
+    }
+}
+
+/// Queues a job of kind `K` inside the caller's transaction. With a `dedupe_key` that was queued
+/// before, nothing is added and `false` is returned.
+pub async fn enqueue<K: JobKind>(
+    tx: &mut AnyConnection,
+    core: &Core,
+    payload: &K::Payload,
+    run_at: i64,
+    dedupe_key: Option<&str>,
+) -> Result<bool, AppError> {
+    let json = serde_json::to_string(payload).map_err(|e| AppError::Internal(e.into()))?;
+    let stored = if K::SEALED { core.cipher.encrypt(&json) } else { json };
+    Ok(store::insert(tx, K::KIND, &stored, run_at, dedupe_key, core.clock.now_ms()).await?)
+}
+
 /// Handlers by kind, and the kinds that are queued periodically.
 #[derive(Clone, Default)]
 pub struct Registry {
     handlers: HashMap<&'static str, Arc<dyn JobHandler>>,
     schedules: Vec<(&'static str, i64)>,
+    labels: HashMap<&'static str, &'static str>,
 }
 
 impl Registry {
@@ -56,6 +123,22 @@ impl Registry {
     pub fn register(&mut self, kind: &'static str, handler: impl JobHandler + 'static) -> &mut Self {
         self.handlers.insert(kind, Arc::new(handler));
         self
+    }
+
+    /// Registers the handler of a typed kind.
+    pub fn add<K: JobKind>(&mut self, handler: K) -> &mut Self {
+        self.labels.insert(K::KIND, K::LABEL);
+        self.register(K::KIND, Typed(handler))
+    }
+
+    /// Queues the typed kind `K` (its payload [`Periodic`]) once every `seconds`.
+    pub fn every_kind<K: JobKind<Payload = Periodic>>(&mut self, seconds: i64) -> &mut Self {
+        self.every(K::KIND, seconds)
+    }
+
+    /// The administrators' name of a kind (the kind itself when it has none).
+    pub fn label<'a>(&self, kind: &'a str) -> &'a str {
+        self.labels.get(kind).copied().unwrap_or(kind)
     }
 
     /// Queues `kind` once every `seconds` (see [`schedule_due`]).
@@ -80,20 +163,6 @@ pub async fn enqueue_in(
     dedupe_key: Option<&str>,
 ) -> Result<bool, AppError> {
     Ok(store::insert(tx, kind, &payload.to_string(), run_at, dedupe_key, clock.now_ms()).await?)
-}
-
-/// Queues a job whose payload holds personal data (a text message), sealed with the field key;
-/// [`run_claimed`] opens it before the handler sees it.
-pub async fn enqueue_sealed_in(
-    tx: &mut AnyConnection,
-    clock: &crate::clock::Clock,
-    cipher: &crate::crypto::FieldCipher,
-    kind: &str,
-    payload: &serde_json::Value,
-    run_at: i64,
-    dedupe_key: Option<&str>,
-) -> Result<bool, AppError> {
-    Ok(store::insert(tx, kind, &cipher.encrypt(&payload.to_string()), run_at, dedupe_key, clock.now_ms()).await?)
 }
 
 /// The delay before the next try after `attempts` starts have failed: 30 s × 2^(attempts − 1),
@@ -167,7 +236,8 @@ async fn record_failure(core: &Core, worker: &str, job: &Job, error: &AppError) 
         other => other.to_string(),
     };
     let now = core.clock.now_ms();
-    let give_up = job.attempts >= job.max_attempts;
+    let permanent = matches!(error, AppError::Internal(e) if e.downcast_ref::<Permanent>().is_some());
+    let give_up = permanent || job.attempts >= job.max_attempts;
     let retry_at = (!give_up).then(|| now + backoff_ms(job.attempts));
     let mut tx = core.db.begin().await?;
     let recorded = store::mark_failed(&mut tx, job.id, worker, &text, retry_at, now).await?;
@@ -212,6 +282,85 @@ pub async fn schedule_due(core: &Core, now: i64) -> Result<usize, AppError> {
     }
     tx.commit().await?;
     Ok(added)
+}
+
+/// A job kind's queue, as administrators see it.
+#[derive(Debug, Clone)]
+pub struct KindCounts {
+    pub kind: String,
+    pub label: String,
+    pub open: i64,
+    pub due: i64,
+    pub failed: i64,
+}
+
+/// A job given up after its attempts (or at once, when its payload could not be read).
+#[derive(Debug, Clone)]
+pub struct FailedJob {
+    pub id: i64,
+    pub kind: String,
+    pub label: String,
+    pub attempts: i64,
+    pub failed_at: i64,
+    /// The last error, with ID and mobile numbers masked.
+    pub error: String,
+}
+
+/// How many failed jobs the page lists (the latest).
+pub const FAILED_LISTED: i64 = 200;
+
+/// The queues by kind and the failed jobs, for the system administrator.
+pub async fn overview(core: &Core, actor: &super::Actor) -> Result<(Vec<KindCounts>, Vec<FailedJob>), AppError> {
+    super::authorize(core, actor, crate::domain::permission::Permission::JobsManage, "jobs").await?;
+    let mut conn = core.db.conn().await?;
+    let kinds = store::counts_by_kind(&mut conn, core.clock.now_ms())
+        .await?
+        .into_iter()
+        .map(|(kind, open, due, failed)| KindCounts {
+            label: core.jobs.label(&kind).to_owned(),
+            kind,
+            open,
+            due,
+            failed,
+        })
+        .collect();
+    let failed = store::failed(&mut conn, FAILED_LISTED)
+        .await?
+        .into_iter()
+        .map(|j| FailedJob {
+            id: j.id,
+            label: core.jobs.label(&j.kind).to_owned(),
+            attempts: j.attempts,
+            failed_at: j.failed_at.unwrap_or_default(),
+            error: crate::domain::mask::in_text(j.last_error.as_deref().unwrap_or_default()),
+            kind: j.kind,
+        })
+        .collect();
+    Ok((kinds, failed))
+}
+
+/// Puts a failed job back in the queue, due now, with its attempts counted afresh; audited in
+/// the same transaction. Not found when the job is not failed (already retried, say).
+pub async fn retry(core: &Core, actor: &super::Actor, id: i64) -> Result<(), AppError> {
+    super::authorize(core, actor, crate::domain::permission::Permission::JobsManage, "jobs").await?;
+    let mut tx = core.db.begin().await?;
+    let Some(job) = store::by_id(&mut tx, id).await? else { return Err(AppError::NotFound) };
+    if !store::requeue(&mut tx, id, core.clock.now_ms()).await? {
+        return Err(AppError::NotFound);
+    }
+    let detail = format!("{}，此前已尝试 {} 次", core.jobs.label(&job.kind), job.attempts);
+    super::audit_in(
+        &mut tx,
+        &core.clock,
+        actor,
+        "job.retry",
+        &id.to_string(),
+        crate::store::audit::Outcome::Success,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[cfg(test)]

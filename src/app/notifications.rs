@@ -4,7 +4,7 @@
 
 use sqlx::AnyConnection;
 
-use super::jobs::{BoxFuture, JobHandler, enqueue_sealed_in};
+use super::jobs::{BoxFuture, JobKind, enqueue};
 use super::{Actor, AppError, Core, authorize};
 use crate::domain::mask;
 use crate::domain::permission::Permission;
@@ -63,30 +63,36 @@ pub async fn notify_in(
     store::insert(tx, user_id, title, &core.cipher.encrypt(body), link, core.clock.now_ms()).await?;
     let has_phone = crate::store::users::by_id(tx, user_id).await?.is_some_and(|u| u.phone_enc.is_some());
     if has_phone {
-        let text = format!("【通办】{title}：{body}");
-        let payload = serde_json::json!({ "user_id": user_id, "text": text });
-        enqueue_sealed_in(tx, &core.clock, &core.cipher, NOTIFY_JOB, &payload, core.clock.now_ms(), None).await?;
+        let message = TextMessage { user_id, text: format!("【通办】{title}：{body}") };
+        enqueue::<SendText>(tx, core, &message, core.clock.now_ms(), None).await?;
     }
     Ok(())
+}
+
+/// One text message to a user (sealed at rest: the text may quote personal details).
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TextMessage {
+    pub user_id: i64,
+    pub text: String,
 }
 
 /// Sends the text message of a `notify` job to the user's current phone number.
 pub struct SendText;
 
-impl JobHandler for SendText {
+impl JobKind for SendText {
+    const KIND: &'static str = NOTIFY_JOB;
+    const LABEL: &'static str = "发送短信";
+    const SEALED: bool = true;
+    type Payload = TextMessage;
+
     fn run<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
         core: &'a Core,
         job: &'a Job,
+        p: TextMessage,
     ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            #[derive(serde::Deserialize)]
-            struct Payload {
-                user_id: i64,
-                text: String,
-            }
-            let p: Payload = serde_json::from_str(&job.payload).map_err(|e| AppError::Internal(e.into()))?;
             let user = crate::store::users::by_id(tx, p.user_id).await?;
             // The number is read at send time: a user who removed it since is not texted.
             let Some(encrypted) = user.and_then(|u| u.phone_enc) else {

@@ -60,6 +60,7 @@ permissions! {
     LicenceManage => "licence.manage", "管理电子证照（证照目录、手工签发、历史证照归集、变更、共享接口）", staff;
     LicenceRevoke => "licence.revoke", "注销、吊销、暂停、恢复本部门签发的电子证照", staff;
     OpsMetrics => "ops.metrics", "读取运行指标（/metrics）", system;
+    JobsManage => "ops.jobs", "后台任务（查看失败的任务并重新排队）", system;
     PiiReveal => "pii.reveal", "查看完整个人信息（每次查看均审计）", staff;
 }
 

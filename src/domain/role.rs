@@ -87,7 +87,7 @@ pub const BUILTIN_ROLES: &[BuiltinRole] = &[
         code: "sysadmin",
         name: "系统管理员",
         scope: DataScope::All,
-        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView, CalendarEdit, OpsMetrics],
+        permissions: &[AccountSelf, AdminView, UserView, UserManage, OrgView, CalendarEdit, OpsMetrics, JobsManage],
     },
     BuiltinRole {
         code: "secadmin",

@@ -178,6 +178,42 @@ pub async fn of_kind(c: &mut AnyConnection, kind: &str) -> sqlx::Result<Vec<Job>
     rows.iter().map(job_from_row).collect()
 }
 
+/// Jobs given up (the dead-letter list), the latest first.
+pub async fn failed(c: &mut AnyConnection, limit: i64) -> sqlx::Result<Vec<Job>> {
+    const SQL: &str = select_job_where!("failed_at IS NOT NULL ORDER BY failed_at DESC, id DESC LIMIT $1");
+    let rows = sqlx::query(SQL).bind(limit).fetch_all(c).await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// Open jobs by kind: (kind, queued, of which due by `now`, failed).
+pub async fn counts_by_kind(c: &mut AnyConnection, now: i64) -> sqlx::Result<Vec<(String, i64, i64, i64)>> {
+    let rows = sqlx::query(
+        "SELECT kind, \
+                CAST(SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open, \
+                CAST(SUM(CASE WHEN done_at IS NULL AND failed_at IS NULL AND run_at <= $1 THEN 1 ELSE 0 END) AS BIGINT) AS due, \
+                CAST(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS failed \
+         FROM jobs GROUP BY kind ORDER BY kind",
+    )
+    .bind(now)
+    .fetch_all(c)
+    .await?;
+    rows.iter().map(|r| Ok((r.try_get("kind")?, r.try_get("open")?, r.try_get("due")?, r.try_get("failed")?))).collect()
+}
+
+/// Puts a failed job back in the queue, due at `now`, with its attempts counted afresh (its last
+/// error is kept until the next run). False when the job is not (or no longer) failed.
+pub async fn requeue(c: &mut AnyConnection, id: i64, now: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET failed_at = NULL, attempts = 0, run_at = $2, locked_by = NULL, locked_until = NULL \
+         WHERE id = $1 AND failed_at IS NOT NULL AND done_at IS NULL",
+    )
+    .bind(id)
+    .bind(now)
+    .execute(c)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 fn job_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Job> {
     Ok(Job {
         id: r.try_get("id")?,

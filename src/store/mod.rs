@@ -99,6 +99,7 @@ migrations! {
     8 => "0008_at_rest",
     9 => "0009_accounts",
     10 => "0010_refusals",
+    11 => "0011_failed_jobs",
 }
 
 impl Db {

@@ -380,3 +380,85 @@ async fn the_server_worker_sends_queued_messages_and_stops_cleanly() {
 fn ms(n: i64) -> std::time::Duration {
     std::time::Duration::from_millis(u64::try_from(n).unwrap())
 }
+
+#[tokio::test]
+async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_the_system_administrator() {
+    let app = TestApp::spawn().await;
+    let core = &app.state.core;
+    // A warning job as an older or newer release might have written it: the typed kind cannot
+    // read it, and retrying would not help.
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, &core.clock, tongban::app::deadlines::WARNING_JOB, &serde_json::json!({"case": 7}), 0, None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(run_pending(core, "w").await.unwrap(), 1);
+    let job = only_job(core, tongban::app::deadlines::WARNING_JOB).await;
+    assert_eq!(job.attempts, 1, "one start, not six");
+    assert!(job.failed_at.is_some(), "{job:?}");
+    assert!(job.last_error.as_deref().unwrap_or_default().contains("任务内容无法读取"), "{job:?}");
+
+    let admin = app.login_as("admin").await;
+    let html = app.get(&admin, "/admin/jobs").await.text().await.unwrap();
+    assert!(html.contains("办件预警与超期督办") && html.contains("任务内容无法读取"), "{html}");
+    assert!(html.contains(&format!("/admin/jobs/{}/retry", job.id)));
+    assert!(app.get(&admin, "/admin").await.text().await.unwrap().contains("/admin/jobs"), "a card on the home page");
+    // Window staff, department staff and the other two administrators do not see it.
+    for name in ["reviewer01", "secadmin", "auditor"] {
+        let client = app.login_as(name).await;
+        assert_eq!(app.get(&client, "/admin/jobs").await.status(), reqwest::StatusCode::FORBIDDEN, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
+    let app = TestApp::spawn().await;
+    let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
+    let mut tx = core.db.begin().await.unwrap();
+    enqueue_in(&mut tx, &core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    for _ in 0..MAX_ATTEMPTS {
+        run_pending(&core, "w").await.unwrap();
+        app.clock.advance(ms(backoff_ms(MAX_ATTEMPTS)));
+    }
+    let job = only_job(&core, "always_fails").await;
+    assert!(job.failed_at.is_some(), "{job:?}");
+
+    let admin = app.login_as("admin").await;
+    let path = format!("/admin/jobs/{}/retry", job.id);
+    let r = app.post_form(&admin, "/admin/jobs", &path, &[]).await;
+    assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);
+    assert_eq!(crate::common::location(&r), format!("/admin/jobs?retried={}", job.id));
+    let html = app.get(&admin, &crate::common::location(&r)).await.text().await.unwrap();
+    assert!(html.contains(&format!("任务 {} 已重新排队", job.id)), "{html}");
+    let again = only_job(&core, "always_fails").await;
+    assert!(again.failed_at.is_none() && again.attempts == 0 && again.run_at <= app.clock.now_ms(), "{again:?}");
+    let audit = app.audit_rows("job.retry").await;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].1, job.id.to_string());
+    // A second click finds nothing failed to retry; an unknown or malformed id is not found.
+    for bad in [path.clone(), "/admin/jobs/999999/retry".to_owned(), "/admin/jobs/x%00/retry".to_owned()] {
+        let r = app.post_form(&admin, "/admin/jobs", &bad, &[]).await;
+        assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND, "{bad}");
+    }
+    assert_eq!(app.audit_rows("job.retry").await.len(), 1);
+    // It runs again with a fresh count of attempts.
+    assert_eq!(run_pending(&core, "w").await.unwrap(), 1);
+    assert_eq!(only_job(&core, "always_fails").await.attempts, 1);
+}
+
+#[tokio::test]
+async fn a_text_message_job_carries_its_typed_payload_sealed() {
+    let app = TestApp::spawn().await;
+    let core = &app.state.core;
+    let message =
+        tongban::app::notifications::TextMessage { user_id: 1, text: "【通办】您的电话 13800138001".into() };
+    let mut tx = core.db.begin().await.unwrap();
+    jobs::enqueue::<tongban::app::notifications::SendText>(&mut tx, core, &message, 0, None).await.unwrap();
+    tx.commit().await.unwrap();
+    let all = tongban::store::jobs::of_kind(&mut core.db.conn().await.unwrap(), NOTIFY_JOB).await.unwrap();
+    let job = all.last().unwrap();
+    assert!(job.payload.starts_with('k') && !job.payload.contains("13800138001"), "sealed: {}", job.payload);
+    let opened: serde_json::Value = serde_json::from_str(&core.cipher.decrypt(&job.payload).unwrap()).unwrap();
+    assert_eq!(opened["text"], message.text);
+}

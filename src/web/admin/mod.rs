@@ -4,6 +4,7 @@
 
 pub mod calendar;
 pub mod catalogue;
+pub mod jobs;
 pub mod licences;
 
 use crate::domain::permission::Permission as P;
@@ -28,7 +29,7 @@ use crate::web::kit::shell::{CurrentUser, Shell, render, render_status};
 use crate::web::{AppState, Routes};
 
 pub fn routes(r: Routes) -> Routes {
-    let r = licences::routes(calendar::routes(catalogue::routes(r)));
+    let r = jobs::routes(licences::routes(calendar::routes(catalogue::routes(r))));
     r.get("/admin", Perm(P::AdminView), home)
         .get("/admin/users", Perm(P::UserView), users)
         .get("/admin/users/new", Perm(P::UserManage), user_new_page)
@@ -111,6 +112,14 @@ async fn home(State(state): State<AppState>, shell: Shell, user: CurrentUser) ->
                 href: "/admin/calendar",
                 title: "工作日历",
                 text: "维护法定节假日和调休上班日，导入导出 CSV；办结时限按工作日计算",
+            },
+        ),
+        (
+            Permission::JobsManage,
+            Card {
+                href: "/admin/jobs",
+                title: "后台任务",
+                text: "短信、预警等后台任务的排队情况；失败的任务查看原因后重新排队",
             },
         ),
         (
