@@ -134,9 +134,18 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        // PostgreSQL refuses text it cannot hold (a NUL character, bytes outside UTF-8): the
+        // input's fault, reported as such, never a server error. The transaction rolls back.
+        let refused_text = e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22021" || c == "22P05");
+        if refused_text {
+            return AppError::Invalid(vec![FieldError::new("", "invalid_character", INVALID_CHARACTER)]);
+        }
         AppError::Internal(e.into())
     }
 }
+
+/// The message for input holding a character that cannot be stored (a NUL).
+pub const INVALID_CHARACTER: &str = "输入中含有无法处理的字符（如空字符），请删除后重试";
 
 pub use crate::domain::FieldError;
 

@@ -124,7 +124,7 @@ pub fn build_app(state: AppState) -> Router {
 
 /// The request-wide layers around a router (the tests wrap routers of their own in the same
 /// stack). From the outside in: request id, trace span, metrics, security headers, error
-/// rendering, the timeout, the panic catcher, the body limit, CSRF and the access guard — so
+/// rendering, the timeout, the panic catcher, the body limit, the NUL check, CSRF and the access guard — so
 /// that a timeout or a panic is still an error page with a request id, security headers and
 /// its place in the metrics.
 pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
@@ -133,6 +133,7 @@ pub fn with_middleware(router: Router<AppState>, state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), middleware::guard))
         .layer(from_fn_with_state(state.clone(), middleware::csrf))
         .layer(from_fn_with_state(state.clone(), limits::per_address))
+        .layer(from_fn(middleware::refuse_nul))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))

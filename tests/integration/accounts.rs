@@ -372,3 +372,20 @@ async fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy
 fn days(n: u64) -> std::time::Duration {
     std::time::Duration::from_secs(n * 86_400)
 }
+
+#[tokio::test]
+async fn a_nul_character_in_a_json_body_is_refused_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    let mut fields = person("nulname01", "31011219900303001", "Minhang#Reg2026");
+    fields["name"] = json!("张\u{0}三");
+    let r = register(&app, fields).await;
+    let status = r.status();
+    assert!(status.is_client_error(), "{status}");
+    let body = crate::common::json(r).await;
+    assert_eq!(body["code"], "invalid", "{body}");
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = 'nulname01'")
+        .fetch_one(app.state.core.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+}

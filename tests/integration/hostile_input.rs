@@ -316,3 +316,19 @@ async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
         assert_eq!(app.get(&client, page).await.status(), StatusCode::OK, "{page}: the page falls back to page 1");
     }
 }
+
+#[tokio::test]
+async fn a_nul_in_a_query_or_a_path_is_refused_in_the_usual_shape_on_every_database() {
+    let app = TestApp::spawn().await;
+    let catalog = app.login_as("catalog01").await;
+    for path in ["/admin/items?q=%00", "/items?q=a%00b", "/verify/1.2.156%00"] {
+        let r = app.get(&catalog, path).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(r.text().await.unwrap().contains("空字符"), "{path}: a page that says why");
+    }
+    let r = app.client().get(app.url("/api/v1/items?q=%00")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = crate::common::json(r).await;
+    assert_eq!(body["code"], "invalid");
+    assert_eq!(body["details"][0]["code"], "invalid_character");
+}

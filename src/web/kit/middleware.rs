@@ -379,6 +379,34 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
     next.run(req).await
 }
 
+/// Refuses a request that carries a NUL character in its path, its query or a JSON body (`%00`,
+/// `\u0000`): no page or operation takes one, PostgreSQL cannot store it in text, and SQLite
+/// would cut text at it. Page forms are left to their fields' own checks (a hostile `next` still
+/// logs in and lands on the home page), and multipart bodies carry files, where NUL bytes are
+/// ordinary; text with a NUL that reaches PostgreSQL is refused there (`AppError::from`).
+pub async fn refuse_nul(req: Request, next: Next) -> Response {
+    let refused = || {
+        let problem = crate::app::FieldError::new("", "invalid_character", crate::app::INVALID_CHARACTER);
+        WebError(AppError::Invalid(vec![problem])).into_response()
+    };
+    if req.uri().path_and_query().is_some_and(|pq| pq.as_str().contains("%00")) {
+        return refused();
+    }
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !content_type.starts_with("application/json") {
+        return next.run(req).await;
+    }
+    let marker: &[u8] = b"\\u0000";
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return WebError(AppError::PayloadTooLarge("提交的内容过大".to_owned())).into_response();
+    };
+    if bytes.windows(marker.len()).any(|w| w.eq_ignore_ascii_case(marker)) {
+        return refused();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
 /// The client's address: the connection's peer, unless the peer is a trusted reverse proxy;
 /// then the nearest address in `X-Forwarded-For` that is not one of the trusted proxies.
 pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> String {
