@@ -15,6 +15,7 @@ pub mod deadlines;
 pub mod jobs;
 pub mod licences;
 pub mod notifications;
+pub mod paging;
 pub mod passwords;
 pub mod rate_limit;
 pub mod roles;

@@ -5,6 +5,7 @@
 use sqlx::AnyConnection;
 
 use super::jobs::{BoxFuture, JobKind, enqueue};
+use super::paging::{Page, PageRequest, Position};
 use super::{Actor, AppError, Core, authorize};
 use crate::domain::mask;
 use crate::domain::permission::Permission;
@@ -115,22 +116,26 @@ impl JobKind for SendText {
     }
 }
 
-/// One page of the caller's messages, newest first: (total, unread, messages).
+/// One page of the caller's messages, newest first, and the unread count of all pages.
 pub async fn list_mine(
     core: &Core,
     actor: &Actor,
-    page: i64,
-    page_size: i64,
-) -> Result<(i64, i64, Vec<Notification>), AppError> {
+    request: &PageRequest,
+) -> Result<(Page<Notification>, i64), AppError> {
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut conn = core.db.conn().await?;
-    let offset = (page.max(1) - 1).saturating_mul(page_size);
-    let (total, mut rows) = store::page_for_user(&mut conn, actor.user_id, offset, page_size).await?;
+    let before = match &request.position {
+        Position::After(cursor) => Some(cursor.key()),
+        Position::Number(_) => None,
+    };
+    // One row more than asked for tells whether a next page exists.
+    let (total, mut rows) =
+        store::page_for_user(&mut conn, actor.user_id, before, request.offset(), request.size + 1).await?;
     for n in &mut rows {
         n.body = core.cipher.open_or_plain(&n.body)?;
     }
     let unread = store::unread_count(&mut conn, actor.user_id).await?;
-    Ok((total, unread, rows))
+    Ok((Page::from_rows(rows, request.size, total, |n| n.id), unread))
 }
 
 /// Unread messages of a user (the menu's badge); no permission check: it is the user's own count.

@@ -32,10 +32,12 @@ pub async fn insert(
     Ok(())
 }
 
-/// One page of a user's messages, newest first, with the total.
+/// One page of a user's messages, newest first, with the total: `limit` rows from `offset`, or,
+/// with `before`, the rows after that id (keyset: the id index, however deep the page).
 pub async fn page_for_user(
     c: &mut AnyConnection,
     user_id: i64,
+    before: Option<i64>,
     offset: i64,
     limit: i64,
 ) -> sqlx::Result<(i64, Vec<Notification>)> {
@@ -45,10 +47,11 @@ pub async fn page_for_user(
         .await?
         .try_get("n")?;
     let rows = sqlx::query(
-        "SELECT id, user_id, at, title, body, link, read_at FROM notifications WHERE user_id = $1 \
-         ORDER BY id DESC LIMIT $2 OFFSET $3",
+        "SELECT id, user_id, at, title, body, link, read_at FROM notifications WHERE user_id = $1 AND id < $2 \
+         ORDER BY id DESC LIMIT $3 OFFSET $4",
     )
     .bind(user_id)
+    .bind(before.unwrap_or(i64::MAX))
     .bind(limit)
     .bind(offset)
     .fetch_all(&mut *c)

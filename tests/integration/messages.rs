@@ -121,3 +121,35 @@ async fn nobody_reads_or_marks_another_users_messages() {
     let r = other.get(app.url("/api/v1/messages?page_size=101")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_api_pages_messages_by_cursor_without_repeats_while_new_ones_arrive() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        notify(&app, "citizen02", &format!("第 {i} 条"), "内容", "").await;
+    }
+    let (api, _) = app.api_login("citizen02", crate::common::PASSWORD).await;
+    let first = json(app.get(&api, "/api/v1/messages?page_size=2").await).await;
+    let total = first["total"].as_i64().unwrap();
+    assert!(total >= 5, "{first}");
+    assert_eq!(first["page"], 1);
+    let mut seen: Vec<i64> = first["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    let mut next = first["next"].as_str().map(str::to_owned);
+    // A message arriving meanwhile goes on top: the pages that follow neither repeat nor skip.
+    notify(&app, "citizen02", "新来的", "内容", "").await;
+    while let Some(after) = next {
+        let page = json(app.get(&api, &format!("/api/v1/messages?page_size=2&after={after}")).await).await;
+        assert!(page["page"].is_null(), "{page}");
+        seen.extend(page["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()));
+        next = page["next"].as_str().map(str::to_owned);
+    }
+    assert_eq!(i64::try_from(seen.len()).unwrap(), total, "every message once: {seen:?}");
+    assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first: {seen:?}");
+    // A cursor the server did not make is a field error, not a 500.
+    for bad in ["x", "c", "c%00", "c-1", "c1234567890abcd"] {
+        let r = app.get(&api, &format!("/api/v1/messages?after={bad}")).await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let body = json(app.get(&api, "/api/v1/messages?after=zz").await).await;
+    assert_eq!(body["details"][0]["field"], "after", "{body}");
+}

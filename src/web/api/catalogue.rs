@@ -6,7 +6,8 @@ use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::common::{ApiErrorBody, MAX_PAGE, OrgRef};
+use super::common::{ApiErrorBody, OrgRef};
+use crate::app::paging::PageRequest;
 use crate::domain::reference::ItemCode;
 use crate::web::AppState;
 use crate::web::kit::error::WebResult;
@@ -69,7 +70,7 @@ pub(crate) async fn list_items(State(state): State<AppState>, Query(p): Query<It
     let page = p.page.unwrap_or(1);
     let page_size = p.page_size.unwrap_or(20);
     let mut problems = crate::app::Problems::default();
-    if !(1..=MAX_PAGE).contains(&page) {
+    if !(1..=PageRequest::MAX_NUMBER).contains(&page) {
         problems.add("page", "out_of_range", "页码应为 1–1000000");
     }
     if !(1..=100).contains(&page_size) {

@@ -22,23 +22,21 @@ pub struct PageParams {
     pub page_size: Option<i64>,
 }
 
-/// The last page number a list accepts: beyond it an offset would overflow (and no list is
-/// that long).
-pub const MAX_PAGE: i64 = 1_000_000;
+/// Paging of a long list: `page` and `page_size` as everywhere, or `after`, the `next` of the
+/// previous page (keyset: stable while rows are added, the same cost at any depth).
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CursorParams {
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
 
-/// Page and page size per API.md: pages from 1 (to [`MAX_PAGE`]), at most 100 per page
-/// (default 20).
+/// Page and page size per API.md: pages from 1, at most 100 per page (default 20); see
+/// [`crate::app::paging::PageRequest`], which the cursor-paged lists take whole.
 pub fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64), crate::app::AppError> {
-    let page = page.unwrap_or(1);
-    let page_size = page_size.unwrap_or(20);
-    if !(1..=MAX_PAGE).contains(&page) || !(1..=100).contains(&page_size) {
-        return Err(crate::app::AppError::Invalid(vec![FieldError::new(
-            "page_size",
-            "out_of_range",
-            "页码从 1 开始，每页条数应为 1–100",
-        )]));
-    }
-    Ok((page, page_size))
+    let request = crate::app::paging::PageRequest::from_query(page, page_size, None)?;
+    Ok((request.page_number().unwrap_or(1), request.size))
 }
 
 #[derive(Serialize, ToSchema)]

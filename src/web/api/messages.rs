@@ -6,7 +6,8 @@ use axum::response::IntoResponse;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::common::{ApiErrorBody, PageParams, paging};
+use super::common::{ApiErrorBody, CursorParams};
+use crate::app::paging::{Cursor, PageRequest};
 use crate::web::AppState;
 use crate::web::kit::error::WebResult;
 use crate::web::kit::shell::CurrentUser;
@@ -26,8 +27,11 @@ pub struct Message {
 #[derive(Serialize, ToSchema)]
 pub struct MessageList {
     pub total: i64,
-    pub page: i64,
+    /// The page number asked for; null when the page was asked for with `after`.
+    pub page: Option<i64>,
     pub page_size: i64,
+    /// Give it back as `after` for the next page (keyset paging); null on the last page.
+    pub next: Option<String>,
     /// Unread messages in all pages.
     pub unread: i64,
     pub items: Vec<Message>,
@@ -45,17 +49,24 @@ fn message(n: crate::app::views::Notification) -> Message {
 }
 
 /// The caller's messages (case status changes, deadline warnings…), newest first.
-#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(PageParams),
+#[utoipa::path(get, path = "/api/v1/messages", tag = "messages", params(CursorParams),
     responses((status = 200, body = MessageList), (status = 401, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
 pub(crate) async fn list_messages(
     State(state): State<AppState>,
     user: CurrentUser,
-    Query(p): Query<PageParams>,
+    Query(p): Query<CursorParams>,
 ) -> WebResult {
-    let (page, page_size) = paging(p.page, p.page_size)?;
-    let (total, unread, rows) = crate::app::notifications::list_mine(&state.core, &user.actor, page, page_size).await?;
-    Ok(Json(MessageList { total, page, page_size, unread, items: rows.into_iter().map(message).collect() })
-        .into_response())
+    let request = PageRequest::from_query(p.page, p.page_size, p.after.as_deref())?;
+    let (list, unread) = crate::app::notifications::list_mine(&state.core, &user.actor, &request).await?;
+    Ok(Json(MessageList {
+        total: list.total,
+        page: request.page_number(),
+        page_size: request.size,
+        next: list.next.as_ref().map(Cursor::encode),
+        unread,
+        items: list.items.into_iter().map(message).collect(),
+    })
+    .into_response())
 }
 
 /// Marks one of the caller's messages read; another user's message is 404.

@@ -51,9 +51,10 @@ struct PageQuery {
 
 async fn list(State(state): State<AppState>, shell: Shell, user: CurrentUser, Query(q): Query<PageQuery>) -> WebResult {
     let page = page_number(&q.page);
-    let (total, unread, rows) = notifications::list_mine(&state.core, &user.actor, page, PAGE_SIZE).await?;
-    let pager = Pager::new("/my/messages", &[], page, PAGE_SIZE, total);
-    Ok(render(&ListPage { shell, rows, unread, pager }))
+    let request = crate::app::paging::PageRequest::number(page, PAGE_SIZE);
+    let (list, unread) = notifications::list_mine(&state.core, &user.actor, &request).await?;
+    let pager = Pager::new("/my/messages", &[], page, PAGE_SIZE, list.total);
+    Ok(render(&ListPage { shell, rows: list.items, unread, pager }))
 }
 
 #[derive(Deserialize)]
