@@ -420,6 +420,28 @@ mod tests {
     }
 
     #[test]
+    fn values_and_files_sealed_by_the_portable_cipher_of_earlier_releases_still_open() {
+        // Earlier releases sealed with RustCrypto's AesGcm<Sm4> (now `Sm4Gcm::software`); the
+        // fast path must open what they wrote, and write what they would have written.
+        let key = [7u8; 32];
+        let c = FieldCipher::from_key(&key);
+        let k: [u8; 16] = key[..16].try_into().unwrap_or_default();
+        let old = Sm4Gcm::software(&k);
+        let nonce = [0x24u8; NONCE_LEN];
+        let sealed = old.encrypt(&nonce, "张三 11010519491231002X".as_bytes()).unwrap_or_default();
+        let stored = format!("k1:{}", STANDARD.encode([&nonce[..], &sealed].concat()));
+        assert_eq!(c.decrypt(&stored).ok().as_deref(), Some("张三 11010519491231002X"));
+        let file =
+            [&FILE_MAGIC[..], &1u32.to_be_bytes(), &nonce, &old.encrypt(&nonce, &[0xA5; 5000]).unwrap_or_default()]
+                .concat();
+        assert_eq!(c.decrypt_bytes(&file).ok(), Some(vec![0xA5; 5000]));
+        // And the other way round: what FieldCipher seals, the portable cipher opens.
+        let mine = c.encrypt_bytes(&[0x5A; 3000]);
+        let nonce: [u8; NONCE_LEN] = mine[8..FILE_HEADER].try_into().unwrap_or_default();
+        assert_eq!(old.decrypt(&nonce, &mine[FILE_HEADER..]).ok(), Some(vec![0x5A; 3000]));
+    }
+
+    #[test]
     fn random_passwords_meet_the_policy() {
         for _ in 0..50 {
             let p = random_password();
