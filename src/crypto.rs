@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use aes_gcm::aead::{Aead, KeyInit};
-use aes_gcm::{AesGcm, Nonce};
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -14,7 +12,7 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sm3::{Digest, Sm3};
 
-type Sm4Gcm = AesGcm<sm4::Sm4, aes_gcm::aead::consts::U12>;
+use crate::sm4x::{NONCE_LEN, Sm4Gcm, TAG_LEN};
 
 /// SM3 digest as lower-case hex.
 pub fn sm3_hex(data: &[u8]) -> String {
@@ -62,14 +60,24 @@ pub struct FieldCipher {
 struct CipherInner {
     /// The keys directory; `None` for an in-memory key (tests).
     dir: Option<PathBuf>,
-    keys: RwLock<KeySet>,
+    /// Swapped whole by a refresh; readers clone the `Arc`, never the keys.
+    keys: RwLock<Arc<KeySet>>,
     index_key: Vec<u8>,
 }
 
-#[derive(Clone)]
+/// The loaded keys; never empty.
 struct KeySet {
     current: u32,
-    ciphers: BTreeMap<u32, Sm4Gcm>,
+    current_cipher: Arc<Sm4Gcm>,
+    ciphers: BTreeMap<u32, Arc<Sm4Gcm>>,
+}
+
+impl KeySet {
+    /// The highest version is current.
+    fn new(ciphers: BTreeMap<u32, Arc<Sm4Gcm>>) -> Option<Self> {
+        let (&current, cipher) = ciphers.last_key_value()?;
+        Some(Self { current, current_cipher: Arc::clone(cipher), ciphers })
+    }
 }
 
 /// Header of an encrypted file: magic, key id (big-endian), 12-byte nonce, then ciphertext.
@@ -82,12 +90,12 @@ impl FieldCipher {
     /// A cipher over one in-memory key (version 1): the first half encrypts, the second keys the
     /// blind index.
     pub fn from_key(key: &[u8; 32]) -> Self {
-        let mut ciphers = BTreeMap::new();
-        ciphers.insert(1, sm4_gcm(&key[..16]));
+        let cipher = Arc::new(sm4_gcm(&key[..16]));
+        let keys = KeySet { current: 1, current_cipher: Arc::clone(&cipher), ciphers: BTreeMap::from([(1, cipher)]) };
         Self {
             inner: Arc::new(CipherInner {
                 dir: None,
-                keys: RwLock::new(KeySet { current: 1, ciphers }),
+                keys: RwLock::new(Arc::new(keys)),
                 index_key: key[16..].to_vec(),
             }),
         }
@@ -115,34 +123,32 @@ impl FieldCipher {
             Err(e) => return Err(e).with_context(|| format!("reading {}", index_path.display())),
         };
         anyhow::ensure!(index_key.len() >= 16, "index.key must hold at least 16 bytes");
-        let mut keys = read_key_dir(&dir)?;
-        if keys.ciphers.is_empty() {
+        let mut ciphers = read_key_dir(&dir)?;
+        if ciphers.is_empty() {
             new_key_file(&dir, 1)?;
-            keys = read_key_dir(&dir)?;
+            ciphers = read_key_dir(&dir)?;
         }
-        Ok(Self { inner: Arc::new(CipherInner { dir: Some(dir), keys: RwLock::new(keys), index_key }) })
+        let keys = KeySet::new(ciphers).with_context(|| format!("no field key in {}", dir.display()))?;
+        Ok(Self { inner: Arc::new(CipherInner { dir: Some(dir), keys: RwLock::new(Arc::new(keys)), index_key }) })
     }
 
-    fn keys(&self) -> KeySet {
-        self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    fn keys(&self) -> Arc<KeySet> {
+        Arc::clone(&self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Re-reads the keys directory, so that a key made by `tongban keys rotate` in another
     /// process is used by this one too (for new values, and to read values sealed under it).
     pub fn refresh(&self) -> anyhow::Result<()> {
         let Some(dir) = &self.inner.dir else { return Ok(()) };
-        let keys = read_key_dir(dir)?;
-        if keys.ciphers.is_empty() {
-            anyhow::bail!("no field key in {}", dir.display());
-        }
-        *self.inner.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = keys;
+        let keys = KeySet::new(read_key_dir(dir)?).with_context(|| format!("no field key in {}", dir.display()))?;
+        *self.inner.keys.write().unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(keys);
         Ok(())
     }
 
     /// Makes a new key, one above the highest, and makes it current; returns its version.
     pub fn create_key(&self) -> anyhow::Result<u32> {
         let Some(dir) = &self.inner.dir else { anyhow::bail!("an in-memory cipher has no key directory") };
-        let next = read_key_dir(dir)?.ciphers.keys().next_back().copied().unwrap_or(0) + 1;
+        let next = read_key_dir(dir)?.keys().next_back().copied().unwrap_or(0) + 1;
         new_key_file(dir, next)?;
         self.refresh()?;
         Ok(next)
@@ -158,31 +164,57 @@ impl FieldCipher {
         format!("k{}:", self.current_key())
     }
 
-    fn cipher_for(&self, version: u32) -> anyhow::Result<Sm4Gcm> {
+    fn cipher_for(&self, version: u32) -> anyhow::Result<Arc<Sm4Gcm>> {
         if let Some(c) = self.keys().ciphers.get(&version) {
-            return Ok(c.clone());
+            return Ok(Arc::clone(c));
         }
         // Perhaps made by a rotation since this process loaded its keys.
         self.refresh()?;
         self.keys().ciphers.get(&version).cloned().ok_or_else(|| anyhow::anyhow!("field key {version} is missing"))
     }
 
-    fn current_cipher(&self) -> (u32, Sm4Gcm) {
-        let keys = self.inner.keys.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let cipher = keys.ciphers.get(&keys.current).cloned().unwrap_or_else(|| sm4_gcm(&[0u8; 16]));
-        (keys.current, cipher)
+    fn current_cipher(&self) -> (u32, Arc<Sm4Gcm>) {
+        let keys = self.keys();
+        (keys.current, Arc::clone(&keys.current_cipher))
     }
 
     /// Seals a text under the current key.
     pub fn encrypt(&self, plaintext: &str) -> String {
-        let (version, cipher) = self.current_cipher();
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        // Encryption with a fresh nonce and an in-memory buffer cannot fail.
-        let ciphertext = cipher.encrypt(&Nonce::from(nonce), plaintext.as_bytes()).unwrap_or_default();
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&ciphertext);
+        let mut out = Vec::with_capacity(NONCE_LEN + plaintext.len() + TAG_LEN);
+        let version = self.seal_after(&mut out, 0, plaintext.as_bytes());
         format!("k{version}:{}", STANDARD.encode(out))
+    }
+
+    /// Appends a fresh nonce, the ciphertext of `plaintext` and the tag to `out` (which holds
+    /// `header` bytes already), encrypting in place; returns the key version.
+    fn seal_after(&self, out: &mut Vec<u8>, header: usize, plaintext: &[u8]) -> u32 {
+        let (version, cipher) = self.current_cipher();
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plaintext);
+        // Sealing fails only past GCM's limit of 64 GiB per message, far above the upload limit;
+        // the zero tag would then fail to open rather than expose anything.
+        let tag = cipher.encrypt_in_place_detached(&nonce, &[], &mut out[header + NONCE_LEN..]).unwrap_or_default();
+        out.extend_from_slice(&tag);
+        version
+    }
+
+    /// Opens `ciphertext ‖ tag` in place; the plaintext is what remains of `sealed`. `what`
+    /// names the value in errors.
+    fn open_in_place(
+        &self,
+        version: u32,
+        nonce: [u8; NONCE_LEN],
+        sealed: &mut Vec<u8>,
+        what: &str,
+    ) -> anyhow::Result<()> {
+        let body_len = sealed.len().checked_sub(TAG_LEN).with_context(|| format!("{what} too short"))?;
+        let tag: [u8; TAG_LEN] = sealed[body_len..].try_into().context("tag")?;
+        sealed.truncate(body_len);
+        self.cipher_for(version)?
+            .decrypt_in_place_detached(&nonce, &[], sealed, &tag)
+            .map_err(|_| anyhow::anyhow!("{what} failed authentication"))
     }
 
     /// The key version a stored value was sealed with (1 for values of earlier releases, which
@@ -199,15 +231,12 @@ impl FieldCipher {
             Some((k, body)) => (k.strip_prefix('k').and_then(|v| v.parse().ok()).context("unknown key id")?, body),
             None => (1, stored),
         };
-        let bytes = STANDARD.decode(body).context("encrypted field is not base64")?;
-        anyhow::ensure!(bytes.len() > 12, "encrypted field too short");
-        let (nonce, ciphertext) = bytes.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().context("nonce")?;
-        let plain = self
-            .cipher_for(version)?
-            .decrypt(&Nonce::from(nonce), ciphertext)
-            .map_err(|_| anyhow::anyhow!("encrypted field failed authentication"))?;
-        String::from_utf8(plain).context("encrypted field is not UTF-8")
+        let mut bytes = STANDARD.decode(body).context("encrypted field is not base64")?;
+        anyhow::ensure!(bytes.len() > NONCE_LEN, "encrypted field too short");
+        let nonce: [u8; NONCE_LEN] = bytes[..NONCE_LEN].try_into().context("nonce")?;
+        bytes.drain(..NONCE_LEN);
+        self.open_in_place(version, nonce, &mut bytes, "encrypted field")?;
+        String::from_utf8(bytes).context("encrypted field is not UTF-8")
     }
 
     /// Seals a text that earlier releases stored in plain (form data, licence faces): a sealed
@@ -227,16 +256,14 @@ impl FieldCipher {
 
     /// Seals a file's content under the current key, with a nonce of its own. Whole files: an
     /// upload is already held in memory whole (bounded by the upload limit) when it is stored.
+    /// The content is copied once, into the output with its header, and encrypted there.
     pub fn encrypt_bytes(&self, plaintext: &[u8]) -> Vec<u8> {
-        let (version, cipher) = self.current_cipher();
-        let mut nonce = [0u8; 12];
-        rand::rng().fill_bytes(&mut nonce);
-        let ciphertext = cipher.encrypt(&Nonce::from(nonce), plaintext).unwrap_or_default();
-        let mut out = Vec::with_capacity(FILE_HEADER + ciphertext.len());
+        let mut out = Vec::with_capacity(FILE_HEADER + plaintext.len() + TAG_LEN);
         out.extend_from_slice(FILE_MAGIC);
-        out.extend_from_slice(&version.to_be_bytes());
-        out.extend_from_slice(&nonce);
-        out.extend_from_slice(&ciphertext);
+        // The key version, filled in once known.
+        out.extend_from_slice(&[0; 4]);
+        let version = self.seal_after(&mut out, 8, plaintext);
+        out[4..8].copy_from_slice(&version.to_be_bytes());
         out
     }
 
@@ -252,10 +279,10 @@ impl FieldCipher {
     /// Opens a stored file; one stored in plain by an earlier release comes back as it is.
     pub fn decrypt_bytes(&self, stored: &[u8]) -> anyhow::Result<Vec<u8>> {
         let Some(version) = Self::file_key_of(stored) else { return Ok(stored.to_vec()) };
-        let nonce: [u8; 12] = stored[8..FILE_HEADER].try_into().context("nonce")?;
-        self.cipher_for(version)?
-            .decrypt(&Nonce::from(nonce), &stored[FILE_HEADER..])
-            .map_err(|_| anyhow::anyhow!("encrypted file failed authentication"))
+        let nonce: [u8; NONCE_LEN] = stored[8..FILE_HEADER].try_into().context("nonce")?;
+        let mut plain = stored[FILE_HEADER..].to_vec();
+        self.open_in_place(version, nonce, &mut plain, "encrypted file")?;
+        Ok(plain)
     }
 
     /// A keyed digest (a blind index, HMAC-SM3): equal inputs give equal digests, and without
@@ -275,11 +302,11 @@ impl FieldCipher {
 fn sm4_gcm(key: &[u8]) -> Sm4Gcm {
     let mut k = [0u8; 16];
     k.copy_from_slice(&key[..16]);
-    Sm4Gcm::new(&k.into())
+    Sm4Gcm::new(&k)
 }
 
-/// Reads every `field-<N>.key` of the directory; the highest version is current.
-fn read_key_dir(dir: &Path) -> anyhow::Result<KeySet> {
+/// Reads every `field-<N>.key` of the directory.
+fn read_key_dir(dir: &Path) -> anyhow::Result<BTreeMap<u32, Arc<Sm4Gcm>>> {
     let mut ciphers = BTreeMap::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
         let entry = entry?;
@@ -292,10 +319,9 @@ fn read_key_dir(dir: &Path) -> anyhow::Result<KeySet> {
         let text = std::fs::read_to_string(entry.path()).with_context(|| format!("reading {name}"))?;
         let bytes = hex::decode(text.trim()).with_context(|| format!("{name} is not hex"))?;
         anyhow::ensure!(bytes.len() == 16 || bytes.len() == 32, "{name} must hold 16 or 32 bytes");
-        ciphers.insert(version, sm4_gcm(&bytes));
+        ciphers.insert(version, Arc::new(sm4_gcm(&bytes)));
     }
-    let current = ciphers.keys().next_back().copied().unwrap_or(0);
-    Ok(KeySet { current, ciphers })
+    Ok(ciphers)
 }
 
 fn new_key_file(dir: &Path, version: u32) -> anyhow::Result<()> {
@@ -391,6 +417,28 @@ mod tests {
             *last ^= 1;
         }
         assert!(c.decrypt_bytes(&bad).is_err());
+    }
+
+    #[test]
+    fn values_and_files_sealed_by_the_portable_cipher_of_earlier_releases_still_open() {
+        // Earlier releases sealed with RustCrypto's AesGcm<Sm4> (now `Sm4Gcm::software`); the
+        // fast path must open what they wrote, and write what they would have written.
+        let key = [7u8; 32];
+        let c = FieldCipher::from_key(&key);
+        let k: [u8; 16] = key[..16].try_into().unwrap_or_default();
+        let old = Sm4Gcm::software(&k);
+        let nonce = [0x24u8; NONCE_LEN];
+        let sealed = old.encrypt(&nonce, "张三 11010519491231002X".as_bytes()).unwrap_or_default();
+        let stored = format!("k1:{}", STANDARD.encode([&nonce[..], &sealed].concat()));
+        assert_eq!(c.decrypt(&stored).ok().as_deref(), Some("张三 11010519491231002X"));
+        let file =
+            [&FILE_MAGIC[..], &1u32.to_be_bytes(), &nonce, &old.encrypt(&nonce, &[0xA5; 5000]).unwrap_or_default()]
+                .concat();
+        assert_eq!(c.decrypt_bytes(&file).ok(), Some(vec![0xA5; 5000]));
+        // And the other way round: what FieldCipher seals, the portable cipher opens.
+        let mine = c.encrypt_bytes(&[0x5A; 3000]);
+        let nonce: [u8; NONCE_LEN] = mine[8..FILE_HEADER].try_into().unwrap_or_default();
+        assert_eq!(old.decrypt(&nonce, &mine[FILE_HEADER..]).ok(), Some(vec![0x5A; 3000]));
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod jobs;
 pub mod server;
 pub mod signing;
+pub mod sm4x;
 pub mod store;
 pub mod telemetry;
 pub mod web;
