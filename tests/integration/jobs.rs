@@ -437,7 +437,7 @@ async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
     assert_eq!(audit.len(), 1, "{audit:?}");
     assert_eq!(audit[0].1, job.id.to_string());
     // A second click finds nothing failed to retry; an unknown or malformed id is not found.
-    for bad in [path.clone(), "/admin/jobs/999999/retry".to_owned(), "/admin/jobs/x%00/retry".to_owned()] {
+    for bad in [path.clone(), "/admin/jobs/999999/retry".to_owned(), "/admin/jobs/x%0A/retry".to_owned()] {
         let r = app.post_form(&admin, "/admin/jobs", &bad, &[]).await;
         assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND, "{bad}");
     }
