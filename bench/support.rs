@@ -107,7 +107,7 @@ fn output(c: &mut Command, what: &str) -> String {
 pub fn migration_version() -> u32 {
     static VERSION: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     *VERSION.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/store/migrations/sqlite");
         std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| e.ok())

@@ -112,8 +112,9 @@ fn screenshot_dir() -> PathBuf {
 
 /// Runs axe-core on the current page; returns the serious and critical violations.
 async fn axe(client: &Client) -> Vec<String> {
-    let source = std::fs::read_to_string(concat!(env!("TONGBAN_NPM_DIR"), "/node_modules/axe-core/axe.min.js"))
-        .expect("axe-core from npm");
+    let source =
+        std::fs::read_to_string(format!("{}/node_modules/axe-core/axe.min.js", tongban::web::kit::assets::NPM_DIR))
+            .expect("axe-core from npm");
     client.execute(&source, vec![]).await.expect("inject axe");
     let result = client
         .execute_async(

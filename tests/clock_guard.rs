@@ -1,21 +1,24 @@
 //! Every "now" comes from the injectable clock (`app::Core::clock`), so that tests move time
-//! instead of rewriting rows: the files under `src` and `bench` are scanned for reads of the
-//! system's wall time outside `src/clock.rs`.
+//! instead of rewriting rows: the files under `src`, `crates/*/src` and `bench` are scanned for
+//! reads of the system's wall time outside `crates/app/src/clock.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::{Path, PathBuf};
 
-/// Reads of the wall clock that only `src/clock.rs` may make.
+/// The one file that reads the wall time.
+const CLOCK: &str = "crates/app/src/clock.rs";
+
+/// Reads of the wall clock that only [`CLOCK`] may make.
 const WALL_TIME: [&str; 5] = ["Utc::now", "Local::now", "SystemTime::now", "OffsetDateTime::now", "Utc::today"];
 
 /// `Instant::now` measures durations, which no test needs to move; these files use it for that
 /// and for nothing else. Any other file must read the clock.
 const INSTANT_ALLOWED: [(&str, &str); 6] = [
-    ("src/web/kit/middleware.rs", "the latency of a request, for the metrics"),
-    ("src/app/at_rest.rs", "how long re-sealing took, for the log"),
-    ("src/app/calendar.rs", "the age of the work-calendar cache (a refresh interval, not a time of day)"),
+    ("crates/web/src/kit/middleware.rs", "the latency of a request, for the metrics"),
+    ("crates/app/src/at_rest.rs", "how long re-sealing took, for the log"),
+    ("crates/app/src/calendar.rs", "the age of the work-calendar cache (a refresh interval, not a time of day)"),
     ("src/cli.rs", "how long a command took, for its output"),
-    ("src/sm4x.rs", "the throughput test (ignored by default) times its own runs"),
+    ("crates/crypto/src/sm4x.rs", "the throughput test (ignored by default) times its own runs"),
     ("bench/", "benchmarks measure latency and throughput"),
 ];
 
@@ -54,12 +57,15 @@ fn only_the_clock_reads_the_wall_time() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
+    for member in std::fs::read_dir(root.join("crates")).unwrap() {
+        rust_files(&member.unwrap().path().join("src"), &mut files);
+    }
     rust_files(&root.join("bench"), &mut files);
     assert!(files.len() > 80, "expected the sources and benchmarks, found {}", files.len());
     let mut offenders = Vec::new();
     for file in &files {
         let relative = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
-        if relative == "src/clock.rs" {
+        if relative == CLOCK {
             continue;
         }
         let text = std::fs::read_to_string(file).unwrap();
@@ -86,7 +92,7 @@ fn the_guard_catches_each_way_of_reading_the_wall_time() {
         "    store::insert(tx, now_ms()).await?;",
         "let started = Instant::now();",
     ] {
-        assert!(offence("src/app/cases.rs", bad).is_some(), "missed: {bad}");
+        assert!(offence("crates/app/src/cases.rs", bad).is_some(), "missed: {bad}");
     }
     for good in [
         "let now = core.clock.now_ms();",
@@ -94,8 +100,8 @@ fn the_guard_catches_each_way_of_reading_the_wall_time() {
         "let today = state.core.clock.today();",
         "audit_in(tx, &core.clock, actor, action, object, outcome, detail)",
     ] {
-        assert_eq!(offence("src/app/cases.rs", good), None, "flagged: {good}");
+        assert_eq!(offence("crates/app/src/cases.rs", good), None, "flagged: {good}");
     }
-    assert_eq!(offence("src/web/kit/middleware.rs", "let started = Instant::now();"), None);
+    assert_eq!(offence("crates/web/src/kit/middleware.rs", "let started = Instant::now();"), None);
     assert_eq!(offence("bench/load.rs", "let t = Instant::now();"), None);
 }

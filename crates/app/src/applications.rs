@@ -1,0 +1,679 @@
+//! Online applications (网上直办): drafts that can be resumed, materials checked by content,
+//! idempotent submission with a snapshot of the item version, withdrawal before acceptance,
+//! and the applicant's own list (我的办件). Nobody sees another applicant's application.
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use tracing::instrument;
+
+use super::catalogue::{self, Guide};
+use super::{Actor, AppError, Core, FieldError, Problems, audit_in, authorize};
+use crate::clock::to_china;
+use tongban_domain::application::{self as rules, Status};
+use tongban_domain::item::{ItemDefinition, Subject};
+use tongban_domain::permission::Permission;
+use tongban_store::applications::{self as store, ApplicationRow, Event, MaterialFile, NewApplication, Submission};
+use tongban_store::audit::Outcome;
+use tongban_store::blobs::sha256_hex;
+use tongban_store::is_unique_violation;
+use tongban_store::users::UserKind;
+
+/// The most a single submission may carry in total.
+pub const MAX_SUBMISSION_BYTES: usize = 60 * 1024 * 1024;
+
+/// One uploaded file for one material.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub material_code: String,
+    pub file_name: String,
+    pub bytes: Bytes,
+}
+
+/// What the applicant sends, from the form page or the API.
+#[derive(Debug, Clone, Default)]
+pub struct Input {
+    pub values: Map<String, Value>,
+    pub uploads: Vec<Upload>,
+    pub idempotency_key: Option<String>,
+    /// Electronic licences picked instead of uploads: (material code, licence identifier).
+    pub licences: Vec<(String, String)>,
+}
+
+/// An application with everything its pages need.
+#[derive(Debug, Clone)]
+pub struct View {
+    pub row: ApplicationRow,
+    pub values: Map<String, Value>,
+    pub materials: Vec<MaterialFile>,
+    pub events: Vec<Event>,
+    /// The definition applied: the submitted snapshot, or the current version for a draft.
+    pub definition: Option<ItemDefinition>,
+    /// For a bundle (一件事): the snapshot of every item in it.
+    pub bundle_definitions: Vec<ItemDefinition>,
+}
+
+impl View {
+    /// The files of one item's material (bundles keep them as `<item code>:<material code>`).
+    pub fn files_of(&self, item_code: &str, material_code: &str) -> Vec<MaterialFile> {
+        let keyed = format!("{item_code}:{material_code}");
+        self.materials
+            .iter()
+            .filter(|f| f.material_code == material_code || f.material_code == keyed)
+            .cloned()
+            .collect()
+    }
+
+    /// Masks the answers' ID numbers and phones (by the forms' field types and by shape): how
+    /// every read-only view shows them unless a full view was asked for and audited.
+    pub fn mask(&mut self) {
+        let mut values = std::mem::take(&mut self.values);
+        let defs = self.all_definitions();
+        if defs.is_empty() {
+            values = tongban_domain::mask::form_values(&Default::default(), &values);
+        }
+        for def in &defs {
+            values = tongban_domain::mask::form_values(&def.form, &values);
+        }
+        self.values = values;
+    }
+
+    /// Every item definition the application was made on.
+    pub fn all_definitions(&self) -> Vec<ItemDefinition> {
+        self.definition.iter().chain(self.bundle_definitions.iter()).cloned().collect()
+    }
+}
+
+/// The outcome of a save or submission.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    pub number: String,
+    pub status: String,
+    pub promised_deadline: Option<String>,
+}
+
+fn serves(def: &ItemDefinition, kind: UserKind) -> bool {
+    match kind {
+        UserKind::Person => def.subjects.contains(&Subject::Person),
+        UserKind::Organisation => def.subjects.contains(&Subject::Organisation),
+        UserKind::Staff => false,
+    }
+}
+
+/// The item an applicant may apply for now (published, not suspended, for their kind).
+pub async fn applicable(core: &Core, actor: &Actor, item_code: &str) -> Result<Guide, AppError> {
+    authorize(core, actor, Permission::PortalMine, item_code).await?;
+    let guide = catalogue::guide(core, item_code).await?;
+    if guide.is_suspended() {
+        let reason =
+            if guide.row.status_reason.is_empty() { "请关注后续通知" } else { guide.row.status_reason.as_str() };
+        return Err(AppError::Conflict(format!("本事项暂停办理：{reason}")));
+    }
+    if !serves(&guide.def, actor.kind) {
+        let who = if actor.kind == UserKind::Person { "法人（企业）" } else { "个人" };
+        return Err(AppError::Conflict(format!("本事项只面向{who}办理，您的账户不能申请")));
+    }
+    Ok(guide)
+}
+
+/// Checks every upload against its material (known code, accepted content, size limit).
+fn check_uploads(defs: &[ItemDefinition], uploads: &[Upload]) -> Result<Vec<(Upload, &'static str)>, AppError> {
+    let mut unknown = Problems::default();
+    let mut checked = Vec::new();
+    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
+    if total > MAX_SUBMISSION_BYTES {
+        return Err(AppError::PayloadTooLarge(format!(
+            "一次提交的材料合计不能超过 {} MB",
+            MAX_SUBMISSION_BYTES / 1024 / 1024
+        )));
+    }
+    for u in uploads {
+        let Some(m) = find_material(defs, &u.material_code) else {
+            unknown.add(
+                &format!("material:{}", u.material_code),
+                "unknown_material",
+                format!("本事项没有编号为 {} 的材料", u.material_code),
+            );
+            continue;
+        };
+        if u.bytes.len() as u64 > m.max_bytes {
+            return Err(AppError::PayloadTooLarge(format!("「{}」的文件不能超过 {}", m.name, human_size(m.max_bytes))));
+        }
+        let kind = rules::sniff_content_type(&u.bytes).filter(|k| m.accept.iter().any(|a| a == k));
+        let Some(kind) = kind else {
+            let names: Vec<&str> = m.accept.iter().map(|a| mime_label(a)).collect();
+            return Err(AppError::UnsupportedMediaType(format!(
+                "「{}」只接受 {} 文件，请检查文件内容",
+                m.name,
+                names.join("、")
+            )));
+        };
+        checked.push((u.clone(), kind));
+    }
+    unknown.into_result()?;
+    Ok(checked)
+}
+
+/// A material by its code, or by `<item code>:<material code>` in a bundle.
+fn find_material<'a>(defs: &'a [ItemDefinition], key: &str) -> Option<&'a tongban_domain::item::Material> {
+    match key.split_once(':') {
+        Some((item, code)) => defs.iter().find(|d| d.code == item)?.materials.iter().find(|m| m.code == code),
+        None => defs.iter().flat_map(|d| d.materials.iter()).find(|m| m.code == key),
+    }
+}
+
+fn mime_label(mime: &str) -> &'static str {
+    match mime {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "JPG",
+        "image/png" => "PNG",
+        _ => "其他",
+    }
+}
+
+pub fn human_size(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 { format!("{} MB", bytes / 1024 / 1024) } else { format!("{} KB", bytes.div_ceil(1024)) }
+}
+
+/// Checks uploads against the materials of `defs` and puts their bytes in storage first
+/// (content-addressed, flushed), so that a transaction only ever refers to bytes already safe.
+pub async fn store_uploads(
+    core: &Core,
+    defs: &[ItemDefinition],
+    uploads: Vec<Upload>,
+) -> Result<Vec<MaterialFile>, AppError> {
+    let checked = check_uploads(defs, &uploads)?;
+    let now = core.clock.now_ms();
+    let mut files = Vec::new();
+    for (u, kind) in checked {
+        let sha = sha256_hex(&u.bytes);
+        let size = u.bytes.len() as i64;
+        core.blobs.put(&sha, u.bytes).await?;
+        files.push(MaterialFile {
+            material_code: u.material_code,
+            file_sha256: sha,
+            file_name: rules::clean_file_name(&u.file_name),
+            content_type: kind.to_owned(),
+            size,
+            uploaded_at: now,
+        });
+    }
+    Ok(files)
+}
+
+/// Records stored files as the application's materials, replacing earlier files of the same
+/// materials.
+pub async fn attach_files(
+    tx: &mut sqlx::AnyConnection,
+    application_id: i64,
+    files: &[MaterialFile],
+) -> Result<(), AppError> {
+    let mut codes: Vec<&str> = files.iter().map(|f| f.material_code.as_str()).collect();
+    codes.sort_unstable();
+    codes.dedup();
+    for code in codes {
+        let of_code: Vec<MaterialFile> = files.iter().filter(|f| f.material_code == code).cloned().collect();
+        for f in &of_code {
+            store::insert_file(tx, &f.file_sha256, f.size, &f.content_type, f.uploaded_at).await?;
+        }
+        store::replace_material(tx, application_id, code, &of_code).await?;
+    }
+    Ok(())
+}
+
+/// Problems with the materials held for a submission: every required material must be there.
+fn missing_materials(def: &ItemDefinition, held: &[MaterialFile]) -> Vec<FieldError> {
+    def.materials
+        .iter()
+        .filter(|m| m.required && !held.iter().any(|h| h.material_code == m.code))
+        .map(|m| FieldError::new(&format!("material:{}", m.code), "required", format!("请上传「{}」", m.name)))
+        .collect()
+}
+
+/// Saves the applicant's answers and files as a draft and, when `submit` is set, submits it.
+/// A failed submission keeps the draft (with its files) when `keep_draft_on_error` is set, so
+/// nobody uploads twice; the API leaves nothing behind instead.
+#[instrument(skip_all, fields(item = %item_code, submit))]
+pub async fn save(
+    core: &Core,
+    actor: &Actor,
+    item_code: &str,
+    input: Input,
+    submit: bool,
+    keep_draft_on_error: bool,
+) -> Result<Saved, AppError> {
+    save_as(core, actor, None, item_code, input, submit, keep_draft_on_error).await
+}
+
+/// A window's help for a walk-in applicant (帮办): who helped, at which hall.
+pub struct Assist<'a> {
+    pub staff: &'a Actor,
+    pub site_id: i64,
+}
+
+/// Window intake (同城通办 / 就近能办): staff at any hall submit an application on behalf of a
+/// walk-in applicant, who then follows it online like any other. The item must be citywide or
+/// handled at the staff's own hall; the case records the receiving hall and goes to the owning
+/// department's queue.
+pub async fn submit_assisted(
+    core: &Core,
+    staff: &Actor,
+    applicant: &Actor,
+    item_code: &str,
+    input: Input,
+) -> Result<Saved, AppError> {
+    authorize(core, staff, Permission::CaseIntake, item_code).await?;
+    let site = staff.site.as_ref().ok_or_else(|| AppError::Conflict("您的账户尚未分配到服务站点".into()))?;
+    let guide = catalogue::guide(core, item_code).await?;
+    if !guide.def.citywide && !guide.sites.iter().any(|s| s.id == site.id) {
+        return Err(AppError::Conflict(format!("「{}」不在本站点办理，也不属于同城通办事项", guide.def.name)));
+    }
+    save_as(core, applicant, Some(&Assist { staff, site_id: site.id }), item_code, input, true, false).await
+}
+
+/// The walk-in applicant a window is helping, as step 1 of window intake found them.
+pub struct WalkIn {
+    pub applicant: Actor,
+    pub id_number_masked: String,
+    /// The applicant bound to this window's session, sealed (SM4-GCM) for the intake form: the
+    /// page carries it back but cannot read, alter or forge it, nor use it from another session.
+    pub seal: String,
+}
+
+/// How long a sealed walk-in stays valid: long enough to fill a form at the counter.
+const WALK_IN_MS: i64 = 2 * 3600 * 1000;
+const WALK_IN_PREFIX: &str = "walk_in.v1";
+
+fn walk_in_plaintext(staff: &Actor, session_token: &str, applicant_id: i64, expires_ms: i64) -> String {
+    let session = tongban_crypto::sm3_hex(session_token.as_bytes());
+    format!("{WALK_IN_PREFIX}:{}:{session}:{applicant_id}:{expires_ms}", staff.user_id)
+}
+
+/// The walk-in applicant a window helps, identified by their ID number; they must have an
+/// account (the window helps them register first). `session_token` is the window's session,
+/// which the seal is bound to.
+pub async fn walk_in(core: &Core, staff: &Actor, session_token: &str, id_number: &str) -> Result<WalkIn, AppError> {
+    authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
+    let id = tongban_domain::identity::IdNumber::parse(id_number)
+        .map_err(|e| AppError::Invalid(vec![FieldError::new("id_number", "invalid", format!("身份证号{e}"))]))?;
+    let mut conn = core.db.conn().await?;
+    let user = tongban_store::users::by_id_number_digest(&mut conn, &core.cipher.index(id.as_str()))
+        .await?
+        .filter(|u| u.kind == UserKind::Person && !u.disabled)
+        .ok_or_else(|| {
+            AppError::Invalid(vec![FieldError::new(
+                "id_number",
+                "not_registered",
+                "该身份证号尚未注册。请协助申请人在自助终端或手机上注册账户（约 2 分钟）后再收件",
+            )])
+        })?;
+    drop(conn);
+    let applicant = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    let seal = core.cipher.encrypt(&walk_in_plaintext(staff, session_token, user.id, core.clock.now_ms() + WALK_IN_MS));
+    Ok(WalkIn { applicant, id_number_masked: tongban_domain::mask::id_number(id.as_str()), seal })
+}
+
+/// The walk-in applicant again, from the seal step 1 put in the intake form. A seal that was
+/// altered, made for another window or session, or is too old is refused (and audited).
+pub async fn walk_in_again(core: &Core, staff: &Actor, session_token: &str, seal: &str) -> Result<WalkIn, AppError> {
+    authorize(core, staff, Permission::CaseIntake, "walk_in").await?;
+    let now = core.clock.now_ms();
+    let applicant_id = core.cipher.decrypt(seal).ok().and_then(|plain| {
+        let mut parts = plain.rsplitn(3, ':');
+        let expires: i64 = parts.next()?.parse().ok()?;
+        let applicant: i64 = parts.next()?.parse().ok()?;
+        let expected = walk_in_plaintext(staff, session_token, applicant, expires);
+        (plain == expected && expires > now).then_some(applicant)
+    });
+    let Some(applicant_id) = applicant_id else {
+        super::audit::record_denial(core, Some(staff), &staff.ip, "case.intake.applicant", "walk_in").await?;
+        return Err(AppError::Conflict("帮办收件的申请人信息已失效，请返回窗口工作台重新核验申请人身份证号".into()));
+    };
+    let user = tongban_store::users::by_id(&mut *core.db.conn().await?, applicant_id)
+        .await?
+        .filter(|u| u.kind == UserKind::Person && !u.disabled)
+        .ok_or(AppError::NotFound)?;
+    let masked = user
+        .id_number_enc
+        .as_ref()
+        .and_then(|e| core.cipher.decrypt(e).ok())
+        .map(|n| tongban_domain::mask::id_number(&n))
+        .unwrap_or_default();
+    let applicant = super::auth::actor_for_user(core, user.id, &staff.ip).await?.ok_or(AppError::NotFound)?;
+    Ok(WalkIn { applicant, id_number_masked: masked, seal: seal.to_owned() })
+}
+
+async fn save_as(
+    core: &Core,
+    actor: &Actor,
+    assist: Option<&Assist<'_>>,
+    item_code: &str,
+    input: Input,
+    submit: bool,
+    keep_draft_on_error: bool,
+) -> Result<Saved, AppError> {
+    let guide = applicable(core, actor, item_code).await?;
+    if let Some(key) = &input.idempotency_key {
+        if key.is_empty() || key.len() > 128 {
+            return Err(AppError::Invalid(vec![FieldError::new(
+                "Idempotency-Key",
+                "invalid",
+                "Idempotency-Key 应为 1–128 个字符",
+            )]));
+        }
+        if let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await? {
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+        }
+    }
+    let files = store_uploads(core, std::slice::from_ref(&guide.def), input.uploads).await?;
+    let now = core.clock.now_ms();
+    // The answers hold ID numbers and phones: sealed whole before they reach the database.
+    let raw_json = core.cipher.encrypt(&Value::Object(input.values.clone()).to_string());
+    let validation = guide.def.form.validate(&input.values);
+    let calendar = if submit { Some(super::calendar::load_shared(core).await?) } else { None };
+
+    let mut tx = core.db.begin().await?;
+    let draft = match store::draft_for(&mut tx, actor.user_id, guide.row.id).await? {
+        Some(d) => {
+            store::update_form(&mut tx, d.id, &raw_json, now).await?;
+            d
+        }
+        None => {
+            let number = insert_with_fresh_number(&mut tx, actor, &guide, &raw_json, now).await?;
+            let d = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
+            store::add_event(&mut tx, d.id, "created", &actor.display_name, "", now).await?;
+            d
+        }
+    };
+    attach_files(&mut tx, draft.id, &files).await?;
+    let (picked, pick_problems) =
+        super::licences::pick_in(&mut tx, &core.clock, actor, &guide.def, draft.id, &input.licences).await?;
+    if !submit {
+        if !pick_problems.is_empty() {
+            tx.commit().await?;
+            return Err(AppError::Invalid(pick_problems));
+        }
+        audit_in(&mut tx, &core.clock, actor, "application.save_draft", &draft.number, Outcome::Success, item_code)
+            .await?;
+        tx.commit().await?;
+        return Ok(Saved { number: draft.number, status: Status::Draft.name().into(), promised_deadline: None });
+    }
+    let held = store::materials(&mut tx, draft.id).await?;
+    let mut problems = match &validation {
+        Ok(_) => Vec::new(),
+        Err(p) => p.clone(),
+    };
+    problems.extend(pick_problems);
+    // A material satisfied by an electronic licence needs no upload (两个免于提交).
+    problems.extend(
+        missing_materials(&guide.def, &held)
+            .into_iter()
+            .filter(|p| !picked.iter().any(|code| p.field == format!("material:{code}"))),
+    );
+    if !problems.is_empty() {
+        if keep_draft_on_error {
+            tx.commit().await?;
+        }
+        return Err(AppError::Invalid(problems));
+    }
+    let clean = core.cipher.encrypt(&Value::Object(validation.unwrap_or_default()).to_string());
+    let snapshot = serde_json::json!({ "item_version": guide.version, "definition": guide.def }).to_string();
+    let today = to_china(now).date_naive();
+    let deadline = calendar
+        .clone()
+        .unwrap_or_default()
+        .add_working_days(today, guide.def.promised_days)
+        .format("%Y-%m-%d")
+        .to_string();
+    let submission = Submission {
+        form_data: &clean,
+        snapshot: &snapshot,
+        idempotency_key: input.idempotency_key.as_deref(),
+        promised_deadline: &deadline,
+        now,
+    };
+    match store::submit(&mut tx, draft.id, &submission).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::Conflict("该申请已提交，请勿重复提交".into())),
+        // The same Idempotency-Key raced in from a second request: return the first result.
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let key = input.idempotency_key.unwrap_or_default();
+            let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let site_id = match assist {
+        Some(a) => {
+            store::set_assisted(&mut tx, draft.id, a.site_id, a.staff.user_id).await?;
+            let note = format!(
+                "{}（{}）窗口帮办",
+                a.staff.display_name,
+                a.staff.site.as_ref().map_or("", |s| s.name.as_str())
+            );
+            store::add_event(&mut tx, draft.id, "submitted", &a.staff.display_name, &note, now).await?;
+            a.site_id
+        }
+        None => {
+            store::add_event(&mut tx, draft.id, "submitted", &actor.display_name, "", now).await?;
+            0
+        }
+    };
+    super::licences::record_uses_in(&mut tx, &core.clock, actor, &guide.def, draft.id, &draft.number).await?;
+    let opening = super::cases::Opening {
+        application_id: draft.id,
+        applicant_id: actor.user_id,
+        applicant_name: &actor.display_name,
+        site_id,
+        items: vec![(guide.row.id, guide.row.department.id, &guide.def)],
+        now,
+    };
+    super::cases::open_in(&mut tx, core, &opening, calendar.as_ref().unwrap_or(&Default::default())).await?;
+    audit_in(
+        &mut tx,
+        &core.clock,
+        assist.map_or(actor, |a| a.staff),
+        "application.submit",
+        &draft.number,
+        Outcome::Success,
+        item_code,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Saved { number: draft.number, status: Status::Submitted.name().into(), promised_deadline: Some(deadline) })
+}
+
+async fn insert_with_fresh_number(
+    tx: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    guide: &Guide,
+    form: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let today = to_china(now).date_naive();
+    for _ in 0..5 {
+        let number = rules::new_number(today, &mut rand::rng());
+        let new = NewApplication {
+            number: &number,
+            applicant_id: actor.user_id,
+            item_id: guide.row.id,
+            item_version: guide.version,
+            form_data: form,
+            channel: "online",
+            now,
+        };
+        // A clash of random numbers is astronomically rare; a savepoint lets us retry.
+        let attempt = {
+            let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+            match store::insert_draft(&mut sp, &new).await {
+                Ok(_) => {
+                    sp.commit().await?;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            }
+        };
+        match attempt {
+            Ok(()) => return Ok(number),
+            Err(e) if is_unique_violation(&e) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal(anyhow::anyhow!("no free application number after 5 tries")))
+}
+
+/// Writes a checked bundle submission (一件事) in one transaction: the application with the
+/// snapshot of every item, its files under each item's material codes, and one case per item.
+pub async fn submit_bundle(
+    core: &Core,
+    actor: &Actor,
+    b: &super::bundles::Bundle,
+    form_data: &str,
+    snapshot: &str,
+    files: Vec<MaterialFile>,
+    idempotency_key: Option<String>,
+) -> Result<Saved, AppError> {
+    if let Some(key) = &idempotency_key
+        && let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await?
+    {
+        return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+    }
+    let calendar = super::calendar::load(core).await?;
+    let now = core.clock.now_ms();
+    let today = to_china(now).date_naive();
+    let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
+    let first = &b.guides[0];
+    let form_data = &core.cipher.encrypt(form_data);
+    let mut tx = core.db.begin().await?;
+    let number = insert_with_fresh_number(&mut tx, actor, first, form_data, now).await?;
+    let row = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
+    store::set_bundle(&mut tx, row.id, &b.event.code).await?;
+    attach_files(&mut tx, row.id, &files).await?;
+    let submission = Submission {
+        form_data,
+        snapshot,
+        idempotency_key: idempotency_key.as_deref(),
+        promised_deadline: &deadline,
+        now,
+    };
+    match store::submit(&mut tx, row.id, &submission).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::Conflict("该申请已提交，请勿重复提交".into())),
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let key = idempotency_key.unwrap_or_default();
+            let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    store::add_event(&mut tx, row.id, "submitted", &actor.display_name, &format!("一件事：{}", b.event.name), now)
+        .await?;
+    let opening = super::cases::Opening {
+        application_id: row.id,
+        applicant_id: actor.user_id,
+        applicant_name: &actor.display_name,
+        site_id: 0,
+        items: b.guides.iter().map(|g| (g.row.id, g.row.department.id, &g.def)).collect(),
+        now,
+    };
+    super::cases::open_in(&mut tx, core, &opening, &calendar).await?;
+    store::set_status(&mut tx, row.id, "processing", now).await?;
+    audit_in(&mut tx, &core.clock, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
+    tx.commit().await?;
+    Ok(Saved { number, status: "processing".into(), promised_deadline: Some(deadline) })
+}
+
+/// The applicant's draft for an item, if any (to resume it).
+pub async fn draft(core: &Core, actor: &Actor, guide: &Guide) -> Result<Option<View>, AppError> {
+    let mut conn = core.db.conn().await?;
+    match store::draft_for(&mut conn, actor.user_id, guide.row.id).await? {
+        Some(row) => Ok(Some(load_view(&mut conn, &core.cipher, row).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn load_view(
+    conn: &mut sqlx::AnyConnection,
+    cipher: &tongban_crypto::FieldCipher,
+    row: ApplicationRow,
+) -> Result<View, AppError> {
+    let form = cipher.open_or_plain(&row.form_data)?;
+    let values = serde_json::from_str::<Value>(&form).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
+    let materials = store::materials(conn, row.id).await?;
+    let mut events = store::events(conn, row.id).await?;
+    for e in &mut events {
+        e.note = cipher.open_or_plain(&e.note)?;
+    }
+    let snapshot = row.snapshot.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let definition =
+        snapshot.as_ref().and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
+    let bundle_definitions = snapshot
+        .as_ref()
+        .and_then(|v| serde_json::from_value::<Vec<ItemDefinition>>(v.get("bundle")?.clone()).ok())
+        .unwrap_or_default();
+    Ok(View { row, values, materials, events, definition, bundle_definitions })
+}
+
+/// An application by its database id (for the staff's case page).
+pub async fn load_by_id(
+    conn: &mut sqlx::AnyConnection,
+    cipher: &tongban_crypto::FieldCipher,
+    id: i64,
+) -> Result<View, AppError> {
+    let row = store::by_id(conn, id).await?.ok_or(AppError::NotFound)?;
+    load_view(conn, cipher, row).await
+}
+
+/// One of the applicant's own applications; anybody else's is "not found".
+pub async fn mine(core: &Core, actor: &Actor, number: &str) -> Result<View, AppError> {
+    authorize(core, actor, Permission::PortalMine, number).await?;
+    if !rules::looks_like_number(number) {
+        return Err(AppError::NotFound);
+    }
+    let mut conn = core.db.conn().await?;
+    let row = store::by_number(&mut conn, number)
+        .await?
+        .filter(|r| r.applicant_id == actor.user_id)
+        .ok_or(AppError::NotFound)?;
+    let mut view = load_view(&mut conn, &core.cipher, row).await?;
+    view.mask();
+    Ok(view)
+}
+
+pub async fn list_mine(
+    core: &Core,
+    actor: &Actor,
+    page: i64,
+    page_size: i64,
+) -> Result<(i64, Vec<ApplicationRow>), AppError> {
+    authorize(core, actor, Permission::PortalMine, "applications").await?;
+    let offset = (page.max(1) - 1).saturating_mul(page_size);
+    Ok(store::list_for_applicant(&mut *core.db.conn().await?, actor.user_id, offset, page_size).await?)
+}
+
+/// Withdraws a submitted application before it is accepted.
+pub async fn withdraw(core: &Core, actor: &Actor, number: &str) -> Result<View, AppError> {
+    let view = mine(core, actor, number).await?;
+    if !rules::can_withdraw(&view.row.status) {
+        return Err(AppError::Conflict(format!("当前状态为「{}」，不能撤回", rules::status_label(&view.row.status))));
+    }
+    let now = core.clock.now_ms();
+    let calendar = super::calendar::load(core).await?;
+    let mut tx = core.db.begin().await?;
+    // Cases withdraw through their workflow (which also writes the timeline); an application
+    // without cases only changes its own status.
+    if super::cases::withdraw_in(&mut tx, core, actor, view.row.id, &calendar).await? == 0 {
+        if !store::transition(&mut tx, view.row.id, Status::Submitted.name(), Status::Withdrawn.name(), now).await? {
+            return Err(AppError::Conflict("申请状态已变化，请刷新后查看".into()));
+        }
+        store::add_event(&mut tx, view.row.id, "withdrawn", &actor.display_name, "", now).await?;
+    }
+    audit_in(&mut tx, &core.clock, actor, "application.withdraw", number, Outcome::Success, "").await?;
+    tx.commit().await?;
+    mine(core, actor, number).await
+}

@@ -1,7 +1,0 @@
-//! Status badges shared by the rooms: the colour tag of a licence status.
-
-use crate::domain::licence::LicenceStatus;
-
-pub fn status_tag(s: &LicenceStatus) -> &'static str {
-    if *s == LicenceStatus::Valid { "ok" } else { "bad" }
-}
