@@ -114,3 +114,135 @@ fn the_web_reaches_the_store_only_through_the_use_cases() {
         }
     }
 }
+
+/// A module of one crate, by its path from the crate root (`["cases", "moves"]`), and its text.
+fn modules(src: &Path) -> Vec<(Vec<String>, String)> {
+    fn walk(dir: &Path, prefix: &[String], out: &mut Vec<(Vec<String>, String)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.is_dir() {
+                let mut inner = prefix.to_vec();
+                inner.push(stem);
+                walk(&path, &inner, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let mut module = prefix.to_vec();
+                if stem != "mod" && stem != "lib" {
+                    module.push(stem);
+                }
+                // Comments may name other modules (doc links) without importing them.
+                let text = std::fs::read_to_string(&path).unwrap();
+                let code: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect();
+                out.push((module, code.join("\n")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(src, &[], &mut out);
+    out
+}
+
+/// The modules a module's code names through `crate::a::b` or `super::a` paths (the longest
+/// prefix that is a module file), leaving out the module itself and its ancestors: a child may use
+/// what its parent declares, as long as the parent does not use the child back.
+fn imports(module: &[String], text: &str, known: &[Vec<String>]) -> Vec<Vec<String>> {
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("crate::").chain(text.match_indices("super::")) {
+        if text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':') {
+            continue;
+        }
+        let mut base: Vec<String> = Vec::new();
+        let mut rest = &text[at..];
+        if let Some(tail) = rest.strip_prefix("crate::") {
+            rest = tail;
+        } else {
+            base = module.to_vec();
+            while let Some(tail) = rest.strip_prefix("super::") {
+                base.pop();
+                rest = tail;
+            }
+        }
+        // `a::b::Name` or `a::b::{…}`: the lower-case segments name modules (or functions, which
+        // the longest-known-prefix step below drops).
+        let end = rest
+            .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == ':'))
+            .unwrap_or(rest.len());
+        let mut path = base;
+        path.extend(rest[..end].split("::").filter(|s| !s.is_empty()).map(str::to_owned));
+        while !path.is_empty() && !known.contains(&path) {
+            path.pop();
+        }
+        if !path.is_empty() && path.as_slice() != module && !module.starts_with(&path) && !found.contains(&path) {
+            found.push(path);
+        }
+    }
+    // A child named by a relative path: `pub use moves::act;`, `moves::move_in(…)`.
+    for child in known.iter().filter(|k| k.len() == module.len() + 1 && k.starts_with(module)) {
+        let name = format!("{}::", child[module.len()]);
+        let named = text
+            .match_indices(&name)
+            .any(|(at, _)| !text[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == ':'));
+        if named && !found.contains(child) {
+            found.push(child.clone());
+        }
+    }
+    found
+}
+
+/// A cycle in the graph, if any, as the modules along it.
+fn cycle(graph: &[(Vec<String>, Vec<Vec<String>>)]) -> Option<Vec<String>> {
+    fn visit(
+        at: usize,
+        graph: &[(Vec<String>, Vec<Vec<String>>)],
+        state: &mut [u8],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<String>> {
+        state[at] = 1;
+        stack.push(at);
+        for next in &graph[at].1 {
+            let Some(n) = graph.iter().position(|(m, _)| m == next) else { continue };
+            if state[n] == 1 {
+                let from = stack.iter().position(|&s| s == n).unwrap_or(0);
+                return Some(stack[from..].iter().chain([&n]).map(|&i| graph[i].0.join("::")).collect());
+            }
+            if state[n] == 0
+                && let Some(found) = visit(n, graph, state, stack)
+            {
+                return Some(found);
+            }
+        }
+        stack.pop();
+        state[at] = 2;
+        None
+    }
+    let mut state = vec![0; graph.len()];
+    (0..graph.len()).find_map(|i| if state[i] == 0 { visit(i, graph, &mut state, &mut Vec::new()) } else { None })
+}
+
+#[test]
+fn no_module_imports_run_in_a_circle() {
+    // The check finds a circle and reads relative paths.
+    let known = vec![vec!["a".to_owned()], vec!["b".to_owned()], vec!["b".to_owned(), "c".to_owned()]];
+    let b_c = ["b".to_owned(), "c".to_owned()];
+    assert_eq!(imports(&b_c, "use super::super::a::X; use crate::b::Y;", &known), vec![vec!["a".to_owned()]]);
+    assert_eq!(imports(&["b".to_owned()], "pub use c::Z;", &known), vec![b_c.to_vec()]);
+    let graph = vec![(vec!["a".to_owned()], vec![b_c.to_vec()]), (b_c.to_vec(), vec![vec!["a".to_owned()]])];
+    assert_eq!(cycle(&graph), Some(vec!["a".to_owned(), "b::c".to_owned(), "a".to_owned()]));
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut sources = vec![root.join("src")];
+    for (layer, _) in LAYERS {
+        sources.push(root.join("crates").join(layer).join("src"));
+    }
+    let mut edges = 0;
+    for src in sources {
+        let modules = modules(&src);
+        let known: Vec<Vec<String>> = modules.iter().map(|(m, _)| m.clone()).collect();
+        let graph: Vec<_> = modules.iter().map(|(m, text)| (m.clone(), imports(m, text, &known))).collect();
+        edges += graph.iter().map(|(_, i)| i.len()).sum::<usize>();
+        if let Some(found) = cycle(&graph) {
+            panic!("{}: modules import each other in a circle: {}", src.display(), found.join(" → "));
+        }
+    }
+    assert!(edges > 100, "read the imports between modules: {edges}");
+}

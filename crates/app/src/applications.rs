@@ -2,32 +2,22 @@
 //! idempotent submission with a snapshot of the item version, withdrawal before acceptance,
 //! and the applicant's own list (我的办件). Nobody sees another applicant's application.
 
-use bytes::Bytes;
 use serde_json::{Map, Value};
 use tracing::instrument;
 
+pub use super::application_view::{View, draft, list_mine, load_by_id, mine};
 use super::catalogue::{self, Guide};
-use super::{Actor, AppError, Core, FieldError, Problems, audit_in, authorize};
+pub use super::materials::{MAX_SUBMISSION_BYTES, Upload, human_size};
+use super::materials::{attach_files, missing_materials, store_uploads};
+use super::{Actor, AppError, Core, FieldError, audit_in, authorize};
 use crate::clock::to_china;
 use tongban_domain::application::{self as rules, Status};
 use tongban_domain::item::{ItemDefinition, Subject};
 use tongban_domain::permission::Permission;
-use tongban_store::applications::{self as store, ApplicationRow, Event, MaterialFile, NewApplication, Submission};
+use tongban_store::applications::{self as store, NewApplication, Submission};
 use tongban_store::audit::Outcome;
-use tongban_store::blobs::sha256_hex;
 use tongban_store::is_unique_violation;
 use tongban_store::users::UserKind;
-
-/// The most a single submission may carry in total.
-pub const MAX_SUBMISSION_BYTES: usize = 60 * 1024 * 1024;
-
-/// One uploaded file for one material.
-#[derive(Debug, Clone)]
-pub struct Upload {
-    pub material_code: String,
-    pub file_name: String,
-    pub bytes: Bytes,
-}
 
 /// What the applicant sends, from the form page or the API.
 #[derive(Debug, Clone, Default)]
@@ -37,50 +27,6 @@ pub struct Input {
     pub idempotency_key: Option<String>,
     /// Electronic licences picked instead of uploads: (material code, licence identifier).
     pub licences: Vec<(String, String)>,
-}
-
-/// An application with everything its pages need.
-#[derive(Debug, Clone)]
-pub struct View {
-    pub row: ApplicationRow,
-    pub values: Map<String, Value>,
-    pub materials: Vec<MaterialFile>,
-    pub events: Vec<Event>,
-    /// The definition applied: the submitted snapshot, or the current version for a draft.
-    pub definition: Option<ItemDefinition>,
-    /// For a bundle (一件事): the snapshot of every item in it.
-    pub bundle_definitions: Vec<ItemDefinition>,
-}
-
-impl View {
-    /// The files of one item's material (bundles keep them as `<item code>:<material code>`).
-    pub fn files_of(&self, item_code: &str, material_code: &str) -> Vec<MaterialFile> {
-        let keyed = format!("{item_code}:{material_code}");
-        self.materials
-            .iter()
-            .filter(|f| f.material_code == material_code || f.material_code == keyed)
-            .cloned()
-            .collect()
-    }
-
-    /// Masks the answers' ID numbers and phones (by the forms' field types and by shape): how
-    /// every read-only view shows them unless a full view was asked for and audited.
-    pub fn mask(&mut self) {
-        let mut values = std::mem::take(&mut self.values);
-        let defs = self.all_definitions();
-        if defs.is_empty() {
-            values = tongban_domain::mask::form_values(&Default::default(), &values);
-        }
-        for def in &defs {
-            values = tongban_domain::mask::form_values(&def.form, &values);
-        }
-        self.values = values;
-    }
-
-    /// Every item definition the application was made on.
-    pub fn all_definitions(&self) -> Vec<ItemDefinition> {
-        self.definition.iter().chain(self.bundle_definitions.iter()).cloned().collect()
-    }
 }
 
 /// The outcome of a save or submission.
@@ -113,120 +59,6 @@ pub async fn applicable(core: &Core, actor: &Actor, item_code: &str) -> Result<G
         return Err(AppError::Conflict(format!("本事项只面向{who}办理，您的账户不能申请")));
     }
     Ok(guide)
-}
-
-/// Checks every upload against its material (known code, accepted content, size limit).
-fn check_uploads(defs: &[ItemDefinition], uploads: &[Upload]) -> Result<Vec<(Upload, &'static str)>, AppError> {
-    let mut unknown = Problems::default();
-    let mut checked = Vec::new();
-    let total: usize = uploads.iter().map(|u| u.bytes.len()).sum();
-    if total > MAX_SUBMISSION_BYTES {
-        return Err(AppError::PayloadTooLarge(format!(
-            "一次提交的材料合计不能超过 {} MB",
-            MAX_SUBMISSION_BYTES / 1024 / 1024
-        )));
-    }
-    for u in uploads {
-        let Some(m) = find_material(defs, &u.material_code) else {
-            unknown.add(
-                &format!("material:{}", u.material_code),
-                "unknown_material",
-                format!("本事项没有编号为 {} 的材料", u.material_code),
-            );
-            continue;
-        };
-        if u.bytes.len() as u64 > m.max_bytes {
-            return Err(AppError::PayloadTooLarge(format!("「{}」的文件不能超过 {}", m.name, human_size(m.max_bytes))));
-        }
-        let kind = rules::sniff_content_type(&u.bytes).filter(|k| m.accept.iter().any(|a| a == k));
-        let Some(kind) = kind else {
-            let names: Vec<&str> = m.accept.iter().map(|a| mime_label(a)).collect();
-            return Err(AppError::UnsupportedMediaType(format!(
-                "「{}」只接受 {} 文件，请检查文件内容",
-                m.name,
-                names.join("、")
-            )));
-        };
-        checked.push((u.clone(), kind));
-    }
-    unknown.into_result()?;
-    Ok(checked)
-}
-
-/// A material by its code, or by `<item code>:<material code>` in a bundle.
-fn find_material<'a>(defs: &'a [ItemDefinition], key: &str) -> Option<&'a tongban_domain::item::Material> {
-    match key.split_once(':') {
-        Some((item, code)) => defs.iter().find(|d| d.code == item)?.materials.iter().find(|m| m.code == code),
-        None => defs.iter().flat_map(|d| d.materials.iter()).find(|m| m.code == key),
-    }
-}
-
-fn mime_label(mime: &str) -> &'static str {
-    match mime {
-        "application/pdf" => "PDF",
-        "image/jpeg" => "JPG",
-        "image/png" => "PNG",
-        _ => "其他",
-    }
-}
-
-pub fn human_size(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 { format!("{} MB", bytes / 1024 / 1024) } else { format!("{} KB", bytes.div_ceil(1024)) }
-}
-
-/// Checks uploads against the materials of `defs` and puts their bytes in storage first
-/// (content-addressed, flushed), so that a transaction only ever refers to bytes already safe.
-pub async fn store_uploads(
-    core: &Core,
-    defs: &[ItemDefinition],
-    uploads: Vec<Upload>,
-) -> Result<Vec<MaterialFile>, AppError> {
-    let checked = check_uploads(defs, &uploads)?;
-    let now = core.clock.now_ms();
-    let mut files = Vec::new();
-    for (u, kind) in checked {
-        let sha = sha256_hex(&u.bytes);
-        let size = u.bytes.len() as i64;
-        core.blobs.put(&sha, u.bytes).await?;
-        files.push(MaterialFile {
-            material_code: u.material_code,
-            file_sha256: sha,
-            file_name: rules::clean_file_name(&u.file_name),
-            content_type: kind.to_owned(),
-            size,
-            uploaded_at: now,
-        });
-    }
-    Ok(files)
-}
-
-/// Records stored files as the application's materials, replacing earlier files of the same
-/// materials.
-pub async fn attach_files(
-    tx: &mut sqlx::AnyConnection,
-    application_id: i64,
-    files: &[MaterialFile],
-) -> Result<(), AppError> {
-    let mut codes: Vec<&str> = files.iter().map(|f| f.material_code.as_str()).collect();
-    codes.sort_unstable();
-    codes.dedup();
-    for code in codes {
-        let of_code: Vec<MaterialFile> = files.iter().filter(|f| f.material_code == code).cloned().collect();
-        for f in &of_code {
-            store::insert_file(tx, &f.file_sha256, f.size, &f.content_type, f.uploaded_at).await?;
-        }
-        store::replace_material(tx, application_id, code, &of_code).await?;
-    }
-    Ok(())
-}
-
-/// Problems with the materials held for a submission: every required material must be there.
-fn missing_materials(def: &ItemDefinition, held: &[MaterialFile]) -> Vec<FieldError> {
-    def.materials
-        .iter()
-        .filter(|m| m.required && !held.iter().any(|h| h.material_code == m.code))
-        .map(|m| FieldError::new(&format!("material:{}", m.code), "required", format!("请上传「{}」", m.name)))
-        .collect()
 }
 
 /// Saves the applicant's answers and files as a draft and, when `submit` is set, submits it.
@@ -485,7 +317,7 @@ async fn save_as(
     Ok(Saved { number: draft.number, status: Status::Submitted.name().into(), promised_deadline: Some(deadline) })
 }
 
-async fn insert_with_fresh_number(
+pub(crate) async fn insert_with_fresh_number(
     tx: &mut sqlx::AnyConnection,
     actor: &Actor,
     guide: &Guide,
@@ -522,138 +354,6 @@ async fn insert_with_fresh_number(
         }
     }
     Err(AppError::Internal(anyhow::anyhow!("no free application number after 5 tries")))
-}
-
-/// Writes a checked bundle submission (一件事) in one transaction: the application with the
-/// snapshot of every item, its files under each item's material codes, and one case per item.
-pub async fn submit_bundle(
-    core: &Core,
-    actor: &Actor,
-    b: &super::bundles::Bundle,
-    form_data: &str,
-    snapshot: &str,
-    files: Vec<MaterialFile>,
-    idempotency_key: Option<String>,
-) -> Result<Saved, AppError> {
-    if let Some(key) = &idempotency_key
-        && let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await?
-    {
-        return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
-    }
-    let calendar = super::calendar::load(core).await?;
-    let now = core.clock.now_ms();
-    let today = to_china(now).date_naive();
-    let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
-    let first = &b.guides[0];
-    let form_data = &core.cipher.encrypt(form_data);
-    let mut tx = core.db.begin().await?;
-    let number = insert_with_fresh_number(&mut tx, actor, first, form_data, now).await?;
-    let row = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
-    store::set_bundle(&mut tx, row.id, &b.event.code).await?;
-    attach_files(&mut tx, row.id, &files).await?;
-    let submission = Submission {
-        form_data,
-        snapshot,
-        idempotency_key: idempotency_key.as_deref(),
-        promised_deadline: &deadline,
-        now,
-    };
-    match store::submit(&mut tx, row.id, &submission).await {
-        Ok(true) => {}
-        Ok(false) => return Err(AppError::Conflict("该申请已提交，请勿重复提交".into())),
-        Err(e) if is_unique_violation(&e) => {
-            drop(tx);
-            let key = idempotency_key.unwrap_or_default();
-            let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
-        }
-        Err(e) => return Err(e.into()),
-    }
-    store::add_event(&mut tx, row.id, "submitted", &actor.display_name, &format!("一件事：{}", b.event.name), now)
-        .await?;
-    let opening = super::cases::Opening {
-        application_id: row.id,
-        applicant_id: actor.user_id,
-        applicant_name: &actor.display_name,
-        site_id: 0,
-        items: b.guides.iter().map(|g| (g.row.id, g.row.department.id, &g.def)).collect(),
-        now,
-    };
-    super::cases::open_in(&mut tx, core, &opening, &calendar).await?;
-    store::set_status(&mut tx, row.id, "processing", now).await?;
-    audit_in(&mut tx, &core.clock, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
-    tx.commit().await?;
-    Ok(Saved { number, status: "processing".into(), promised_deadline: Some(deadline) })
-}
-
-/// The applicant's draft for an item, if any (to resume it).
-pub async fn draft(core: &Core, actor: &Actor, guide: &Guide) -> Result<Option<View>, AppError> {
-    let mut conn = core.db.conn().await?;
-    match store::draft_for(&mut conn, actor.user_id, guide.row.id).await? {
-        Some(row) => Ok(Some(load_view(&mut conn, &core.cipher, row).await?)),
-        None => Ok(None),
-    }
-}
-
-async fn load_view(
-    conn: &mut sqlx::AnyConnection,
-    cipher: &tongban_crypto::FieldCipher,
-    row: ApplicationRow,
-) -> Result<View, AppError> {
-    let form = cipher.open_or_plain(&row.form_data)?;
-    let values = serde_json::from_str::<Value>(&form).ok().and_then(|v| v.as_object().cloned()).unwrap_or_default();
-    let materials = store::materials(conn, row.id).await?;
-    let mut events = store::events(conn, row.id).await?;
-    for e in &mut events {
-        e.note = cipher.open_or_plain(&e.note)?;
-    }
-    let snapshot = row.snapshot.as_deref().and_then(|s| serde_json::from_str::<Value>(s).ok());
-    let definition =
-        snapshot.as_ref().and_then(|v| serde_json::from_value::<ItemDefinition>(v.get("definition")?.clone()).ok());
-    let bundle_definitions = snapshot
-        .as_ref()
-        .and_then(|v| serde_json::from_value::<Vec<ItemDefinition>>(v.get("bundle")?.clone()).ok())
-        .unwrap_or_default();
-    Ok(View { row, values, materials, events, definition, bundle_definitions })
-}
-
-/// An application by its database id (for the staff's case page).
-pub async fn load_by_id(
-    conn: &mut sqlx::AnyConnection,
-    cipher: &tongban_crypto::FieldCipher,
-    id: i64,
-) -> Result<View, AppError> {
-    let row = store::by_id(conn, id).await?.ok_or(AppError::NotFound)?;
-    load_view(conn, cipher, row).await
-}
-
-/// One of the applicant's own applications; anybody else's is "not found".
-pub async fn mine(core: &Core, actor: &Actor, number: &str) -> Result<View, AppError> {
-    authorize(core, actor, Permission::PortalMine, number).await?;
-    if !rules::looks_like_number(number) {
-        return Err(AppError::NotFound);
-    }
-    let mut conn = core.db.conn().await?;
-    let row = store::by_number(&mut conn, number)
-        .await?
-        .filter(|r| r.applicant_id == actor.user_id)
-        .ok_or(AppError::NotFound)?;
-    let mut view = load_view(&mut conn, &core.cipher, row).await?;
-    view.mask();
-    Ok(view)
-}
-
-pub async fn list_mine(
-    core: &Core,
-    actor: &Actor,
-    page: i64,
-    page_size: i64,
-) -> Result<(i64, Vec<ApplicationRow>), AppError> {
-    authorize(core, actor, Permission::PortalMine, "applications").await?;
-    let offset = (page.max(1) - 1).saturating_mul(page_size);
-    Ok(store::list_for_applicant(&mut *core.db.conn().await?, actor.user_id, offset, page_size).await?)
 }
 
 /// Withdraws a submitted application before it is accepted.

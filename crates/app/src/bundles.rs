@@ -7,12 +7,17 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tracing::instrument;
 
-use super::applications::{self, Input, Saved};
+use super::applications::{self, Input, Saved, insert_with_fresh_number};
 use super::catalogue::Guide;
-use super::{Actor, AppError, Core, FieldError, authorize};
+use super::materials::{attach_files, store_uploads};
+use super::{Actor, AppError, Core, FieldError, audit_in, authorize};
+use crate::clock::to_china;
 use tongban_domain::item::{CaseKind, FormSchema, ItemDefinition, Material, Sites};
 use tongban_domain::permission::Permission;
+use tongban_store::applications::{self as store, MaterialFile, Submission};
+use tongban_store::audit::Outcome;
 use tongban_store::catalogue::LifeEvent;
+use tongban_store::is_unique_violation;
 
 /// A life event ready to apply for: its items, and the combined form and materials.
 pub struct Bundle {
@@ -145,7 +150,7 @@ pub async fn submit(core: &Core, actor: &Actor, code: &str, input: Input) -> Res
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems));
     }
-    let stored = applications::store_uploads(core, std::slice::from_ref(&b.combined), input.uploads).await?;
+    let stored = store_uploads(core, std::slice::from_ref(&b.combined), input.uploads).await?;
     // Each uploaded file stands for every item material of the same name, under its own code.
     let by_key: HashMap<&str, &Vec<(String, String)>> = b.groups.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let mut files = Vec::new();
@@ -158,7 +163,7 @@ pub async fn submit(core: &Core, actor: &Actor, code: &str, input: Input) -> Res
     }
     let defs: Vec<ItemDefinition> = b.guides.iter().map(|g| g.def.clone()).collect();
     let snapshot = serde_json::json!({ "event": b.event.code, "bundle": defs }).to_string();
-    applications::submit_bundle(
+    submit_in_one_transaction(
         core,
         actor,
         &b,
@@ -168,4 +173,68 @@ pub async fn submit(core: &Core, actor: &Actor, code: &str, input: Input) -> Res
         input.idempotency_key,
     )
     .await
+}
+
+/// Writes a checked bundle submission (一件事) in one transaction: the application with the
+/// snapshot of every item, its files under each item's material codes, and one case per item.
+async fn submit_in_one_transaction(
+    core: &Core,
+    actor: &Actor,
+    b: &Bundle,
+    form_data: &str,
+    snapshot: &str,
+    files: Vec<MaterialFile>,
+    idempotency_key: Option<String>,
+) -> Result<Saved, AppError> {
+    if let Some(key) = &idempotency_key
+        && let Some(done) = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, key).await?
+    {
+        return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+    }
+    let calendar = super::calendar::load(core).await?;
+    let now = core.clock.now_ms();
+    let today = to_china(now).date_naive();
+    let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
+    let first = &b.guides[0];
+    let form_data = &core.cipher.encrypt(form_data);
+    let mut tx = core.db.begin().await?;
+    let number = insert_with_fresh_number(&mut tx, actor, first, form_data, now).await?;
+    let row = store::by_number(&mut tx, &number).await?.ok_or(AppError::NotFound)?;
+    store::set_bundle(&mut tx, row.id, &b.event.code).await?;
+    attach_files(&mut tx, row.id, &files).await?;
+    let submission = Submission {
+        form_data,
+        snapshot,
+        idempotency_key: idempotency_key.as_deref(),
+        promised_deadline: &deadline,
+        now,
+    };
+    match store::submit(&mut tx, row.id, &submission).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AppError::Conflict("该申请已提交，请勿重复提交".into())),
+        Err(e) if is_unique_violation(&e) => {
+            drop(tx);
+            let key = idempotency_key.unwrap_or_default();
+            let done = store::by_idempotency_key(&mut *core.db.conn().await?, actor.user_id, &key)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            return Ok(Saved { number: done.number, status: done.status, promised_deadline: done.promised_deadline });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    store::add_event(&mut tx, row.id, "submitted", &actor.display_name, &format!("一件事：{}", b.event.name), now)
+        .await?;
+    let opening = super::cases::Opening {
+        application_id: row.id,
+        applicant_id: actor.user_id,
+        applicant_name: &actor.display_name,
+        site_id: 0,
+        items: b.guides.iter().map(|g| (g.row.id, g.row.department.id, &g.def)).collect(),
+        now,
+    };
+    super::cases::open_in(&mut tx, core, &opening, &calendar).await?;
+    store::set_status(&mut tx, row.id, "processing", now).await?;
+    audit_in(&mut tx, &core.clock, actor, "application.submit", &number, Outcome::Success, &b.event.code).await?;
+    tx.commit().await?;
+    Ok(Saved { number, status: "processing".into(), promised_deadline: Some(deadline) })
 }

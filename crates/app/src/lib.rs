@@ -2,6 +2,7 @@
 //! itself — the web layer's route guard is never the only guard.
 
 pub mod accounts;
+pub mod application_view;
 pub mod applications;
 pub mod at_rest;
 pub mod audit;
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod deadlines;
 pub mod jobs;
 pub mod licences;
+pub mod materials;
 pub mod notifications;
 pub mod paging;
 pub mod passwords;

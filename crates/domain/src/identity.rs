@@ -1,7 +1,4 @@
 //! National identifiers and contact details, parsed once at the boundary (parse, don't validate).
-
-use std::fmt;
-
 /// Why an identifier was rejected; the message is shown to people, so it is Chinese.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum IdentifierError {
@@ -60,13 +57,6 @@ fn id_number_check_char(first17: &[u8]) -> u8 {
     CHECK[(sum % 11) as usize]
 }
 
-impl fmt::Debug for IdNumber {
-    // Personal data never reaches logs in full, not even through `{:?}`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdNumber({})", crate::mask::id_number(&self.0))
-    }
-}
-
 /// A unified social credit code (统一社会信用代码), GB 32100-2015, with a verified check character.
 #[derive(Clone, PartialEq, Eq, Hash, Debug)]
 pub struct CreditCode(String);
@@ -121,12 +111,6 @@ impl Phone {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-}
-
-impl fmt::Debug for Phone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Phone({})", crate::mask::phone(&self.0))
     }
 }
 
