@@ -36,7 +36,7 @@ mod types;
 mod verification;
 mod wallet;
 
-pub use expiry::{EXPIRE_JOB, ExpireJob, expire_due, expire_due_in};
+pub use expiry::{EXPIRE_JOB, EXPIRE_SECONDS, ExpireJob, expire_due, expire_due_in};
 pub use import::{IMPORT_COLUMNS, Imported, RowReport, import};
 pub use issuing::{CaseIssue, HandIssue, Issued, face_fields, issue_by_hand, issue_in, issued_for_case};
 pub use lifecycle::{Lifecycle, change, change_status};
