@@ -7,16 +7,16 @@
 //! One file per use-case group; this module holds what they share (the parsed licence type, the
 //! effective status, date formats) and re-exports every use case, so that paths stay
 //! `app::licences::X`:
-//! - [`types`]: the licence catalogue (证照目录), administered by licence administrators;
-//! - [`issuing`]: issuance from an approved case or by hand, and the signing every issuance shares;
-//! - [`import`]: the bulk import of historical licences (历史证照归集);
-//! - [`verification`]: verification for anyone (QR page, API), signed documents and the keys;
-//! - [`lifecycle`]: suspend, restore, revoke, cancel, and change (变更, a new signed version);
-//! - [`expiry`]: expiry of licences past their validity, and its hourly job;
-//! - [`wallet`]: the holder's own licences, use log and grants (授权用证);
-//! - [`reuse`]: licences picked instead of uploads in applications (两个免于提交);
-//! - [`sharing`]: API clients of other departments' systems, their queries and use records;
-//! - [`staff`]: the licence lists and views of issuing departments and administrators.
+//! - `types`: the licence catalogue (证照目录), administered by licence administrators;
+//! - `issuing`: issuance from an approved case or by hand, and the signing every issuance shares;
+//! - `import`: the bulk import of historical licences (历史证照归集);
+//! - `verification`: verification for anyone (QR page, API), signed documents and the keys;
+//! - `lifecycle`: suspend, restore, revoke, cancel, and change (变更, a new signed version);
+//! - `expiry`: expiry of licences past their validity, and its hourly job;
+//! - `wallet`: the holder's own licences, use log and grants (授权用证);
+//! - `reuse`: licences picked instead of uploads in applications (两个免于提交);
+//! - `sharing`: API clients of other departments' systems, their queries and use records;
+//! - `staff`: the licence lists and views of issuing departments and administrators.
 
 use chrono::NaiveDate;
 

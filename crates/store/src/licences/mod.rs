@@ -1,9 +1,9 @@
 //! Electronic licences: licence types (证照目录), licences, the use log, use grants, API clients
 //! of other departments' systems, and licences picked in applications.
 //!
-//! One file per table group, re-exported so that paths stay `store::licences::X`: [`types`] (the
-//! catalogue), [`issued`] (the licences: insert, reads, lists, status), [`uses`] (the use log and
-//! grants), [`clients`] (API clients) and [`picks`] (licences picked in applications). This
+//! One file per table group, re-exported so that paths stay `store::licences::X`: `types` (the
+//! catalogue), `issued` (the licences: insert, reads, lists, status), `uses` (the use log and
+//! grants), `clients` (API clients) and `picks` (licences picked in applications). This
 //! module holds the licence row and its `SELECT`, which `issued` and `picks` share.
 
 use sqlx::Row;
