@@ -22,7 +22,7 @@ pub fn registry() -> Registry {
     r.add(SendText);
     r.add(deadlines::Scan).every_kind::<deadlines::Scan>(deadlines::SCAN_SECONDS);
     r.add(deadlines::Warn);
-    r.register(licences::EXPIRE_JOB, licences::ExpireJob).every(licences::EXPIRE_JOB, 3_600);
+    r.add(licences::ExpireJob).every_kind::<licences::ExpireJob>(licences::EXPIRE_SECONDS);
     r.add(PurgeSessions).every_kind::<PurgeSessions>(300);
     r.add(PurgeJobs).every_kind::<PurgeJobs>(86_400);
     r.add(SummariseRefusals).every_kind::<SummariseRefusals>(300);
@@ -159,5 +159,20 @@ impl JobKind for SummariseRefusals {
             crate::app::audit::summarise_refusals(tx, core.clock.now_ms()).await?;
             Ok(())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_licence_expiry_job_is_a_typed_hourly_kind_under_its_released_name() {
+        // Rows queued by earlier releases carry this kind and `{}`; both must still be read.
+        assert_eq!(<licences::ExpireJob as JobKind>::KIND, "licence_expire");
+        assert_eq!(licences::EXPIRE_SECONDS, 3_600);
+        assert!(serde_json::from_str::<<licences::ExpireJob as JobKind>::Payload>("{}").is_ok());
+        // `add` records the label; the untyped `register` did not.
+        assert_eq!(registry().label(licences::EXPIRE_JOB), "标记过期证照");
     }
 }

@@ -119,7 +119,9 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Registers (or replaces) the handler of a kind.
+    /// Registers (or replaces) an untyped handler under a kind. Every kind this release runs is a
+    /// [`JobKind`] registered with [`Registry::add`]; this stays public only for the integration
+    /// tests' ad hoc handlers (`tests/integration/jobs.rs`).
     pub fn register(&mut self, kind: &'static str, handler: impl JobHandler + 'static) -> &mut Self {
         self.handlers.insert(kind, Arc::new(handler));
         self
@@ -142,7 +144,7 @@ impl Registry {
     }
 
     /// Queues `kind` once every `seconds` (see [`schedule_due`]).
-    pub fn every(&mut self, kind: &'static str, seconds: i64) -> &mut Self {
+    fn every(&mut self, kind: &'static str, seconds: i64) -> &mut Self {
         self.schedules.push((kind, seconds.max(1)));
         self
     }

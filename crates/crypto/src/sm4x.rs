@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: one algorithm, its SIMD paths and their tests must stay together.
 //! SM4-GCM (GB/T 32907 SM4 in the GCM mode of NIST SP 800-38D, 12-byte nonce, 16-byte tag), with a
 //! fast path on x86-64 CPUs that have AVX2 and GFNI.
 //!

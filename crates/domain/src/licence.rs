@@ -1,3 +1,4 @@
+// Over 600 lines on purpose: one cohesive rule set (identifier, statuses, validity, canonical form) and its tests.
 //! Electronic licences (电子证照): the identifier of GB/T 36904, the metadata of GB/T 36903, the
 //! lifecycle statuses, the validity rule of a licence type, and the canonical form that is
 //! signed. Pure rules, no I/O.

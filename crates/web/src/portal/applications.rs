@@ -1,3 +1,4 @@
+// Over 600 lines for now: these pages call `app::applications` and `app::bundles`, under rework; split after it lands.
 //! Portal pages of online applications: the application form rendered from the item's schema
 //! (drafts resume, materials upload), the receipt, and 我的办件.
 
