@@ -1,40 +1,32 @@
-// Over 600 lines for now: these pages call `app::applications` and `app::bundles`, under rework; split after it lands.
 //! Portal pages of online applications: the application form rendered from the item's schema
-//! (drafts resume, materials upload), the receipt, and 我的办件.
-
-use crate::kit::registry::Access::Perm;
-use askama::Template;
-use axum::extract::multipart::Multipart;
-use axum::extract::{Path, Query, State};
-use serde::Deserialize;
-use serde_json::{Map, Value};
-use tongban_domain::permission::Permission as P;
+//! (drafts resume, materials upload, licences picked instead of papers) and its submission.
 
 use crate::kit::error::{WebError, WebResult};
-use crate::kit::forms::{FormErrors, Pager, page_number, settle};
+use crate::kit::forms::{FormErrors, settle};
 use crate::kit::params::Ref;
+use crate::kit::registry::Access::Perm;
 use crate::kit::shell::{CurrentUser, Shell, render};
-use crate::kit::upload::{file_response, licence_picks, read_multipart};
+use crate::kit::upload::{licence_picks, read_multipart};
 use crate::{AppState, Routes};
-use tongban_app::AppError;
+use askama::Template;
+use axum::extract::multipart::Multipart;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 use tongban_app::applications::{self, Input, View, human_size};
 use tongban_app::catalogue::Guide;
 use tongban_app::clock;
-use tongban_app::views::{ApplicationRow, MaterialFile};
-use tongban_domain::application::{can_withdraw, event_label, status_label};
+use tongban_app::views::MaterialFile;
 use tongban_domain::item::{Field, FieldType, ItemDefinition, Material};
-use tongban_domain::reference::{ApplicationNumber, ItemCode};
+use tongban_domain::permission::Permission as P;
+use tongban_domain::reference::ItemCode;
 
 pub fn routes(r: Routes) -> Routes {
-    r.get("/apply/{code}", Perm(P::PortalMine), apply_page)
-        .post_upload("/apply/{code}", Perm(P::PortalMine), apply_submit)
-        .get("/my/applications", Perm(P::PortalMine), my_list)
-        .get("/my/applications/{number}", Perm(P::PortalMine), my_detail)
-        .post("/my/applications/{number}/withdraw", Perm(P::PortalMine), my_withdraw)
-        .post_upload("/my/applications/{number}/supplement", Perm(P::PortalMine), my_supplement)
-        .get("/events/{code}/apply", Perm(P::PortalMine), bundle_page)
-        .post_upload("/events/{code}/apply", Perm(P::PortalMine), bundle_submit)
-        .get("/my/applications/{number}/files/{sha}", Perm(P::PortalMine), my_file)
+    r.get("/apply/{code}", Perm(P::PortalMine), apply_page).post_upload(
+        "/apply/{code}",
+        Perm(P::PortalMine),
+        apply_submit,
+    )
 }
 
 /// Answers from `f.<field>` and `f.<table>.<row>.<column>` form names.
@@ -348,84 +340,27 @@ async fn apply_submit(
     .await
 }
 
-#[derive(Template)]
-#[template(path = "portal/my_applications.html")]
-struct MyListPage {
+/// A fresh form page for window intake or a bundle (no draft, no licence picks).
+pub(crate) fn form_page(
     shell: Shell,
-    rows: Vec<ApplicationRow>,
-    pager: Pager,
-}
-
-impl MyListPage {
-    fn status(&self, s: &str) -> &'static str {
-        status_label(s)
-    }
-
-    fn date(&self, ms: &Option<i64>) -> String {
-        ms.map(|m| clock::display(m).chars().take(10).collect()).unwrap_or_default()
-    }
-}
-
-#[derive(Deserialize)]
-struct PageQuery {
-    #[serde(default)]
-    page: String,
-}
-
-async fn my_list(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-    Query(q): Query<PageQuery>,
-) -> WebResult {
-    let page = page_number(&q.page);
-    let (total, rows) = applications::list_mine(&state.core, &user.actor, page, 20).await?;
-    let pager = Pager::new("/my/applications", &[], page, 20, total);
-    Ok(render(&MyListPage { shell, rows, pager }))
-}
-
-#[derive(Template)]
-#[template(path = "portal/my_application.html")]
-struct MyDetailPage {
-    shell: Shell,
-    v: View,
-    submitted: bool,
-    answers: Vec<(String, String)>,
-    materials: Vec<(String, Vec<MaterialFile>)>,
-    promised_days: u32,
-    /// Each case of the application: (case, status label, materials asked for).
-    cases: Vec<(tongban_app::views::CaseRow, String, Vec<tongban_domain::case::NoticeItem>)>,
-}
-
-impl MyDetailPage {
-    fn status(&self) -> &'static str {
-        status_label(&self.v.row.status)
-    }
-
-    fn can_withdraw(&self) -> bool {
-        can_withdraw(&self.v.row.status)
-    }
-
-    fn event(&self, kind: &str) -> &'static str {
-        event_label(kind)
-    }
-
-    fn time(&self, ms: &i64) -> String {
-        clock::display(*ms)
-    }
-
-    fn deadline(&self) -> String {
-        self.v
-            .row
-            .promised_deadline
-            .as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .map(|d| d.format("%Y年%-m月%-d日").to_string())
-            .unwrap_or_default()
-    }
-
-    fn size(&self, bytes: &i64) -> String {
-        human_size(*bytes as u64)
+    g: tongban_app::catalogue::Guide,
+    values: &Map<String, Value>,
+    errors: FormErrors,
+    form_key: String,
+    assisted: Option<(String, String, String)>,
+    bundle: Option<Vec<(String, String)>>,
+) -> ApplyPage {
+    ApplyPage {
+        shell,
+        fields: field_views(&g.def, values),
+        materials: material_views(&g.def, &[], &LicenceChoices::default()),
+        g,
+        errors,
+        draft: None,
+        saved: false,
+        form_key,
+        assisted,
+        bundle,
     }
 }
 
@@ -458,152 +393,4 @@ pub fn answer_list(def: &ItemDefinition, values: &Map<String, Value>) -> Vec<(St
             Some((f.label.clone(), text))
         })
         .collect()
-}
-
-#[derive(Deserialize)]
-struct SubmittedQuery {
-    submitted: Option<String>,
-}
-
-async fn my_detail(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-    Ref(number): Ref<ApplicationNumber>,
-    Query(q): Query<SubmittedQuery>,
-) -> WebResult {
-    let v = applications::mine(&state.core, &user.actor, &number).await?;
-    let def = match &v.definition {
-        Some(d) => d.clone(),
-        None => tongban_app::catalogue::guide(&state.core, &v.row.item_code).await?.def,
-    };
-    let answers = answer_list(&def, &v.values);
-    let materials = def
-        .materials
-        .iter()
-        .map(|m| (m.name.clone(), v.materials.iter().filter(|f| f.material_code == m.code).cloned().collect()))
-        .filter(|(_, files): &(String, Vec<MaterialFile>)| !files.is_empty())
-        .collect();
-    let cases = tongban_app::cases::of_application(&state.core, v.row.id).await?;
-    let page = MyDetailPage {
-        shell,
-        submitted: q.submitted.is_some(),
-        answers,
-        materials,
-        promised_days: def.promised_days,
-        cases,
-        v,
-    };
-    Ok(render(&page))
-}
-
-async fn my_withdraw(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Ref(number): Ref<ApplicationNumber>,
-) -> WebResult {
-    applications::withdraw(&state.core, &user.actor, &number).await?;
-    Ok(crate::kit::forms::redirect(&format!("/my/applications/{number}")))
-}
-
-/// A fresh form page for window intake or a bundle (no draft, no licence picks).
-pub(crate) fn form_page(
-    shell: Shell,
-    g: tongban_app::catalogue::Guide,
-    values: &Map<String, Value>,
-    errors: FormErrors,
-    form_key: String,
-    assisted: Option<(String, String, String)>,
-    bundle: Option<Vec<(String, String)>>,
-) -> ApplyPage {
-    ApplyPage {
-        shell,
-        fields: field_views(&g.def, values),
-        materials: material_views(&g.def, &[], &LicenceChoices::default()),
-        g,
-        errors,
-        draft: None,
-        saved: false,
-        form_key,
-        assisted,
-        bundle,
-    }
-}
-
-/// The combined form of a bundle, rendered as one item's form would be.
-fn bundle_view(b: &tongban_app::bundles::Bundle) -> (tongban_app::catalogue::Guide, Vec<(String, String)>) {
-    let first = &b.guides[0];
-    let mut row = first.row.clone();
-    row.name = b.event.name.clone();
-    let guide = tongban_app::catalogue::Guide { row, version: 0, def: b.combined.clone(), sites: Vec::new() };
-    let items = b.guides.iter().map(|g| (g.def.name.clone(), g.row.department.name.clone())).collect();
-    (guide, items)
-}
-
-async fn bundle_page(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-    Ref(code): Ref<ItemCode>,
-) -> WebResult {
-    let b = tongban_app::bundles::bundle(&state.core, &user.actor, &code).await?;
-    let (g, items) = bundle_view(&b);
-    let values = prefill(&state, user.actor.user_id, &g.def, false).await?;
-    let page = form_page(shell, g, &values, FormErrors::default(), tongban_crypto::random_token(), None, Some(items));
-    Ok(render(&page))
-}
-
-async fn bundle_submit(
-    State(state): State<AppState>,
-    shell: Shell,
-    user: CurrentUser,
-    Ref(code): Ref<ItemCode>,
-    multipart: Multipart,
-) -> WebResult {
-    let parts = read_multipart(multipart).await?;
-    let b = tongban_app::bundles::bundle(&state.core, &user.actor, &code).await?;
-    let (g, items) = bundle_view(&b);
-    let values = answers(&g.def, &parts.text);
-    let form_key = parts
-        .text
-        .iter()
-        .find(|(k, _)| k == "idempotency_key")
-        .map(|(_, v)| v.clone())
-        .filter(|k| !k.is_empty() && k.len() <= 128)
-        .unwrap_or_else(tongban_crypto::random_token);
-    let input = Input {
-        values: values.clone(),
-        uploads: parts.uploads,
-        idempotency_key: Some(format!("form:{form_key}")),
-        licences: Vec::new(),
-    };
-    let result = tongban_app::bundles::submit(&state.core, &user.actor, &code, input).await;
-    let done = |saved: applications::Saved| {
-        crate::kit::forms::redirect(&format!("/my/applications/{}?submitted=1", saved.number))
-    };
-    settle(result, done, async |errors| Ok(form_page(shell, g, &values, errors, form_key, None, Some(items)))).await
-}
-
-/// The applicant uploads what the one-time notice asked for; the case resumes.
-async fn my_supplement(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Ref(number): Ref<ApplicationNumber>,
-    multipart: Multipart,
-) -> WebResult {
-    let parts = read_multipart(multipart).await?;
-    tongban_app::cases::supplement(&state.core, &user.actor, &number, parts.uploads).await?;
-    Ok(crate::kit::forms::redirect(&format!("/my/applications/{number}?supplied=1")))
-}
-
-/// One of the applicant's own uploaded files, by its digest.
-async fn my_file(
-    State(state): State<AppState>,
-    user: CurrentUser,
-    Path((number, sha)): Path<(String, String)>,
-) -> WebResult {
-    let number: ApplicationNumber = crate::kit::params::parse(&number)?;
-    let v = applications::mine(&state.core, &user.actor, &number).await?;
-    let file = v.materials.iter().find(|m| m.file_sha256 == sha).ok_or(AppError::NotFound)?;
-    file_response(&state, file).await
 }

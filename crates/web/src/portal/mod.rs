@@ -3,9 +3,11 @@
 //! the holder's licences (我的证照) and the message centre in the sub-modules.
 
 pub mod applications;
+pub mod bundles;
 pub mod catalogue;
 pub mod licences;
 pub mod messages;
+pub mod mine;
 
 use crate::kit::registry::Access::{Account, Public};
 use askama::Template;
@@ -26,7 +28,8 @@ use tongban_app::views::{ItemRow, LifeEvent, Site, UserKind};
 use tongban_app::{self as app, AppError, Origin};
 
 pub fn routes(r: Routes) -> Routes {
-    let r = messages::routes(licences::routes(applications::routes(catalogue::routes(r))));
+    let r =
+        messages::routes(licences::routes(mine::routes(bundles::routes(applications::routes(catalogue::routes(r))))));
     r.get("/", Public, home)
         .get("/login", Public, login_page)
         .post("/login", Public, login_submit)
