@@ -7,7 +7,7 @@ use crate::common::{TestApp, json, location};
 #[tokio::test]
 async fn a_route_served_without_a_declaration_is_refused() {
     use tower::ServiceExt;
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // Added to the router directly, not declared with an access rule: the guard refuses it, even
     // to the administrator, while a declared route of the same router still answers.
     let router = axum::Router::new()
@@ -44,7 +44,7 @@ async fn every_api_operation_is_in_the_openapi_document_and_every_documented_one
 
 #[tokio::test]
 async fn anonymous_visitors_are_sent_to_login_and_come_back() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     for path in ["/admin", "/office", "/admin/audit", "/account"] {
         let r = app.get(&client, path).await;
@@ -69,7 +69,7 @@ async fn anonymous_visitors_are_sent_to_login_and_come_back() {
 
 #[tokio::test]
 async fn the_api_answers_401_json_to_anonymous_callers() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let r = app.get(&app.client(), "/api/v1/me").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let body = json(r).await;
@@ -102,7 +102,7 @@ const MATRIX: &[(&str, &[&str])] = &[
 
 #[tokio::test]
 async fn each_builtin_role_opens_exactly_its_pages() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for (username, allowed) in MATRIX {
         let client = app.login_as(username).await;
         for page in PAGES {
@@ -129,7 +129,7 @@ async fn each_builtin_role_opens_exactly_its_pages() {
 
 #[tokio::test]
 async fn head_requests_are_guarded_like_get() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.login_as("citizen01").await;
     let r = citizen.head(app.url("/admin")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -141,7 +141,7 @@ async fn head_requests_are_guarded_like_get() {
 
 #[tokio::test]
 async fn a_denied_page_is_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.login_as("citizen01").await;
     assert_eq!(app.get(&citizen, "/admin").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&citizen, "/office").await.status(), StatusCode::FORBIDDEN);
@@ -154,7 +154,7 @@ async fn a_denied_page_is_audited() {
 
 #[tokio::test]
 async fn api_me_describes_the_user() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, r) = app.api_login("reviewer01", crate::common::PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     let me = json(app.get(&client, "/api/v1/me").await).await;
@@ -171,7 +171,7 @@ async fn api_me_describes_the_user() {
 
 #[tokio::test]
 async fn the_three_administrators_cannot_do_each_others_jobs() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let secadmin = app.login_as("secadmin").await;
     let auditor = app.login_as("auditor").await;
@@ -205,7 +205,7 @@ async fn the_three_administrators_cannot_do_each_others_jobs() {
 
 #[tokio::test]
 async fn use_cases_check_permissions_themselves() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // An actor built for a citizen, calling administrator use cases directly (no web layer).
     let token = {
         let origin = tongban::app::Origin { ip: "test".into() };
@@ -229,7 +229,7 @@ async fn use_cases_check_permissions_themselves() {
 
 #[tokio::test]
 async fn the_security_administrator_assigns_roles_with_a_scope() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     let r = app
         .post_form(
@@ -264,7 +264,7 @@ async fn the_security_administrator_assigns_roles_with_a_scope() {
 
 #[tokio::test]
 async fn custom_roles_cannot_mix_administrator_duties() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     let r = app
         .post_form(
@@ -307,7 +307,7 @@ async fn custom_roles_cannot_mix_administrator_duties() {
 
 #[tokio::test]
 async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     let r = app
         .post_form(

@@ -41,7 +41,7 @@ async fn comparable(r: reqwest::Response, typed: &str) -> (u16, Option<String>, 
 
 #[tokio::test]
 async fn common_passwords_and_their_thin_variants_are_refused_everywhere() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for (i, weak) in ["Password123", "P@ssw0rd2026", "Admin@123456", "Qwer1234!@#", "Woaini1314!"].iter().enumerate() {
         let r = register(&app, person(&format!("weakling{i}"), &format!("3101121990010100{i}"), weak)).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{weak} was accepted at registration");
@@ -58,7 +58,7 @@ async fn common_passwords_and_their_thin_variants_are_refused_everywhere() {
 
 #[tokio::test]
 async fn a_new_password_may_not_repeat_any_of_the_last_five() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, _) = app.api_login("citizen02", PASSWORD).await;
     let next = ["Minhang#Alpha71", "Minhang#Bravo72", "Minhang#Charlie73", "Minhang#Delta74", "Minhang#Echo75"];
     assert_eq!(change_password(&client, &app, PASSWORD, next[0]).await.status(), StatusCode::NO_CONTENT);
@@ -87,7 +87,7 @@ async fn a_new_password_may_not_repeat_any_of_the_last_five() {
 
 #[tokio::test]
 async fn a_staff_password_past_its_age_must_be_changed_at_next_login_but_a_citizens_need_not() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // Accounts that are not the demo's (those are exempt in demo mode), with passwords set 91
     // days ago: past the staff limit of 90.
     app.sql("UPDATE users SET demo_account = 0 WHERE username IN ('reviewer01', 'citizen01')").await;
@@ -110,7 +110,7 @@ async fn a_staff_password_past_its_age_must_be_changed_at_next_login_but_a_citiz
 
 #[tokio::test]
 async fn the_password_age_limit_is_configured_per_kind_of_account() {
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::with_demo_configured(|c| {
         c.accounts.password_max_age.staff = 0;
         c.accounts.password_max_age.person = 30;
     })
@@ -128,7 +128,7 @@ async fn the_password_age_limit_is_configured_per_kind_of_account() {
 
 #[tokio::test]
 async fn outside_demo_mode_the_demo_accounts_must_change_the_published_password() {
-    let app = TestApp::spawn_configured(true, |c| c.demo = false).await;
+    let app = TestApp::with_demo_configured(|c| c.demo = false).await;
     for who in ["admin", "citizen01", "reviewer01"] {
         let client = app.client();
         let r = app.submit_login(&client, who, PASSWORD).await;
@@ -140,14 +140,14 @@ async fn outside_demo_mode_the_demo_accounts_must_change_the_published_password(
     assert_eq!(body(r).await["must_change_password"], false, "a changed password is no longer the published one");
 
     // In demo mode the demo accounts keep the published password.
-    let demo = TestApp::spawn().await;
+    let demo = TestApp::with_demo().await;
     let (_, r) = demo.api_login("admin", PASSWORD).await;
     assert_eq!(body(r).await["must_change_password"], false);
 }
 
 #[tokio::test]
 async fn a_password_reset_by_an_administrator_must_be_changed_at_next_login() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let r = app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/reset-password", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -163,7 +163,7 @@ async fn a_password_reset_by_an_administrator_must_be_changed_at_next_login() {
 
 #[tokio::test]
 async fn an_unknown_user_and_a_wrong_password_get_the_same_answers_through_the_lock() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // API: six attempts each — the counts of remaining tries, then the lock, read the same.
     for attempt in 1..=6 {
         let (_, real) = app.api_login("reviewer01", "Wrong-password-1").await;
@@ -182,7 +182,7 @@ async fn an_unknown_user_and_a_wrong_password_get_the_same_answers_through_the_l
 
 #[tokio::test]
 async fn both_login_failures_run_one_argon2_verification() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let checker = &app.state.core.passwords;
     let before = checker.verifications();
     let (_, r) = app.api_login("nobody-at-all", "Wrong-password-1").await;
@@ -195,7 +195,7 @@ async fn both_login_failures_run_one_argon2_verification() {
 
 #[tokio::test]
 async fn registration_does_not_tell_whether_an_id_number_or_a_username_is_registered() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let fresh = register(&app, person("newcomer1", "31011219900202001", "Minhang#Reg2026")).await;
     // citizen01's ID number, a new name.
     let copy = register(&app, person("newcomer2", "31011219850312123", "Minhang#Reg2026")).await;
@@ -245,7 +245,7 @@ async fn registration_does_not_tell_whether_an_id_number_or_a_username_is_regist
 
 #[tokio::test]
 async fn registration_is_limited_per_identity_with_retry_after() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let per = tongban::app::rate_limit::RateLimits::default().register_per_identity.count;
     for i in 0..per {
         let r = register(&app, person(&format!("repeat{i:02}"), "31011219850312123", "Minhang#Reg2026")).await;
@@ -259,7 +259,7 @@ async fn registration_is_limited_per_identity_with_retry_after() {
 
 #[tokio::test]
 async fn logins_are_limited_per_account_and_per_address_with_retry_after_and_one_audit_record() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let per_account = tongban::app::rate_limit::RateLimits::default().login_per_account.count;
     for _ in 0..per_account {
         let (_, r) = app.api_login("nobody-x", "Wrong-password-1").await;
@@ -277,8 +277,7 @@ async fn logins_are_limited_per_account_and_per_address_with_retry_after_and_one
     assert_eq!(app.audit_rows("rate.limited").await.len(), 1, "a flood of refusals is audited once");
 
     let app =
-        TestApp::spawn_configured(true, |c| c.accounts.rate_limits.login_per_ip = Rate { count: 2, per_secs: 60 })
-            .await;
+        TestApp::with_demo_configured(|c| c.accounts.rate_limits.login_per_ip = Rate { count: 2, per_secs: 60 }).await;
     for who in ["citizen01", "citizen02"] {
         assert_eq!(app.submit_login(&app.client(), who, PASSWORD).await.status(), StatusCode::SEE_OTHER);
     }
@@ -292,8 +291,7 @@ async fn logins_are_limited_per_account_and_per_address_with_retry_after_and_one
 #[tokio::test]
 async fn licence_verification_is_limited_per_address_on_the_page_and_the_api() {
     let app =
-        TestApp::spawn_configured(true, |c| c.accounts.rate_limits.verify_per_ip = Rate { count: 2, per_secs: 60 })
-            .await;
+        TestApp::with_demo_configured(|c| c.accounts.rate_limits.verify_per_ip = Rate { count: 2, per_secs: 60 }).await;
     let anyone = app.client();
     for _ in 0..2 {
         assert_ne!(app.get(&anyone, "/verify/no-such-licence").await.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -310,7 +308,7 @@ async fn licence_verification_is_limited_per_address_on_the_page_and_the_api() {
 
 #[tokio::test]
 async fn password_changes_are_limited_per_account() {
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::with_demo_configured(|c| {
         c.accounts.rate_limits.password_change_per_account = Rate { count: 2, per_secs: 900 }
     })
     .await;
@@ -326,10 +324,9 @@ async fn password_changes_are_limited_per_account() {
 
 #[tokio::test]
 async fn case_actions_that_message_the_applicant_are_limited_per_account() {
-    let app = TestApp::spawn_configured(true, |c| {
-        c.accounts.rate_limits.message_per_account = Rate { count: 1, per_secs: 60 }
-    })
-    .await;
+    let app =
+        TestApp::with_demo_configured(|c| c.accounts.rate_limits.message_per_account = Rate { count: 1, per_secs: 60 })
+            .await;
     let (_, case) = crate::cases::submit(&app, "310112-SCJGJ-001").await;
     let reviewer = crate::cases::api_client(&app, "reviewer01").await;
     let r = crate::cases::act(&reviewer, &app, &case, json!({"action": "accept"})).await;
@@ -355,11 +352,11 @@ async fn the_client_address_comes_from_forwarded_for_only_behind_a_trusted_proxy
             .send()
     };
     // Not trusted: the header is ignored, both requests come from 127.0.0.1.
-    let app = TestApp::spawn_configured(false, limited).await;
+    let app = TestApp::spawn_configured(limited).await;
     assert_eq!(send(&app, "203.0.113.1").await.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert_eq!(send(&app, "203.0.113.2").await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
     // Behind a trusted proxy on 127.0.0.1: two clients.
-    let app = TestApp::spawn_configured(false, |c| {
+    let app = TestApp::spawn_configured(|c| {
         limited(c);
         c.accounts.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
     })
@@ -375,7 +372,7 @@ fn days(n: u64) -> std::time::Duration {
 
 #[tokio::test]
 async fn a_nul_character_in_a_json_body_is_refused_and_nothing_is_stored() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let mut fields = person("nulname01", "31011219900303001", "Minhang#Reg2026");
     fields["name"] = json!("张\u{0}三");
     let r = register(&app, fields).await;

@@ -59,7 +59,7 @@ async fn citizen(app: &TestApp, who: &str) -> reqwest::Client {
 
 #[tokio::test]
 async fn a_citizen_submits_through_the_api_and_follows_the_application() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = citizen(&app, "citizen02").await;
     let r = client.post(app.url("/api/v1/applications")).multipart(submission(&def, true)).send().await.unwrap();
@@ -110,7 +110,7 @@ async fn a_citizen_submits_through_the_api_and_follows_the_application() {
 
 #[tokio::test]
 async fn the_same_idempotency_key_never_makes_two_applications() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = citizen(&app, "citizen02").await;
     let mut numbers = Vec::new();
@@ -131,7 +131,7 @@ async fn the_same_idempotency_key_never_makes_two_applications() {
 
 #[tokio::test]
 async fn missing_fields_and_materials_are_listed_all_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = citizen(&app, "citizen02").await;
     let form = Form::new().text("item", def.code.clone()).text("form", "{}");
@@ -159,7 +159,7 @@ async fn missing_fields_and_materials_are_listed_all_at_once() {
 
 #[tokio::test]
 async fn a_wrong_check_character_in_an_id_number_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let is_id =
         |f: &tongban::domain::item::Field| f.kind == tongban::domain::item::FieldType::IdNumber && f.show_if.is_none();
     let def = person_item_where(&app, |d| d.form.fields.iter().any(is_id)).await;
@@ -181,7 +181,7 @@ async fn a_wrong_check_character_in_an_id_number_is_refused() {
 
 #[tokio::test]
 async fn files_are_checked_by_content_size_and_name() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let m = def.materials.iter().find(|m| m.required).unwrap().clone();
     let client = citizen(&app, "citizen02").await;
@@ -225,7 +225,7 @@ async fn files_are_checked_by_content_size_and_name() {
 
 #[tokio::test]
 async fn unknown_suspended_and_unsuitable_items_are_refused_clearly() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = citizen(&app, "citizen02").await;
     let form = Form::new().text("item", "310112-NOPE-001").text("form", "{}");
@@ -270,7 +270,7 @@ async fn unknown_suspended_and_unsuitable_items_are_refused_clearly() {
 
 #[tokio::test]
 async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = app.login_as("citizen02").await;
     let page = app.get(&client, &format!("/apply/{}", def.code)).await;
@@ -325,7 +325,7 @@ async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt()
 
 #[tokio::test]
 async fn the_demo_gives_citizen01_some_applications() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = citizen(&app, "citizen01").await;
     let list = json(app.get(&client, "/api/v1/applications").await).await;
     let statuses: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
@@ -360,7 +360,7 @@ fn page_form(def: &tongban::domain::item::ItemDefinition, key: &str) -> Form {
 
 #[tokio::test]
 async fn submitting_the_same_page_twice_makes_one_application() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let def = person_item(&app).await;
     let client = app.login_as("citizen02").await;
     let html = app.get(&client, &format!("/apply/{}", def.code)).await.text().await.unwrap();

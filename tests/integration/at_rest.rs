@@ -194,7 +194,7 @@ async fn no_demo_id_number_or_phone_is_found_in_the_raw_database_or_the_data_dir
     for expected in ["310112198503121235", "13800138001", "13900139002", "13700137003"] {
         assert!(numbers.iter().any(|n| n == expected), "{expected} is collected from the demo source: {numbers:?}");
     }
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let file = pdf_with_personal_data();
     let (application, case) = submit_with(&app, ITEM, &file).await;
     let taken = window_intake(&app, &file).await;
@@ -269,7 +269,7 @@ async fn no_demo_id_number_or_phone_is_found_in_the_raw_database_or_the_data_dir
 #[tokio::test]
 async fn the_data_directory_is_private_to_the_service_and_every_file_in_it_is_0600() {
     use std::os::unix::fs::PermissionsExt;
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let _ = submit_with(&app, ITEM, &pdf_with_personal_data()).await;
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&app.data_dir), 0o700);
@@ -317,7 +317,7 @@ async fn column(app: &TestApp, sql: &'static str) -> Vec<String> {
 
 #[tokio::test]
 async fn key_rotation_reseals_every_value_and_file_and_the_old_key_can_then_be_removed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let file = pdf_with_personal_data();
     let (application, case) = submit_with(&app, ITEM, &file).await;
     let licence = approve(&app, &case).await;
@@ -385,7 +385,7 @@ async fn key_rotation_reseals_every_value_and_file_and_the_old_key_can_then_be_r
 
 #[tokio::test]
 async fn a_database_of_the_previous_release_is_converted_at_start_and_its_lookups_keep_working() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let file = pdf_with_personal_data();
     let (application, _) = submit_with(&app, ITEM, &file).await;
     let core = &app.state.core;
@@ -457,7 +457,7 @@ async fn a_database_of_the_previous_release_is_converted_at_start_and_its_lookup
 
 #[tokio::test]
 async fn staff_see_phones_and_id_numbers_masked_and_only_pii_reveal_shows_them_each_view_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (application, case) = submit_with(&app, ITEM, &pdf_with_personal_data()).await;
 
     // The reviewer's case page and the citizen's own API view: masked, by default.

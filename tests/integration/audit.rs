@@ -7,7 +7,7 @@ use crate::common::{PASSWORD, TestApp};
 
 #[tokio::test]
 async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     app.api_login("citizen01", "Wrong-password-1").await;
     let auditor = app.login_as("auditor").await;
     let html = app.get(&auditor, "/admin/audit?action=auth.login_failed").await.text().await.unwrap();
@@ -19,7 +19,7 @@ async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
 
 #[tokio::test]
 async fn editing_any_audit_row_breaks_the_chain() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for user in ["citizen01", "citizen02", "head01"] {
         app.api_login(user, PASSWORD).await;
     }
@@ -34,7 +34,7 @@ async fn editing_any_audit_row_breaks_the_chain() {
 
 #[tokio::test]
 async fn deleting_the_newest_audit_rows_is_detected() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     app.api_login("citizen01", PASSWORD).await;
     app.sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").await;
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
@@ -43,7 +43,7 @@ async fn deleting_the_newest_audit_rows_is_detected() {
 
 #[tokio::test]
 async fn concurrent_appends_keep_one_unbroken_chain() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let base = app.base.clone();

@@ -6,7 +6,7 @@ use crate::common::{PASSWORD, TestApp, json, location};
 
 #[tokio::test]
 async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for attempt in 1..=4 {
         let (_, r) = app.api_login("reviewer01", "Wrong-password-1").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
@@ -46,7 +46,7 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
 
 #[tokio::test]
 async fn a_successful_login_resets_the_failure_count() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for _ in 0..4 {
         app.api_login("head01", "Wrong-password-1").await;
     }
@@ -59,7 +59,7 @@ async fn a_successful_login_resets_the_failure_count() {
 
 #[tokio::test]
 async fn unknown_users_get_the_same_answer_as_wrong_passwords() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, r) = app.api_login("nobody-here", "Whatever-123").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(json(r).await["code"], "invalid_credentials");
@@ -68,7 +68,7 @@ async fn unknown_users_get_the_same_answer_as_wrong_passwords() {
 
 #[tokio::test]
 async fn one_address_is_throttled_after_many_failures() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let limit = tongban::app::throttle::MAX_FAILURES_PER_WINDOW;
     for i in 0..limit {
         let (_, r) = app.api_login(&format!("guess{i}"), "Wrong-password-1").await;
@@ -82,7 +82,7 @@ async fn one_address_is_throttled_after_many_failures() {
 
 #[tokio::test]
 async fn a_citizen_registers_with_a_valid_id_number_and_sees_it_masked() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let id = tongban::domain::identity::id_number_with_check("31011219700101001").unwrap();
     let r = app
@@ -120,7 +120,7 @@ async fn a_citizen_registers_with_a_valid_id_number_and_sees_it_masked() {
 
 #[tokio::test]
 async fn registration_lists_every_problem_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let r = app
         .client()
         .post(app.url("/api/v1/auth/register"))
@@ -144,7 +144,7 @@ async fn registration_lists_every_problem_at_once() {
 
 #[tokio::test]
 async fn a_business_registers_with_a_valid_credit_code() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let bad = app
         .client()
         .post(app.url("/api/v1/auth/register"))
@@ -171,7 +171,7 @@ async fn a_business_registers_with_a_valid_credit_code() {
 
 #[tokio::test]
 async fn an_id_number_registers_only_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let id = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap(); // citizen01's
     let r = app
         .client()
@@ -187,7 +187,7 @@ async fn an_id_number_registers_only_once() {
 
 #[tokio::test]
 async fn an_account_made_by_an_administrator_must_change_its_password_first() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let r = app
         .post_form(
@@ -251,7 +251,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
 
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
     let r = client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
@@ -262,7 +262,7 @@ async fn logout_ends_the_session_on_the_server() {
 
 #[tokio::test]
 async fn a_staff_session_expires_after_thirty_idle_minutes() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, _) = app.api_login("reviewer01", PASSWORD).await;
     let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
     app.clock.advance(minutes(29));
@@ -277,7 +277,7 @@ async fn a_staff_session_expires_after_thirty_idle_minutes() {
 
 #[tokio::test]
 async fn no_session_outlives_twelve_hours() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, _) = app.api_login("citizen01", PASSWORD).await;
     // Active all along (a request every 50 minutes, within the idle limit) for 11 h 40 min…
     let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
@@ -292,7 +292,7 @@ async fn no_session_outlives_twelve_hours() {
 
 #[tokio::test]
 async fn session_cookies_are_http_only_and_same_site() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, r) = app.api_login("citizen01", PASSWORD).await;
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("tb_session="));
@@ -301,7 +301,7 @@ async fn session_cookies_are_http_only_and_same_site() {
 
 #[tokio::test]
 async fn disabling_an_account_ends_its_sessions() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (citizen, _) = app.api_login("citizen02", PASSWORD).await;
     let admin = app.login_as("admin").await;
     let r = app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/disable", &[]).await;

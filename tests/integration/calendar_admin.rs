@@ -29,7 +29,7 @@ async fn import(app: &TestApp, client: &reqwest::Client, csv: &str, replace: boo
 
 #[tokio::test]
 async fn a_system_administrator_adds_a_holiday_and_deadlines_move_at_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let home = app.get(&admin, "/admin").await.text().await.unwrap();
     assert!(home.contains("href=\"/admin/calendar\""), "linked from the admin home");
@@ -70,7 +70,7 @@ async fn a_system_administrator_adds_a_holiday_and_deadlines_move_at_once() {
 
 #[tokio::test]
 async fn a_bad_day_is_refused_with_every_problem_named() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let r = app
         .post_form(
@@ -88,7 +88,7 @@ async fn a_bad_day_is_refused_with_every_problem_named() {
 
 #[tokio::test]
 async fn an_import_with_bad_lines_names_every_one_and_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     let bad = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-30,holiday,春节\n2027-02-06,rest,春节\n2027-01-01,holiday,元旦\n";
     let r = import(&app, &admin, bad, false).await;
@@ -124,7 +124,7 @@ async fn an_import_with_bad_lines_names_every_one_and_changes_nothing() {
 
 #[tokio::test]
 async fn only_holders_of_calendar_edit_maintain_the_calendar() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let catalog = app.login_as("catalog01").await;
     assert_eq!(app.get(&catalog, "/admin/calendar").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&catalog, "/admin/calendar/export.csv").await.status(), StatusCode::FORBIDDEN);
@@ -136,7 +136,7 @@ async fn only_holders_of_calendar_edit_maintain_the_calendar() {
 
 #[tokio::test]
 async fn an_edit_is_seen_at_once_through_the_calendar_cache_and_a_removed_shipped_day_stays_removed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let console = Actor::console();
     let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();

@@ -64,7 +64,7 @@ fn actions(v: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (application, case) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
     let head = api_client(&app, "head01").await;
@@ -165,7 +165,7 @@ async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
 
 #[tokio::test]
 async fn bad_actions_are_refused_clearly_and_change_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, case) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
     let before = get_case(&reviewer, &app, &case).await;
@@ -209,7 +209,7 @@ async fn bad_actions_are_refused_clearly_and_change_nothing() {
 
 #[tokio::test]
 async fn a_withdrawn_case_takes_no_more_actions() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (application, case) = submit(&app, ITEM).await;
     let citizen = api_client(&app, "citizen01").await;
     let r = citizen.post(app.url(&format!("/api/v1/applications/{application}/withdraw"))).send().await.unwrap();
@@ -225,7 +225,7 @@ async fn a_withdrawn_case_takes_no_more_actions() {
 
 #[tokio::test]
 async fn of_two_people_acting_at_once_exactly_one_wins() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let reviewer = api_client(&app, "reviewer01").await;
     let head = api_client(&app, "head01").await;
     for _ in 0..3 {
@@ -253,7 +253,7 @@ async fn of_two_people_acting_at_once_exactly_one_wins() {
 
 #[tokio::test]
 async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, case) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
     let head = api_client(&app, "head01").await;
@@ -286,7 +286,7 @@ async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
 
 #[tokio::test]
 async fn queues_count_the_scope_and_show_overdue_cases() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, case) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
     let list = body(reviewer.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
@@ -324,7 +324,7 @@ async fn queues_count_the_scope_and_show_overdue_cases() {
 
 #[tokio::test]
 async fn the_office_pages_show_the_queue_the_case_and_only_the_allowed_actions() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, case) = submit(&app, ITEM).await;
     let reviewer = app.login_as("reviewer01").await;
     let html = app.get(&reviewer, "/office?queue=intake").await.text().await.unwrap();
@@ -371,7 +371,7 @@ async fn the_office_pages_show_the_queue_the_case_and_only_the_allowed_actions()
 
 #[tokio::test]
 async fn workflows_are_versioned_and_cases_keep_theirs() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, before) = submit(&app, ITEM).await;
     let catalog = api_client(&app, "catalog01").await;
     let list = body(catalog.get(app.url("/api/v1/workflows")).send().await.unwrap()).await;
@@ -400,7 +400,7 @@ async fn workflows_are_versioned_and_cases_keep_theirs() {
 #[tokio::test]
 async fn random_action_walks_keep_states_legal_and_counts_true() {
     use rand::Rng;
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let reviewer = api_client(&app, "reviewer01").await;
     let head = api_client(&app, "head01").await;
     let all = [
@@ -464,7 +464,7 @@ async fn random_action_walks_keep_states_legal_and_counts_true() {
 
 #[tokio::test]
 async fn generated_history_keeps_the_counters_true() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let made = tongban::demo_cases::generate(&app.state.core, 300, false).await.unwrap();
     assert_eq!(made, 300);
     use sqlx::Row;
@@ -495,7 +495,7 @@ async fn generated_history_keeps_the_counters_true() {
 
 #[tokio::test]
 async fn a_community_window_takes_a_citywide_application_for_the_owning_department() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // 失业保险金申领: 区人社局, citywide.
     let item = "310112-RSJ-004";
     let def = tongban::app::catalogue::guide(&app.state.core, item).await.unwrap().def;
@@ -563,7 +563,7 @@ async fn actor(app: &TestApp, username: &str) -> tongban::app::Actor {
 
 #[tokio::test]
 async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.login_as("citizen01").await;
     // 新生儿出生: 公安 and 医保 items that share the birth certificate, the household register, the ID card.
     let html = app.get(&citizen, "/events/newborn").await.text().await.unwrap();
@@ -664,7 +664,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
 
 #[tokio::test]
 async fn an_item_naming_an_unknown_workflow_is_not_published() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let mut def = tongban::app::catalogue::guide(&app.state.core, ITEM).await.unwrap().def;
     def.workflow = Some("nope".into());
     let mut tx = app.state.core.db.begin().await.unwrap();
@@ -684,7 +684,7 @@ async fn an_item_naming_an_unknown_workflow_is_not_published() {
 
 #[tokio::test]
 async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, late) = submit(&app, ITEM).await;
     let (_, soon) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
@@ -762,7 +762,7 @@ async fn message_titles(app: &TestApp, who: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn an_approval_issues_the_licence_in_the_same_transaction() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_, case) = submit(&app, ITEM).await;
     let reviewer = api_client(&app, "reviewer01").await;
     let head = api_client(&app, "head01").await;
@@ -808,7 +808,7 @@ async fn an_approval_issues_the_licence_in_the_same_transaction() {
 
 #[tokio::test]
 async fn an_approval_without_the_licence_facts_changes_nothing() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // 食品经营许可（新办） produces 食品经营许可证, whose face needs 经营项目 the form does not ask.
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-009").await.unwrap().def;
     assert_eq!(def.licence_type.as_deref(), Some("FOOD_LICENCE"));

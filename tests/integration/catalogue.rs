@@ -12,7 +12,7 @@ struct Case {
 
 #[tokio::test]
 async fn everyday_queries_find_the_intended_item_in_the_top_three() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let cases: Vec<Case> = serde_json::from_str(include_str!("../../seed/search_queries.json")).unwrap();
     assert!(cases.len() >= 30);
     let client = app.client();
@@ -37,7 +37,7 @@ async fn everyday_queries_find_the_intended_item_in_the_top_three() {
 
 #[tokio::test]
 async fn the_item_api_gives_materials_and_the_form() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let body = json(
         app.get(
@@ -68,7 +68,7 @@ async fn the_item_api_gives_materials_and_the_form() {
 
 #[tokio::test]
 async fn bad_catalogue_requests_get_clear_errors() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let r = app.get(&client, "/api/v1/items/310112-NOPE-999").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -85,7 +85,7 @@ async fn bad_catalogue_requests_get_clear_errors() {
 
 #[tokio::test]
 async fn the_guide_page_shows_every_section() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let body = json(app.get(&client, "/api/v1/items?q=%E5%A4%B1%E4%B8%9A%E9%87%91").await).await;
     let code = body["items"][0]["code"].as_str().unwrap().to_owned();
@@ -111,7 +111,7 @@ async fn the_guide_page_shows_every_section() {
 
 #[tokio::test]
 async fn the_home_page_lists_items_persons_can_do_online_and_drops_a_suspended_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let online: Vec<String> = {
         use sqlx::Row;
@@ -151,7 +151,7 @@ async fn the_home_page_lists_items_persons_can_do_online_and_drops_a_suspended_o
 
 #[tokio::test]
 async fn the_deadline_api_counts_working_days_across_holidays() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     for (from, days, expected) in [
         ("2025-09-30", "1", "2025-10-09"),

@@ -51,7 +51,7 @@ async fn post(
 
 #[tokio::test]
 async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_version() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let c = admin(&app).await;
     let r =
         post(&app, &c, "/admin/items/new", "/admin/items/new", &item_fields("310112-MZJ-900", "高龄老人助餐补贴申请"))
@@ -112,7 +112,7 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
 
 #[tokio::test]
 async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let c = admin(&app).await;
     let mut bad = item_fields("310112-MZJ-901", "");
     for (k, v) in bad.iter_mut() {
@@ -167,7 +167,7 @@ async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
 
 #[tokio::test]
 async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let c = admin(&app).await;
     let count = |app: &TestApp| {
         let client = app.client();
@@ -238,7 +238,7 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
 
 #[tokio::test]
 async fn administrators_teach_search_new_words() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let c = admin(&app).await;
     let q = "/api/v1/items?q=%E5%8A%9E%E9%A4%90%E9%A5%AE%E8%AF%81"; // 办餐饮证
     let r = post(

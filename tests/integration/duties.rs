@@ -154,7 +154,7 @@ async fn perform(app: &TestApp, client: &reqwest::Client, target: &str, op: Op) 
 
 #[tokio::test]
 async fn who_may_manage_whom_is_exactly_the_written_policy() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     console_staff(&app, "sys2", "sysadmin").await;
     console_staff(&app, "sec2", "secadmin").await;
     console_staff(&app, "aud2", "auditor").await;
@@ -204,7 +204,7 @@ async fn who_may_manage_whom_is_exactly_the_written_policy() {
 
 #[tokio::test]
 async fn secadmin_cannot_grant_an_admin_role_to_a_public_account() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     for role in ["sysadmin", "auditor", "secadmin"] {
         let scope = format!("scope:{role}");
@@ -231,7 +231,7 @@ type Field<'a> = (&'a str, &'a str);
 
 #[tokio::test]
 async fn an_account_holds_only_roles_of_its_own_tier() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     // A staff role for a citizen, a citizen's role for staff, an administrator role for staff.
     let cases: [(&str, &[Field], &str); 3] = [
@@ -275,7 +275,7 @@ async fn an_account_holds_only_roles_of_its_own_tier() {
 
 #[tokio::test]
 async fn a_custom_role_cannot_mix_tiers_nor_take_an_administrator_permission() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     let attempts: [(&str, &[&str], &str); 3] = [
         ("mixed_one", &["portal.mine", "hall.view"], "同一账户层级"),
@@ -299,7 +299,7 @@ async fn a_custom_role_cannot_mix_tiers_nor_take_an_administrator_permission() {
 
 #[tokio::test]
 async fn editing_a_role_rechecks_every_holder() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let secadmin = app.login_as("secadmin").await;
     // A role any tier may hold, given to a citizen next to their own role.
     let r = app
@@ -337,7 +337,7 @@ async fn editing_a_role_rechecks_every_holder() {
 
 #[tokio::test]
 async fn the_system_administrator_cannot_reset_or_disable_the_other_administrators() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     for target in ["auditor", "secadmin"] {
         for op in ["reset-password", "disable"] {
@@ -358,7 +358,7 @@ async fn the_system_administrator_cannot_reset_or_disable_the_other_administrato
 
 #[tokio::test]
 async fn the_last_active_holder_of_an_administrator_role_is_never_removed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let console = Actor::console();
     let core = &app.state.core;
     // Not even from the console: the duty would have nobody.
@@ -376,7 +376,7 @@ async fn the_last_active_holder_of_an_administrator_role_is_never_removed() {
 
 #[tokio::test]
 async fn a_workflow_action_cannot_require_a_viewing_permission() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (catalog, _) = app.api_login("catalog01", PASSWORD).await;
     let list = body(catalog.get(app.url("/api/v1/workflows")).send().await.unwrap()).await;
     let mut promised =
@@ -400,7 +400,7 @@ async fn a_workflow_action_cannot_require_a_viewing_permission() {
 
 #[tokio::test]
 async fn a_stored_workflow_that_lets_a_viewer_decide_stops_the_start() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // A version saved before the rule (or written behind the application's back).
     let json = tongban::domain::workflow::SHIPPED[0].replace(
         r#""name": "approve", "label": "准予许可", "from": ["examined"], "to": "approved", "permission": "case.decide""#,
@@ -422,7 +422,7 @@ async fn a_stored_workflow_that_lets_a_viewer_decide_stops_the_start() {
 
 #[tokio::test]
 async fn a_role_scope_applies_only_to_that_roles_permissions() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // reviewer01 (区市场监管局) also becomes a leader: district-wide viewing, departmental handling.
     let secadmin = app.login_as("secadmin").await;
     let r = app
@@ -497,7 +497,7 @@ async fn applications_of(app: &TestApp, username: &str) -> i64 {
 
 #[tokio::test]
 async fn tampering_the_intake_form_does_not_file_for_another_person() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let item = "310112-RSJ-004";
     let window = app.login_as("window02").await;
     let html = intake_step_one(&app, &window, item).await;

@@ -6,7 +6,7 @@ use crate::common::{PASSWORD, TestApp, json};
 
 #[tokio::test]
 async fn malformed_api_requests_get_json_errors() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let post = |body: &'static str, content_type: &'static str| {
         client.post(app.url("/api/v1/auth/login")).header("content-type", content_type).body(body).send()
@@ -26,7 +26,7 @@ async fn malformed_api_requests_get_json_errors() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let big = format!("{{\"username\":\"{}\",\"password\":\"x\"}}", "a".repeat(3 * 1024 * 1024));
     let r = app
         .client()
@@ -55,7 +55,7 @@ async fn oversized_bodies_get_413() {
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_clear() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let r = app.get(&client, "/no/such/page").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -74,7 +74,7 @@ async fn unknown_routes_and_wrong_methods_are_clear() {
 
 #[tokio::test]
 async fn forms_without_a_csrf_token_are_refused() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.login_as("admin").await;
     let r = client.post(app.url("/admin/users/citizen01/disable")).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -98,7 +98,7 @@ async fn forms_without_a_csrf_token_are_refused() {
 
 #[tokio::test]
 async fn invalid_query_values_do_not_break_pages() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let auditor = app.login_as("auditor").await;
     let r = app.get(&auditor, "/admin/audit?from=yesterday&page=-3").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -110,7 +110,7 @@ async fn invalid_query_values_do_not_break_pages() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for path in ["/", "/login", "/no-such-page", "/api/v1/me", "/assets/app.css"] {
         let r = app.get(&app.client(), path).await;
         let h = r.headers();
@@ -129,7 +129,7 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn pages_have_no_inline_scripts() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.login_as("secadmin").await;
     for path in ["/", "/login", "/register", "/admin/users/head01", "/admin/roles/new"] {
         let html = app.get(&client, path).await.text().await.unwrap();

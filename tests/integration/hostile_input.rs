@@ -23,7 +23,7 @@ fn encoded(segment: &str) -> String {
 
 #[tokio::test]
 async fn a_public_number_with_a_multibyte_character_is_not_found_on_every_route_that_takes_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.login_as("citizen01").await;
     let reviewer = app.login_as("reviewer01").await;
     let (api_citizen, _) = app.api_login("citizen01", crate::common::PASSWORD).await;
@@ -68,7 +68,7 @@ async fn a_public_number_with_a_multibyte_character_is_not_found_on_every_route_
 
 #[tokio::test]
 async fn a_line_break_in_any_redirect_target_is_never_a_server_error() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for next in ["/a\r\nSet-Cookie: evil=1", "/\n/evil.example", "/items\u{0}", "/a\u{7f}b"] {
         let client = app.client();
         let r = app.submit_login_next(&client, "citizen02", next).await;
@@ -90,7 +90,7 @@ async fn a_line_break_in_any_redirect_target_is_never_a_server_error() {
 
 #[tokio::test]
 async fn a_panic_is_an_opaque_error_with_a_request_id_security_headers_and_its_metrics() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     async fn boom() -> &'static str {
         #[allow(clippy::panic)]
         {
@@ -212,7 +212,7 @@ struct Caller {
 
 #[tokio::test]
 async fn no_route_answers_a_server_error_to_hostile_unicode_in_its_parameters() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let mut callers = vec![Caller { name: "anonymous", client: app.client(), csrf: None }];
     for name in ["citizen01", "reviewer01", "admin", "catalog01"] {
         let client = app.login_as(name).await;
@@ -291,7 +291,7 @@ fn fill(template: &str, value: &str) -> String {
 
 #[tokio::test]
 async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (citizen, _) = app.api_login("citizen01", crate::common::PASSWORD).await;
     let (reviewer, _) = app.api_login("reviewer01", crate::common::PASSWORD).await;
     for (client, list) in [
@@ -319,7 +319,7 @@ async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
 
 #[tokio::test]
 async fn a_nul_in_a_query_or_a_path_is_refused_in_the_usual_shape_on_every_database() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let catalog = app.login_as("catalog01").await;
     for path in ["/admin/items?q=%00", "/items?q=a%00b", "/verify/1.2.156%00"] {
         let r = app.get(&catalog, path).await;

@@ -66,7 +66,7 @@ impl JobHandler for Tally {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.user_id("citizen01").await;
     let mut tx = app.state.core.db.begin().await.unwrap();
     for i in 0..200 {
@@ -139,7 +139,7 @@ async fn only_job(core: &Core, kind: &str) -> Job {
 
 #[tokio::test]
 async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_error() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
@@ -175,7 +175,7 @@ async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_err
 
 #[tokio::test]
 async fn a_job_of_an_unknown_kind_fails_with_an_error_naming_the_kind() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "no_such_kind", &serde_json::json!({}), 0, None).await.unwrap();
@@ -189,7 +189,7 @@ async fn a_job_of_an_unknown_kind_fails_with_an_error_naming_the_kind() {
 
 #[tokio::test]
 async fn a_dedupe_key_queues_a_job_once() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
     assert!(
@@ -239,7 +239,7 @@ async fn a_dedupe_key_queues_a_job_once() {
 
 #[tokio::test]
 async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let a = app.state.core.clone();
     let mut b = a.clone();
     b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
@@ -275,7 +275,7 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
 
 #[tokio::test]
 async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_messages_stay() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &with_handler(&with_handler(&app.state.core, "old_failed", AlwaysFails), "old_done", Tally);
     let core = &with_handler(core, "recent_done", Tally);
     let citizen = app.user_id("citizen01").await;
@@ -315,7 +315,7 @@ async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_message
 
 #[tokio::test]
 async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = with_handler(&app.state.core, "tally", Tally);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "tally", &serde_json::json!({}), 0, None).await.unwrap();
@@ -336,7 +336,7 @@ async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
 
 #[tokio::test]
 async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.user_id("citizen01").await;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
@@ -361,7 +361,7 @@ async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
 
 #[tokio::test]
 async fn the_server_worker_sends_queued_messages_and_stops_cleanly() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.user_id("citizen01").await;
     let mut tx = app.state.core.db.begin().await.unwrap();
     notify_in(&mut tx, &app.state.core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
@@ -383,7 +383,7 @@ fn ms(n: i64) -> std::time::Duration {
 
 #[tokio::test]
 async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_the_system_administrator() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     // A warning job as an older or newer release might have written it: the typed kind cannot
     // read it, and retrying would not help.
@@ -412,7 +412,7 @@ async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_t
 
 #[tokio::test]
 async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
@@ -449,7 +449,7 @@ async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
 
 #[tokio::test]
 async fn a_text_message_job_carries_its_typed_payload_sealed() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let message =
         tongban::app::notifications::TextMessage { user_id: 1, text: "【通办】您的电话 13800138001".into() };

@@ -44,7 +44,7 @@ fn query_value(location: &str, key: &str) -> String {
 
 #[tokio::test]
 async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_as_revoked() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("licence01").await;
     let form_page = "/admin/licences/issue?licence_type=INDIVIDUAL_BUSINESS_LICENCE";
     let html = app.get(&admin, form_page).await.text().await.unwrap();
@@ -145,7 +145,7 @@ fn openssl_verify(dir: &std::path::Path, pem: &str, payload: &[u8], signature: &
 #[tokio::test]
 async fn openssl_verifies_a_downloaded_document_and_rejects_it_after_one_byte_changes() {
     use base64::Engine;
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &citizen, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let doc = json(app.get(&citizen, &format!("/api/v1/licences/{identifier}/document")).await).await;
@@ -173,7 +173,7 @@ async fn openssl_verifies_a_downloaded_document_and_rejects_it_after_one_byte_ch
 
 #[tokio::test]
 async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_refused() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
     let doc = json(app.get(&citizen, &format!("/api/v1/licences/{identifier}/document")).await).await;
@@ -251,7 +251,7 @@ async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_r
 
 #[tokio::test]
 async fn another_citizen_cannot_fetch_someone_elses_licence() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let owner = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &owner, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let other = api_client(&app, "citizen02").await;
@@ -285,7 +285,7 @@ async fn another_citizen_cannot_fetch_someone_elses_licence() {
 
 #[tokio::test]
 async fn unknown_identifiers_say_no_such_licence_and_bad_check_characters_are_unprocessable() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let anonymous = app.client();
     let credit = tongban::domain::identity::credit_code_with_check("11310112MB0000001").unwrap();
     let unknown =
@@ -313,7 +313,7 @@ async fn unknown_identifiers_say_no_such_licence_and_bad_check_characters_are_un
 
 #[tokio::test]
 async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = api_client(&app, "citizen01").await;
     // 结婚证 is issued by 区民政局; head01 heads 区市场监管局.
     let identifier = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
@@ -348,7 +348,7 @@ async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited()
 
 #[tokio::test]
 async fn a_licence_replaces_a_required_material_and_the_use_appears_in_the_holders_log() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &citizen, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-002").await.unwrap().def;
@@ -426,7 +426,7 @@ async fn licence_count(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_report() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("licence01").await;
     let citizen02 = tongban::domain::identity::id_number_with_check("31011219920708456").unwrap();
     let stranger = tongban::domain::identity::id_number_with_check("31011219700101001").unwrap();
@@ -496,7 +496,7 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
 
 #[tokio::test]
 async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let console = tongban::app::Actor::console();
     let (verifier_id, verifier) =
@@ -561,7 +561,7 @@ async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
 
 #[tokio::test]
 async fn a_rotated_key_signs_new_licences_and_old_ones_still_verify() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let citizen = api_client(&app, "citizen01").await;
     let old = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
@@ -589,7 +589,7 @@ async fn a_rotated_key_signs_new_licences_and_old_ones_still_verify() {
 
 #[tokio::test]
 async fn licences_past_their_validity_expire_and_say_so() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let biz = api_client(&app, "biz01").await;
     let identifier = licence_of(&app, &biz, "FOOD_LICENCE").await;
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
@@ -619,7 +619,7 @@ async fn licences_past_their_validity_expire_and_say_so() {
 
 #[tokio::test]
 async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let core = &app.state.core;
     let item = json(app.get(&app.client(), "/api/v1/items/310112-SCJGJ-001").await).await;
     assert_eq!(item["licence_type"], "INDIVIDUAL_BUSINESS_LICENCE", "the item names the licence it produces");
@@ -673,7 +673,7 @@ async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
 
 #[tokio::test]
 async fn a_change_issues_a_new_version_that_supersedes_the_old_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = api_client(&app, "citizen01").await;
     let old = licence_of(&app, &citizen, "HOUSEHOLD_REGISTER").await;
     let admin = app.login_as("licence01").await;
@@ -713,7 +713,7 @@ async fn a_change_issues_a_new_version_that_supersedes_the_old_one() {
 
 #[tokio::test]
 async fn on_the_form_a_ticked_licence_is_kept_in_the_draft_and_unticking_withdraws_it() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let api = api_client(&app, "citizen01").await;
     let identifier = licence_of(&app, &api, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let client = app.login_as("citizen01").await;

@@ -26,7 +26,7 @@ async fn sent(app: &TestApp) -> Vec<(String, String, String)> {
 
 #[tokio::test]
 async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_phone_masked() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     notify(&app, "citizen01", "申请已受理", "您的申请 MH2026 已受理，承诺 5 个工作日内办结。", "/my/applications")
         .await;
 
@@ -68,7 +68,7 @@ async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_
 
 #[tokio::test]
 async fn users_without_a_phone_get_only_the_message_centre_entry() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // Staff accounts have no phone on file; deadline warnings reach them in the message centre.
     notify(&app, "reviewer01", "即将超期", "办件 MH2026 明天到期。", "/office").await;
     assert_eq!(run_pending(&app.state.core, "w").await.unwrap(), 0, "no text message queued");
@@ -80,7 +80,7 @@ async fn users_without_a_phone_get_only_the_message_centre_entry() {
 
 #[tokio::test]
 async fn opening_a_message_marks_it_read_and_follows_its_link() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     notify(&app, "citizen01", "请补正材料", "请补充营业执照复印件。", "/my/applications").await;
     notify(&app, "citizen01", "申请已办结", "您的申请已办结。", "").await;
     let citizen = app.login_as("citizen01").await;
@@ -101,7 +101,7 @@ async fn opening_a_message_marks_it_read_and_follows_its_link() {
 
 #[tokio::test]
 async fn nobody_reads_or_marks_another_users_messages() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     notify(&app, "citizen01", "申请已受理", "张三的申请已受理。", "").await;
     let owner = app.login_as("citizen01").await;
     let id = json(app.get(&owner, "/api/v1/messages").await).await["items"][0]["id"].as_i64().unwrap();
@@ -124,7 +124,7 @@ async fn nobody_reads_or_marks_another_users_messages() {
 
 #[tokio::test]
 async fn the_api_pages_messages_by_cursor_without_repeats_while_new_ones_arrive() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     for i in 0..5 {
         notify(&app, "citizen02", &format!("第 {i} 条"), "内容", "").await;
     }

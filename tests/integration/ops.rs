@@ -6,7 +6,7 @@ use crate::common::{TestApp, json};
 
 #[tokio::test]
 async fn probes_metrics_and_the_openapi_document_answer() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     assert_eq!(app.get(&client, "/healthz").await.text().await.unwrap(), "ok");
     assert_eq!(app.get(&client, "/readyz").await.status(), StatusCode::OK);
@@ -25,7 +25,7 @@ async fn probes_metrics_and_the_openapi_document_answer() {
 
 #[tokio::test]
 async fn assets_are_served_by_the_binary_itself() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let r = app.get(&app.client(), "/assets/htmx.min.js").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
@@ -37,7 +37,7 @@ async fn assets_are_served_by_the_binary_itself() {
 
 #[tokio::test]
 async fn the_demo_shows_its_banner_and_the_districts_halls() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let html = app.get(&app.client(), "/").await.text().await.unwrap();
     assert!(html.contains("演示环境"));
     for hall in [
@@ -66,7 +66,7 @@ async fn the_demo_shows_its_banner_and_the_districts_halls() {
 
 #[tokio::test]
 async fn preferences_switch_to_the_large_font_mode_without_javascript() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let r = app.post_form(&client, "/", "/preferences", &[("toggle", "large"), ("next", "/login")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);

@@ -29,7 +29,7 @@ async fn summarise(app: &TestApp) -> u64 {
 
 #[tokio::test]
 async fn a_flood_of_forbidden_requests_writes_a_bounded_number_of_audit_records() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let citizen = app.login_as("citizen01").await;
     for i in 0..40 {
         // Different paths of one privileged room: one permission refused.
@@ -54,7 +54,7 @@ async fn a_flood_of_forbidden_requests_writes_a_bounded_number_of_audit_records(
 
 #[tokio::test]
 async fn csrf_rejections_are_audited_and_aggregated() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     app.get(&client, "/").await; // the CSRF cookie, but no token in the form
     for _ in 0..25 {
@@ -76,7 +76,7 @@ async fn csrf_rejections_are_audited_and_aggregated() {
 
 #[tokio::test]
 async fn a_wrong_current_password_is_audited_as_a_failed_reauthentication() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (client, _) = app.api_login("citizen02", PASSWORD).await;
     for _ in 0..10 {
         let r = client
@@ -92,7 +92,7 @@ async fn a_wrong_current_password_is_audited_as_a_failed_reauthentication() {
 
 #[tokio::test]
 async fn metrics_need_the_configured_token_or_the_ops_permission() {
-    let app = TestApp::spawn_configured(true, |c| c.metrics_token = Some("s3cret-token".into())).await;
+    let app = TestApp::with_demo_configured(|c| c.metrics_token = Some("s3cret-token".into())).await;
     let anonymous = app.client();
     let r = app.get(&anonymous, "/metrics").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -110,7 +110,7 @@ async fn metrics_need_the_configured_token_or_the_ops_permission() {
     let admin = app.login_as("admin").await;
     assert_eq!(app.get(&admin, "/metrics").await.status(), StatusCode::OK, "the system administrator");
     // Without a configured token, only the permission opens it.
-    let plain = TestApp::spawn().await;
+    let plain = TestApp::with_demo().await;
     assert_eq!(plain.get(&plain.client(), "/metrics").await.status(), StatusCode::UNAUTHORIZED);
     let r = plain.client().get(plain.url("/metrics")).bearer_auth("").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -118,7 +118,7 @@ async fn metrics_need_the_configured_token_or_the_ops_permission() {
 
 #[tokio::test]
 async fn metric_labels_stay_bounded_whatever_the_client_sends() {
-    let app = TestApp::spawn_configured(true, |c| c.metrics_token = Some("labels".into())).await;
+    let app = TestApp::with_demo_configured(|c| c.metrics_token = Some("labels".into())).await;
     let client = app.client();
     let marker: String = format!("zq{:x}", rand::random::<u32>());
     for i in 0..5 {
@@ -136,7 +136,7 @@ async fn metric_labels_stay_bounded_whatever_the_client_sends() {
 
 #[tokio::test]
 async fn a_malformed_body_to_any_json_endpoint_is_a_client_error_in_the_api_shape() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (reviewer, _) = app.api_login("reviewer01", PASSWORD).await;
     let (catalog, _) = app.api_login("catalog01", PASSWORD).await;
     let (head, _) = app.api_login("head01", PASSWORD).await;

@@ -35,7 +35,7 @@ fn stays_on(base: &str, target: &str) -> bool {
 #[tokio::test]
 async fn next_targets_that_browsers_resolve_elsewhere_never_leave_the_site() {
     // Many logins from one address: the login rate limit is not what this test is about.
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::with_demo_configured(|c| {
         c.accounts.rate_limits = std::mem::take(&mut c.accounts.rate_limits).scaled(100);
     })
     .await;
@@ -124,7 +124,7 @@ async fn sessions_of(app: &TestApp, username: &str) -> i64 {
 
 #[tokio::test]
 async fn a_session_id_that_existed_before_login_is_never_the_one_after() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let planted = "0123456789abcdef0123456789abcdef";
     let after = page_login(&app, "citizen01", Some(planted)).await;
     assert_ne!(after, planted);
@@ -135,7 +135,7 @@ async fn a_session_id_that_existed_before_login_is_never_the_one_after() {
 
 #[tokio::test]
 async fn logging_in_as_another_user_ends_the_first_users_session_on_that_browser() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // Pages.
     let a = page_login(&app, "citizen01", None).await;
     assert!(works(&app, &a).await);
@@ -157,7 +157,7 @@ async fn logging_in_as_another_user_ends_the_first_users_session_on_that_browser
 
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let client = app.client();
     let r = app.submit_login(&client, "citizen01", PASSWORD).await;
     let token = set_cookie(&r, "tb_session").unwrap();
@@ -180,7 +180,7 @@ async fn logout_ends_the_session_on_the_server() {
 
 #[tokio::test]
 async fn over_https_cookies_are_secure_with_the_host_prefix_and_hsts_is_sent() {
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::with_demo_configured(|c| {
         c.public_url = Some(url::Url::parse("https://zwfw.example.gov.cn").unwrap());
     })
     .await;
@@ -223,7 +223,7 @@ async fn over_https_cookies_are_secure_with_the_host_prefix_and_hsts_is_sent() {
 
 #[tokio::test]
 async fn on_plain_http_the_demo_keeps_working_without_secure_cookies() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let r = bare()
         .post(app.url("/api/v1/auth/login"))
         .json(&serde_json::json!({"username": "citizen01", "password": PASSWORD}))
@@ -237,7 +237,7 @@ async fn on_plain_http_the_demo_keeps_working_without_secure_cookies() {
 
 #[tokio::test]
 async fn the_csrf_token_never_appears_in_a_url() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let person_item = tongban::demo::online_person_item(0).unwrap();
     let pages: &[(&str, &[&str])] = &[
         ("citizen01", &["/", "/items", "/my/applications", "/my/licences", "/my/messages", "/account"]),
@@ -295,7 +295,7 @@ fn assert_security_headers(what: &str, r: &Response) {
 
 #[tokio::test]
 async fn every_kind_of_response_carries_the_security_headers() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let c = app.client();
     let long = format!("/items?q={}", "长".repeat(5000));
     for (what, r) in [
@@ -318,7 +318,7 @@ async fn every_kind_of_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn a_read_connection_refuses_writes_and_the_pool_still_serves_write_transactions() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let db = &app.state.core.db;
     // On SQLite a write belongs in a write transaction (the writer turn, the lock taken up front);
     // one slipped onto a read connection fails every time, not once in a while under load.
@@ -339,7 +339,7 @@ async fn a_read_connection_refuses_writes_and_the_pool_still_serves_write_transa
 
 #[tokio::test]
 async fn a_session_used_again_after_a_few_minutes_is_marked_seen_and_keeps_working() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let admin = app.login_as("admin").await;
     // More than the minute after which a request marks the session seen (a write), within the
     // administrators' idle limit.
