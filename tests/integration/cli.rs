@@ -15,13 +15,15 @@ fn tongban(app: &TestApp, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn audit_verify_passes_then_names_the_first_tampered_record() {
-    let app = TestApp::with_demo().await;
-    app.api_login("citizen01", "Wrong-password-1").await;
-    app.api_login("citizen01", crate::common::PASSWORD).await;
+    let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await;
+    app.api_login(&citizen.username, "Wrong-password-1").await;
+    app.api_login(&citizen.username, crate::common::PASSWORD).await;
     let out = tongban(&app, &["audit", "verify"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("校验通过"));
-    app.sql("UPDATE audit_log SET detail = '' WHERE seq = 2").await;
+    // An edit that changes the record whatever its detail was (the login's is empty).
+    app.sql("UPDATE audit_log SET detail = detail || '（改）' WHERE seq = 2").await;
     let out = tongban(&app, &["audit", "verify"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("第 2 条"), "{}", String::from_utf8_lossy(&out.stderr));

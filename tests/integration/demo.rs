@@ -46,3 +46,32 @@ async fn the_demo_items_are_published_and_open_to_applicants() {
     let html = app.get(&app.client(), &format!("/items/{}", person_item.code)).await.text().await.unwrap();
     assert!(html.contains(&person_item.name));
 }
+
+#[tokio::test]
+async fn the_demo_shows_its_banner_and_the_districts_halls() {
+    let app = TestApp::with_demo().await;
+    let html = app.get(&app.client(), "/").await.text().await.unwrap();
+    assert!(html.contains("演示环境"));
+    for hall in [
+        "闵行区行政服务中心",
+        "江川路街道",
+        "古美路街道",
+        "新虹街道",
+        "浦锦街道",
+        "莘庄镇",
+        "七宝镇",
+        "颛桥镇",
+        "华漕镇",
+        "虹桥镇",
+        "梅陇镇",
+        "吴泾镇",
+        "马桥镇",
+        "浦江镇",
+        "莘庄工业区",
+    ] {
+        assert!(html.contains(hall), "{hall}");
+    }
+    let admin = app.login_as_with("admin", DEMO_PASSWORD).await;
+    let org = app.get(&admin, "/admin/org").await.text().await.unwrap();
+    assert!(org.matches("<td class=\"mono\">").count() >= 15 + 15, "at least 15 departments and 15 sites");
+}

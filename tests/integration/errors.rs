@@ -6,7 +6,7 @@ use crate::common::{PASSWORD, TestApp, json};
 
 #[tokio::test]
 async fn malformed_api_requests_get_json_errors() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let client = app.client();
     let post = |body: &'static str, content_type: &'static str| {
         client.post(app.url("/api/v1/auth/login")).header("content-type", content_type).body(body).send()
@@ -26,7 +26,7 @@ async fn malformed_api_requests_get_json_errors() {
 
 #[tokio::test]
 async fn oversized_bodies_get_413() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let big = format!("{{\"username\":\"{}\",\"password\":\"x\"}}", "a".repeat(3 * 1024 * 1024));
     let r = app
         .client()
@@ -55,7 +55,7 @@ async fn oversized_bodies_get_413() {
 
 #[tokio::test]
 async fn unknown_routes_and_wrong_methods_are_clear() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let client = app.client();
     let r = app.get(&client, "/no/such/page").await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -74,22 +74,23 @@ async fn unknown_routes_and_wrong_methods_are_clear() {
 
 #[tokio::test]
 async fn forms_without_a_csrf_token_are_refused() {
-    let app = TestApp::with_demo().await;
-    let client = app.login_as("admin").await;
-    let r = client.post(app.url("/admin/users/citizen01/disable")).form(&[("x", "y")]).send().await.unwrap();
+    let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await;
+    let client = app.a_sysadmin().await.login().await;
+    let disable = app.url(&format!("/admin/users/{}/disable", citizen.username));
+    let r = client.post(&disable).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("页面已过期"));
-    let r =
-        client.post(app.url("/admin/users/citizen01/disable")).form(&[("csrf_token", "forged")]).send().await.unwrap();
+    let r = client.post(&disable).form(&[("csrf_token", "forged")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Nothing changed.
-    let (_, r) = app.api_login("citizen01", PASSWORD).await;
+    let (_, r) = app.api_login(&citizen.username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     // A fresh browser with no cookie at all is refused too.
     let r = app
         .client()
         .post(app.url("/login"))
-        .form(&[("username", "citizen01"), ("password", PASSWORD)])
+        .form(&[("username", citizen.username.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -98,19 +99,19 @@ async fn forms_without_a_csrf_token_are_refused() {
 
 #[tokio::test]
 async fn invalid_query_values_do_not_break_pages() {
-    let app = TestApp::with_demo().await;
-    let auditor = app.login_as("auditor").await;
+    let app = TestApp::spawn().await;
+    let auditor = app.an_auditor().await.login().await;
     let r = app.get(&auditor, "/admin/audit?from=yesterday&page=-3").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("起始日期格式"));
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     assert_eq!(app.get(&admin, "/admin/users?page=abc&kind=%27%3B--").await.status(), StatusCode::OK);
     assert_eq!(app.get(&admin, "/admin/users/nobody").await.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     for path in ["/", "/login", "/no-such-page", "/api/v1/me", "/assets/app.css"] {
         let r = app.get(&app.client(), path).await;
         let h = r.headers();
@@ -129,9 +130,11 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn pages_have_no_inline_scripts() {
-    let app = TestApp::with_demo().await;
-    let client = app.login_as("secadmin").await;
-    for path in ["/", "/login", "/register", "/admin/users/head01", "/admin/roles/new"] {
+    let app = TestApp::spawn().await;
+    let head = app.a_head("SCJGJ").await;
+    let client = app.a_secadmin().await.login().await;
+    let head_page = format!("/admin/users/{}", head.username);
+    for path in ["/", "/login", "/register", head_page.as_str(), "/admin/roles/new"] {
         let html = app.get(&client, path).await.text().await.unwrap();
         for (i, _) in html.match_indices("<script") {
             let tag = &html[i..i + html[i..].find('>').unwrap()];

@@ -6,13 +6,13 @@ use crate::common::{TestApp, json};
 
 #[tokio::test]
 async fn probes_metrics_and_the_openapi_document_answer() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let client = app.client();
     assert_eq!(app.get(&client, "/healthz").await.text().await.unwrap(), "ok");
     assert_eq!(app.get(&client, "/readyz").await.status(), StatusCode::OK);
     app.get(&client, "/login").await;
     // The system administrator holds `ops.metrics`.
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let metrics = app.get(&admin, "/metrics").await.text().await.unwrap();
     assert!(metrics.contains("http_requests_total"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds_bucket"));
@@ -25,7 +25,7 @@ async fn probes_metrics_and_the_openapi_document_answer() {
 
 #[tokio::test]
 async fn assets_are_served_by_the_binary_itself() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let r = app.get(&app.client(), "/assets/htmx.min.js").await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.headers()["cache-control"].to_str().unwrap().contains("immutable"));
@@ -36,37 +36,8 @@ async fn assets_are_served_by_the_binary_itself() {
 }
 
 #[tokio::test]
-async fn the_demo_shows_its_banner_and_the_districts_halls() {
-    let app = TestApp::with_demo().await;
-    let html = app.get(&app.client(), "/").await.text().await.unwrap();
-    assert!(html.contains("演示环境"));
-    for hall in [
-        "闵行区行政服务中心",
-        "江川路街道",
-        "古美路街道",
-        "新虹街道",
-        "浦锦街道",
-        "莘庄镇",
-        "七宝镇",
-        "颛桥镇",
-        "华漕镇",
-        "虹桥镇",
-        "梅陇镇",
-        "吴泾镇",
-        "马桥镇",
-        "浦江镇",
-        "莘庄工业区",
-    ] {
-        assert!(html.contains(hall), "{hall}");
-    }
-    let admin = app.login_as("admin").await;
-    let org = app.get(&admin, "/admin/org").await.text().await.unwrap();
-    assert!(org.matches("<td class=\"mono\">").count() >= 15 + 15, "at least 15 departments and 15 sites");
-}
-
-#[tokio::test]
 async fn preferences_switch_to_the_large_font_mode_without_javascript() {
-    let app = TestApp::with_demo().await;
+    let app = TestApp::spawn().await;
     let client = app.client();
     let r = app.post_form(&client, "/", "/preferences", &[("toggle", "large"), ("next", "/login")]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
