@@ -48,6 +48,19 @@ async fn the_demo_items_are_published_and_open_to_applicants() {
 }
 
 #[tokio::test]
+async fn the_demo_gives_citizen01_some_applications() {
+    let app = TestApp::with_demo().await;
+    let (client, r) = app.api_login("citizen01", DEMO_PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let list = json(app.get(&client, "/api/v1/applications").await).await;
+    let statuses: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert!(
+        statuses.contains(&"submitted") && statuses.contains(&"withdrawn") && statuses.contains(&"draft"),
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
 async fn the_demo_shows_its_banner_and_the_districts_halls() {
     let app = TestApp::with_demo().await;
     let html = app.get(&app.client(), "/").await.text().await.unwrap();
@@ -74,4 +87,55 @@ async fn the_demo_shows_its_banner_and_the_districts_halls() {
     let admin = app.login_as_with("admin", DEMO_PASSWORD).await;
     let org = app.get(&admin, "/admin/org").await.text().await.unwrap();
     assert!(org.matches("<td class=\"mono\">").count() >= 15 + 15, "at least 15 departments and 15 sites");
+}
+
+#[tokio::test]
+async fn the_demo_catalogue_has_at_least_150_items() {
+    let app = TestApp::with_demo().await;
+    let body = json(app.get(&app.client(), "/api/v1/items?page_size=100").await).await;
+    assert!(body["total"].as_i64().unwrap() >= 150);
+}
+
+/// The search quality check: everyday queries (seed/search_queries.json) against the demo
+/// catalogue, its synonyms and keywords — about the demo's data, so it runs on the demo seed.
+#[derive(serde::Deserialize)]
+struct Case {
+    query: String,
+    expected: String,
+}
+
+#[tokio::test]
+async fn everyday_queries_find_the_intended_item_in_the_top_three() {
+    let app = TestApp::with_demo().await;
+    let cases: Vec<Case> = serde_json::from_str(include_str!("../../seed/search_queries.json")).unwrap();
+    assert!(cases.len() >= 30);
+    let client = app.client();
+    let mut misses = Vec::new();
+    for c in &cases {
+        let qs = serde_urlencoded::to_string([("q", c.query.as_str()), ("page_size", "3")]).unwrap();
+        let r = client.get(app.url(&format!("/api/v1/items?{qs}"))).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", c.query);
+        let body = json(r).await;
+        let top: Vec<String> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| format!("{} {}", i["code"].as_str().unwrap(), i["name"].as_str().unwrap()))
+            .collect();
+        if !top.iter().any(|t| t.starts_with(&format!("{} ", c.expected))) {
+            misses.push(format!("{} → expected {}, got {:?}", c.query, c.expected, top));
+        }
+    }
+    assert!(misses.is_empty(), "{} of {} queries missed:\n{}", misses.len(), cases.len(), misses.join("\n"));
+}
+
+/// The demo's search synonyms and life events (一件事一次办).
+#[tokio::test]
+async fn the_demo_answers_two_letter_queries_and_offers_its_life_events() {
+    let app = TestApp::with_demo().await;
+    let client = app.client();
+    let html = app.get(&client, "/items?q=%E7%A4%BE%E4%BF%9D").await.text().await.unwrap();
+    assert!(html.contains("社会保险"), "两字查询“社保”");
+    let html = app.get(&client, "/").await.text().await.unwrap();
+    assert!(html.contains("一件事一次办") && html.contains("开办餐饮店"));
 }
