@@ -139,3 +139,26 @@ async fn the_demo_answers_two_letter_queries_and_offers_its_life_events() {
     let html = app.get(&client, "/").await.text().await.unwrap();
     assert!(html.contains("一件事一次办") && html.contains("开办餐饮店"));
 }
+
+/// The demo accounts' password is published: outside demo mode they must change it.
+#[tokio::test]
+async fn outside_demo_mode_the_demo_accounts_must_change_the_published_password() {
+    let app = TestApp::with_demo_configured(|c| c.demo = false).await;
+    for who in ["admin", "citizen01", "reviewer01"] {
+        let client = app.client();
+        let r = app.submit_login(&client, who, DEMO_PASSWORD).await;
+        assert_eq!(crate::common::location(&r), "/account/password", "{who}");
+    }
+    let (client, _) = app.api_login("citizen01", DEMO_PASSWORD).await;
+    assert_eq!(
+        crate::accounts::change_password(&client, &app, DEMO_PASSWORD, "Minhang#Mine2026").await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let (_, r) = app.api_login("citizen01", "Minhang#Mine2026").await;
+    assert_eq!(json(r).await["must_change_password"], false, "a changed password is no longer the published one");
+
+    // In demo mode the demo accounts keep the published password.
+    let demo = TestApp::with_demo().await;
+    let (_, r) = demo.api_login("admin", DEMO_PASSWORD).await;
+    assert_eq!(json(r).await["must_change_password"], false);
+}
