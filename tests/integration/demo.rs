@@ -162,3 +162,84 @@ async fn outside_demo_mode_the_demo_accounts_must_change_the_published_password(
     let (_, r) = demo.api_login("admin", DEMO_PASSWORD).await;
     assert_eq!(json(r).await["must_change_password"], false);
 }
+
+/// The demo seed's own personal data (its accounts' ID numbers and phones, in src/demo.rs and
+/// src/demo_cases.rs) is sealed at rest like any other; see at_rest.rs for the scan.
+#[tokio::test]
+async fn no_demo_id_number_or_phone_is_found_in_the_raw_database_or_the_data_directory() {
+    let numbers = demo_personal_numbers();
+    for expected in ["310112198503121235", "13800138001", "13900139002", "13700137003"] {
+        assert!(numbers.iter().any(|n| n == expected), "{expected} is collected from the demo source: {numbers:?}");
+    }
+    let app = TestApp::with_demo().await;
+    let found = crate::at_rest::scan(&app, &numbers).await;
+    assert!(found.is_empty(), "personal data at rest in plain: {found:?}");
+}
+
+/// The demo's generated history (`tongban::demo_cases`, 3,000 cases in `serve --demo`) spreads
+/// over the demo's items and accounts, so it is checked on the demo seed: it keeps the queue
+/// counters true and gives the dashboards concluded and overdue cases.
+#[tokio::test]
+async fn generated_history_keeps_the_counters_true() {
+    let app = TestApp::with_demo().await;
+    let made = tongban::demo_cases::generate(&app.state.core, 300, false).await.unwrap();
+    assert_eq!(made, 300);
+    use sqlx::Row;
+    let pool = app.state.core.db.pool();
+    let recount: i64 = sqlx::query("SELECT COUNT(*) AS n FROM cases").fetch_one(pool).await.unwrap().get("n");
+    let kept: i64 =
+        sqlx::query("SELECT CAST(SUM(n) AS BIGINT) AS n FROM case_counts").fetch_one(pool).await.unwrap().get("n");
+    assert_eq!(recount, kept);
+    let mismatched: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM cases c JOIN users u ON u.id = c.applicant_id JOIN items i ON i.id = c.item_id \
+         WHERE i.subjects NOT LIKE '%' || u.kind || '%'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .get("n");
+    assert_eq!(mismatched, 0, "persons apply for person items, organisations for theirs");
+    let (leader, _) = app.api_login("leader01", DEMO_PASSWORD).await;
+    let list = json(leader.get(app.url("/api/v1/cases?queue=concluded")).send().await.unwrap()).await;
+    assert!(list["total"].as_i64().unwrap() > 100);
+    let overdue = json(leader.get(app.url("/api/v1/cases?queue=overdue")).send().await.unwrap()).await;
+    assert!(overdue["total"].as_i64().unwrap() > 0, "a year of history has overdue cases");
+    // A generated case opens on its page and takes an action like any other.
+    let number = list["items"][0]["number"].as_str().unwrap().to_owned();
+    let leader = app.login_as_with("leader01", DEMO_PASSWORD).await;
+    let html = app.get(&leader, &format!("/office/cases/{number}")).await.text().await.unwrap();
+    assert!(html.contains(&number));
+}
+
+/// Every ID number and mobile number in the demo seed's source: runs of 17 digits (completed
+/// with their check character), of 18 valid characters, and of 11 digits shaped like a phone.
+fn demo_personal_numbers() -> Vec<String> {
+    let mut found = Vec::new();
+    for source in [include_str!("../../src/demo.rs"), include_str!("../../src/demo_cases.rs")] {
+        let chars: Vec<char> = source.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            if !chars[i].is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == 'X') {
+                i += 1;
+            }
+            let run: String = chars[start..i].iter().collect();
+            let candidate = match run.len() {
+                17 => tongban::domain::identity::id_number_with_check(&run),
+                18 => tongban::domain::identity::IdNumber::parse(&run).ok().map(|id| id.as_str().to_owned()),
+                11 => tongban::domain::identity::Phone::parse(&run).ok().map(|p| p.as_str().to_owned()),
+                _ => None,
+            };
+            if let Some(c) = candidate
+                && !found.contains(&c)
+            {
+                found.push(c);
+            }
+        }
+    }
+    found
+}
