@@ -13,7 +13,8 @@ use tongban::clock::TestClock;
 use tongban::config::Config;
 use tongban::web::AppState;
 
-pub const PASSWORD: &str = "Tongban@2026";
+/// The password of every account the builders make (the demo's is `tongban::demo::DEMO_PASSWORD`).
+pub const PASSWORD: &str = "Builder#Pass2026";
 
 pub struct TestApp {
     pub base: String,
