@@ -45,6 +45,7 @@ async fn every_api_operation_is_in_the_openapi_document_and_every_documented_one
 #[tokio::test]
 async fn anonymous_visitors_are_sent_to_login_and_come_back() {
     let app = TestApp::spawn().await;
+    let reviewer = app.a_reviewer("SCJGJ").await;
     let client = app.client();
     for path in ["/admin", "/office", "/admin/audit", "/account"] {
         let r = app.get(&client, path).await;
@@ -57,7 +58,7 @@ async fn anonymous_visitors_are_sent_to_login_and_come_back() {
         .post(app.url("/login"))
         .form(&[
             ("csrf_token", token.as_str()),
-            ("username", "reviewer01"),
+            ("username", reviewer.username.as_str()),
             ("password", crate::common::PASSWORD),
             ("next", "/office"),
         ])
@@ -87,24 +88,33 @@ const PAGES: &[&str] = &[
 
 #[rustfmt::skip]
 const MATRIX: &[(&str, &[&str])] = &[
-    ("admin", &["/", "/items", "/account", "/admin", "/admin/users", "/admin/users/new", "/admin/org", "/verify"]),
+    ("sysadmin", &["/", "/items", "/account", "/admin", "/admin/users", "/admin/users/new", "/admin/org", "/verify"]),
     ("secadmin", &["/", "/items", "/account", "/admin", "/admin/users", "/admin/roles", "/verify"]),
     ("auditor", &["/", "/items", "/account", "/admin", "/admin/audit", "/verify"]),
-    ("window01", &["/", "/items", "/account", "/hall", "/office", "/verify"]),
-    ("reviewer01", &["/", "/items", "/account", "/office", "/verify"]),
-    ("head01", &["/", "/items", "/account", "/office", "/dashboard", "/office/licences", "/verify"]),
-    ("leader01", &["/", "/items", "/account", "/office", "/dashboard", "/verify"]),
-    ("citizen01", &["/", "/items", "/my/applications", "/account", "/my/licences", "/verify"]),
-    ("biz01", &["/", "/items", "/my/applications", "/account", "/my/licences", "/verify"]),
-    ("catalog01", &["/", "/items", "/account", "/admin", "/admin/items", "/admin/synonyms", "/verify"]),
-    ("licence01", &["/", "/items", "/account", "/admin", "/admin/licence-types", "/admin/licences", "/verify"]),
+    ("window", &["/", "/items", "/account", "/hall", "/office", "/verify"]),
+    ("reviewer", &["/", "/items", "/account", "/office", "/verify"]),
+    ("head", &["/", "/items", "/account", "/office", "/dashboard", "/office/licences", "/verify"]),
+    ("leader", &["/", "/items", "/account", "/office", "/dashboard", "/verify"]),
+    ("citizen", &["/", "/items", "/my/applications", "/account", "/my/licences", "/verify"]),
+    ("business", &["/", "/items", "/my/applications", "/account", "/my/licences", "/verify"]),
+    ("catalog_admin", &["/", "/items", "/account", "/admin", "/admin/items", "/admin/synonyms", "/verify"]),
+    ("licence_admin", &["/", "/items", "/account", "/admin", "/admin/licence-types", "/admin/licences", "/verify"]),
 ];
 
 #[tokio::test]
 async fn each_builtin_role_opens_exactly_its_pages() {
     let app = TestApp::spawn().await;
-    for (username, allowed) in MATRIX {
-        let client = app.login_as(username).await;
+    for (role, allowed) in MATRIX {
+        // Each role where it works: a window at a hall, reviewers and heads in a department.
+        let account = match *role {
+            "citizen" => app.a_citizen().await,
+            "business" => app.an_organisation().await,
+            "window" => app.a_staff().at_site("xinzhuang").with_role(role).await,
+            "reviewer" | "head" => app.a_staff().in_department("SCJGJ").with_role(role).await,
+            _ => app.a_staff().with_role(role).await,
+        };
+        let username = &account.username;
+        let client = account.login().await;
         for page in PAGES {
             let r = app.get(&client, page).await;
             let expected = if allowed.contains(page) { StatusCode::OK } else { StatusCode::FORBIDDEN };
@@ -130,7 +140,7 @@ async fn each_builtin_role_opens_exactly_its_pages() {
 #[tokio::test]
 async fn head_requests_are_guarded_like_get() {
     let app = TestApp::spawn().await;
-    let citizen = app.login_as("citizen01").await;
+    let citizen = app.a_citizen().await.login().await;
     let r = citizen.head(app.url("/admin")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = citizen.head(app.url("/account")).send().await.unwrap();
@@ -142,46 +152,57 @@ async fn head_requests_are_guarded_like_get() {
 #[tokio::test]
 async fn a_denied_page_is_audited() {
     let app = TestApp::spawn().await;
-    let citizen = app.login_as("citizen01").await;
+    let person = app.a_citizen().await;
+    let citizen = person.login().await;
     assert_eq!(app.get(&citizen, "/admin").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&citizen, "/office").await.status(), StatusCode::FORBIDDEN);
     let denials = app.audit_rows("access.denied").await;
     assert!(
-        denials.iter().any(|(actor, object, result)| actor == "citizen01" && object == "/admin" && result == "denied")
+        denials
+            .iter()
+            .any(|(actor, object, result)| actor == &person.username && object == "/admin" && result == "denied")
     );
-    assert!(denials.iter().any(|(actor, object, _)| actor == "citizen01" && object == "/office"));
+    assert!(denials.iter().any(|(actor, object, _)| actor == &person.username && object == "/office"));
 }
 
 #[tokio::test]
 async fn api_me_describes_the_user() {
     let app = TestApp::spawn().await;
-    let (client, r) = app.api_login("reviewer01", crate::common::PASSWORD).await;
+    app.a_department("SCJGJ", "区市场监管局").await;
+    let reviewer = app.a_reviewer("SCJGJ").named("刘志强").await;
+    let (client, r) = app.api_login(&reviewer.username, crate::common::PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     let me = json(app.get(&client, "/api/v1/me").await).await;
-    assert_eq!(me["username"], "reviewer01");
+    assert_eq!(me["username"], reviewer.username.as_str());
     assert_eq!(me["display_name"], "刘志强");
     assert_eq!(me["roles"], serde_json::json!(["reviewer"]));
     assert!(me["permissions"].as_array().unwrap().contains(&serde_json::json!("office.view")));
     assert_eq!(me["department"]["name"], "区市场监管局");
     assert!(me["site"].is_null());
-    let (client, _) = app.api_login("window02", crate::common::PASSWORD).await;
+    let window = app.a_staff().at_site("xinzhuang").with_role("window").await;
+    let (client, _) = app.api_login(&window.username, crate::common::PASSWORD).await;
     let me = json(app.get(&client, "/api/v1/me").await).await;
-    assert_eq!(me["site"]["name"], "莘庄镇社区事务受理服务中心");
+    assert_eq!(me["site"]["name"], "测试服务中心 xinzhuang");
 }
 
 #[tokio::test]
 async fn the_three_administrators_cannot_do_each_others_jobs() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
-    let secadmin = app.login_as("secadmin").await;
-    let auditor = app.login_as("auditor").await;
+    let admin_account = app.a_sysadmin().await;
+    let secadmin_account = app.a_secadmin().await;
+    let citizen = app.a_citizen().await;
+    let leader = app.a_staff().with_role("leader").await;
+    let admin = admin_account.login().await;
+    let secadmin = secadmin_account.login().await;
+    let auditor = app.an_auditor().await.login().await;
+    let citizen_page = format!("/admin/users/{}", citizen.username);
+    let leader_page = format!("/admin/users/{}", leader.username);
 
     // The system administrator cannot assign roles, the security administrator cannot create
     // or reset accounts, and neither can read the audit log.
-    let r =
-        app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/roles", &[("role", "leader")]).await;
+    let r = app.post_form(&admin, &citizen_page, &format!("{citizen_page}/roles"), &[("role", "leader")]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let r = app.post_form(&secadmin, "/admin/users/citizen02", "/admin/users/citizen02/reset-password", &[]).await;
+    let r = app.post_form(&secadmin, &citizen_page, &format!("{citizen_page}/reset-password"), &[]).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&secadmin, "/admin/users/new").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&admin, "/admin/audit").await.status(), StatusCode::FORBIDDEN);
@@ -192,27 +213,35 @@ async fn the_three_administrators_cannot_do_each_others_jobs() {
     let r = app
         .post_form(
             &secadmin,
-            "/admin/users/leader01",
-            "/admin/users/leader01/roles",
+            &leader_page,
+            &format!("{leader_page}/roles"),
             &[("role", "sysadmin"), ("scope:sysadmin", "all"), ("role", "auditor"), ("scope:auditor", "all")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("三员分立"));
-    let r = app.post_form(&secadmin, "/admin/users/admin", "/admin/users/secadmin/roles", &[("role", "auditor")]).await;
+    let own_roles = format!("/admin/users/{}/roles", secadmin_account.username);
+    let r = app
+        .post_form(&secadmin, &format!("/admin/users/{}", admin_account.username), &own_roles, &[("role", "auditor")])
+        .await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
 }
 
 #[tokio::test]
 async fn use_cases_check_permissions_themselves() {
     let app = TestApp::spawn().await;
+    let person = app.a_citizen().await;
+    let admin = app.a_sysadmin().await;
     // An actor built for a citizen, calling administrator use cases directly (no web layer).
     let token = {
         let origin = tongban::app::Origin { ip: "test".into() };
-        tongban::app::auth::login(&app.state.core, &origin, "citizen01", crate::common::PASSWORD).await.unwrap().token
+        tongban::app::auth::login(&app.state.core, &origin, &person.username, crate::common::PASSWORD)
+            .await
+            .unwrap()
+            .token
     };
     let citizen = tongban::app::auth::actor_for_session(&app.state.core, &token, "test").await.unwrap().unwrap();
-    let result = tongban::app::users::reset_password(&app.state.core, &citizen, "admin").await;
+    let result = tongban::app::users::reset_password(&app.state.core, &citizen, &admin.username).await;
     assert!(matches!(result, Err(tongban::app::AppError::Forbidden)));
     let filter = tongban::store::audit::Filter { limit: 10, ..Default::default() };
     assert!(matches!(
@@ -223,49 +252,54 @@ async fn use_cases_check_permissions_themselves() {
         app.audit_rows("access.denied")
             .await
             .iter()
-            .any(|(actor, object, _)| actor == "citizen01" && object == "admin")
+            .any(|(actor, object, _)| actor == &person.username && object == &admin.username)
     );
 }
 
 #[tokio::test]
 async fn the_security_administrator_assigns_roles_with_a_scope() {
     let app = TestApp::spawn().await;
-    let secadmin = app.login_as("secadmin").await;
+    let secadmin_account = app.a_secadmin().await;
+    let secadmin = secadmin_account.login().await;
+    let leader = app.a_staff().with_role("leader").await;
+    let head_account = app.a_head("SCJGJ").await;
+    let leader_page = format!("/admin/users/{}", leader.username);
+    let head_page = format!("/admin/users/{}", head_account.username);
     let r = app
         .post_form(
             &secadmin,
-            "/admin/users/leader01",
-            "/admin/users/leader01/roles",
+            &leader_page,
+            &format!("{leader_page}/roles"),
             &[("role", "leader"), ("scope:leader", "all"), ("role", "reviewer"), ("scope:reviewer", "department")],
         )
         .await;
-    // leader01 belongs to no department, so a department-scoped role is refused with a reason.
+    // The leader belongs to no department, so a department-scoped role is refused with a reason.
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("不属于任何部门"));
     let r = app
         .post_form(
             &secadmin,
-            "/admin/users/head01",
-            "/admin/users/head01/roles",
+            &head_page,
+            &format!("{head_page}/roles"),
             &[("role", "reviewer"), ("scope:reviewer", "department")],
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let head = app.login_as("head01").await;
-    assert_eq!(app.get(&head, "/dashboard").await.status(), StatusCode::FORBIDDEN, "head01 lost the head role");
+    let head = head_account.login().await;
+    assert_eq!(app.get(&head, "/dashboard").await.status(), StatusCode::FORBIDDEN, "the head lost the head role");
     assert_eq!(app.get(&head, "/office").await.status(), StatusCode::OK);
     assert!(
         app.audit_rows("user.assign_roles")
             .await
             .iter()
-            .any(|(actor, object, _)| actor == "secadmin" && object == "head01")
+            .any(|(actor, object, _)| actor == &secadmin_account.username && object == &head_account.username)
     );
 }
 
 #[tokio::test]
 async fn custom_roles_cannot_mix_administrator_duties() {
     let app = TestApp::spawn().await;
-    let secadmin = app.login_as("secadmin").await;
+    let secadmin = app.a_secadmin().await.login().await;
     let r = app
         .post_form(
             &secadmin,
@@ -308,7 +342,9 @@ async fn custom_roles_cannot_mix_administrator_duties() {
 #[tokio::test]
 async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
     let app = TestApp::spawn().await;
-    let secadmin = app.login_as("secadmin").await;
+    let admin = app.a_sysadmin().await;
+    let secadmin = app.a_secadmin().await.login().await;
+    let admin_page = format!("/admin/users/{}", admin.username);
     let r = app
         .post_form(
             &secadmin,
@@ -318,13 +354,13 @@ async fn editing_a_role_cannot_give_a_holder_two_administrator_duties() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    // admin (system duty) cannot also become a hall helper: administrators hold only their role,
-    // and their roles change only at the console.
+    // The system administrator cannot also become a hall helper: administrators hold only their
+    // role, and their roles change only at the console.
     let r = app
         .post_form(
             &secadmin,
-            "/admin/users/admin",
-            "/admin/users/admin/roles",
+            &admin_page,
+            &format!("{admin_page}/roles"),
             &[("role", "sysadmin"), ("scope:sysadmin", "all"), ("role", "hall_helper"), ("scope:hall_helper", "all")],
         )
         .await;

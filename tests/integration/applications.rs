@@ -4,40 +4,19 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
-use crate::common::{PASSWORD, TestApp, json, location};
+use crate::builders::{TEST_PDF, a_material, answers_for};
+use crate::common::{TestApp, json, location};
 
-const PDF: &[u8] = tongban::demo::DEMO_PDF;
+const PDF: &[u8] = TEST_PDF;
 
-/// The first fully online item for persons whose materials accept PDF and that `extra` accepts.
-async fn person_item_where(
-    app: &TestApp,
-    extra: impl Fn(&tongban::domain::item::ItemDefinition) -> bool,
-) -> tongban::domain::item::ItemDefinition {
-    #[derive(serde::Deserialize)]
-    struct Seed {
-        items: Vec<tongban::domain::item::ItemDefinition>,
-    }
-    let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
-    let def = seed
-        .items
-        .into_iter()
-        .find(|d| {
-            d.fully_online
-                && d.subjects.contains(&tongban::domain::item::Subject::Person)
-                && d.materials.iter().any(|m| m.required)
-                && d.materials.iter().all(|m| m.accept.iter().any(|a| a == "application/pdf"))
-                && extra(d)
-        })
-        .expect("a suitable demo item");
-    tongban::app::catalogue::guide(&app.state.core, &def.code).await.unwrap().def
-}
-
+/// A fully online item for persons with two required PDF materials and a form with an ID number.
 async fn person_item(app: &TestApp) -> tongban::domain::item::ItemDefinition {
-    person_item_where(app, |_| true).await
+    let materials = vec![a_material("M01", "身份证明"), a_material("M02", "申请书")];
+    app.an_item().with_materials(materials).await.def
 }
 
 fn submission(def: &tongban::domain::item::ItemDefinition, with_materials: bool) -> Form {
-    let answers = tongban::demo::demo_answers(def, "张三");
+    let answers = answers_for(def, "张三");
     let mut form =
         Form::new().text("item", def.code.clone()).text("form", serde_json::Value::Object(answers).to_string());
     if with_materials {
@@ -51,17 +30,15 @@ fn submission(def: &tongban::domain::item::ItemDefinition, with_materials: bool)
     form
 }
 
-async fn citizen(app: &TestApp, who: &str) -> reqwest::Client {
-    let (client, r) = app.api_login(who, PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::OK);
-    client
+async fn citizen(app: &TestApp) -> reqwest::Client {
+    app.a_citizen().await.api().await
 }
 
 #[tokio::test]
 async fn a_citizen_submits_through_the_api_and_follows_the_application() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = citizen(&app, "citizen02").await;
+    let client = citizen(&app).await;
     let r = client.post(app.url("/api/v1/applications")).multipart(submission(&def, true)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let created = json(r).await;
@@ -93,7 +70,7 @@ async fn a_citizen_submits_through_the_api_and_follows_the_application() {
     assert_eq!(r.bytes().await.unwrap().as_ref(), PDF);
 
     // Nobody else sees it, and nobody else can withdraw it.
-    let other = citizen(&app, "citizen01").await;
+    let other = citizen(&app).await;
     assert_eq!(app.get(&other, &format!("/api/v1/applications/{number}")).await.status(), StatusCode::NOT_FOUND);
     let r = other.post(app.url(&format!("/api/v1/applications/{number}/withdraw"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -112,7 +89,7 @@ async fn a_citizen_submits_through_the_api_and_follows_the_application() {
 async fn the_same_idempotency_key_never_makes_two_applications() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = citizen(&app, "citizen02").await;
+    let client = citizen(&app).await;
     let mut numbers = Vec::new();
     for _ in 0..3 {
         let r = client
@@ -133,7 +110,7 @@ async fn the_same_idempotency_key_never_makes_two_applications() {
 async fn missing_fields_and_materials_are_listed_all_at_once() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = citizen(&app, "citizen02").await;
+    let client = citizen(&app).await;
     let form = Form::new().text("item", def.code.clone()).text("form", "{}");
     let r = client.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -162,10 +139,10 @@ async fn a_wrong_check_character_in_an_id_number_is_refused() {
     let app = TestApp::spawn().await;
     let is_id =
         |f: &tongban::domain::item::Field| f.kind == tongban::domain::item::FieldType::IdNumber && f.show_if.is_none();
-    let def = person_item_where(&app, |d| d.form.fields.iter().any(is_id)).await;
+    let def = person_item(&app).await;
     let field = def.form.fields.iter().find(|f| is_id(f)).unwrap().clone();
-    let client = citizen(&app, "citizen02").await;
-    let mut answers = tongban::demo::demo_answers(&def, "李四");
+    let client = citizen(&app).await;
+    let mut answers = answers_for(&def, "李四");
     answers.insert(field.name.clone(), serde_json::json!("110105194912310021"));
     let mut form =
         Form::new().text("item", def.code.clone()).text("form", serde_json::Value::Object(answers).to_string());
@@ -184,7 +161,7 @@ async fn files_are_checked_by_content_size_and_name() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
     let m = def.materials.iter().find(|m| m.required).unwrap().clone();
-    let client = citizen(&app, "citizen02").await;
+    let client = citizen(&app).await;
     let with_file = |bytes: Vec<u8>, name: &str| {
         let mut form = submission(&def, false);
         for other in def.materials.iter().filter(|o| o.required && o.code != m.code) {
@@ -227,7 +204,7 @@ async fn files_are_checked_by_content_size_and_name() {
 async fn unknown_suspended_and_unsuitable_items_are_refused_clearly() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = citizen(&app, "citizen02").await;
+    let client = citizen(&app).await;
     let form = Form::new().text("item", "310112-NOPE-001").text("form", "{}");
     let r = client.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
@@ -242,22 +219,13 @@ async fn unknown_suspended_and_unsuitable_items_are_refused_clearly() {
     tongban::app::catalogue::resume(&app.state.core, &console, &def.code).await.unwrap();
 
     // An item only for organisations, applied for by a person.
-    let seed: serde_json::Value = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
-    let org_only = seed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["subjects"] == serde_json::json!(["organisation"]))
-        .unwrap()["code"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let org_only = app.an_item().for_organisations().await.code;
     let form = Form::new().text("item", org_only).text("form", "{}");
     let r = client.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CONFLICT);
 
     // Staff cannot apply as citizens.
-    let (staff, _) = app.api_login("reviewer01", PASSWORD).await;
+    let staff = app.a_reviewer("SCJGJ").await.api().await;
     let r = staff.post(app.url("/api/v1/applications")).multipart(submission(&def, true)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
@@ -272,7 +240,8 @@ async fn unknown_suspended_and_unsuitable_items_are_refused_clearly() {
 async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = app.login_as("citizen02").await;
+    let citizen = app.a_citizen().await;
+    let client = citizen.login().await;
     let page = app.get(&client, &format!("/apply/{}", def.code)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
@@ -323,22 +292,10 @@ async fn the_application_page_saves_a_draft_then_submits_and_shows_the_receipt()
     assert!(list.contains(&number));
 }
 
-#[tokio::test]
-async fn the_demo_gives_citizen01_some_applications() {
-    let app = TestApp::spawn().await;
-    let client = citizen(&app, "citizen01").await;
-    let list = json(app.get(&client, "/api/v1/applications").await).await;
-    let statuses: Vec<&str> = list["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
-    assert!(
-        statuses.contains(&"submitted") && statuses.contains(&"withdrawn") && statuses.contains(&"draft"),
-        "{statuses:?}"
-    );
-}
-
 /// The page's multipart form with every answer and material, carrying `key` as its form key.
 fn page_form(def: &tongban::domain::item::ItemDefinition, key: &str) -> Form {
     let mut form = Form::new().text("action", "submit").text("idempotency_key", key.to_owned());
-    for (k, v) in tongban::demo::demo_answers(def, "李四") {
+    for (k, v) in answers_for(def, "李四") {
         match v {
             serde_json::Value::String(s) => form = form.text(format!("f.{k}"), s),
             serde_json::Value::Bool(true) => form = form.text(format!("f.{k}"), "on"),
@@ -362,7 +319,8 @@ fn page_form(def: &tongban::domain::item::ItemDefinition, key: &str) -> Form {
 async fn submitting_the_same_page_twice_makes_one_application() {
     let app = TestApp::spawn().await;
     let def = person_item(&app).await;
-    let client = app.login_as("citizen02").await;
+    let citizen = app.a_citizen().await;
+    let client = citizen.login().await;
     let html = app.get(&client, &format!("/apply/{}", def.code)).await.text().await.unwrap();
     let token = crate::common::csrf_in(&html).unwrap();
     assert!(html.contains("name=\"idempotency_key\""));
@@ -383,6 +341,6 @@ async fn submitting_the_same_page_twice_makes_one_application() {
         .unwrap();
     assert_eq!(first.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&first), location(&second));
-    let (api, _) = app.api_login("citizen02", PASSWORD).await;
+    let api = citizen.api().await;
     assert_eq!(json(app.get(&api, "/api/v1/applications").await).await["total"], 1);
 }

@@ -8,10 +8,12 @@ use crate::common::{PASSWORD, TestApp};
 #[tokio::test]
 async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
     let app = TestApp::spawn().await;
-    app.api_login("citizen01", "Wrong-password-1").await;
-    let auditor = app.login_as("auditor").await;
+    let citizen = app.a_citizen().await;
+    let auditor = app.an_auditor().username("auditor").await;
+    app.api_login(&citizen.username, "Wrong-password-1").await;
+    let auditor = auditor.login().await;
     let html = app.get(&auditor, "/admin/audit?action=auth.login_failed").await.text().await.unwrap();
-    assert!(html.contains("citizen01") && html.contains("登录失败"));
+    assert!(html.contains(&citizen.username) && html.contains("登录失败"));
     assert!(!html.contains(">auditor<"), "filtered to failures only");
     let html = app.get(&auditor, "/admin/audit?verify=1").await.text().await.unwrap();
     assert!(html.contains("完整性校验通过"));
@@ -20,8 +22,9 @@ async fn only_the_audit_administrator_reads_the_log_and_can_filter_it() {
 #[tokio::test]
 async fn editing_any_audit_row_breaks_the_chain() {
     let app = TestApp::spawn().await;
-    for user in ["citizen01", "citizen02", "head01"] {
-        app.api_login(user, PASSWORD).await;
+    let users = [app.a_citizen().await, app.a_citizen().await, app.a_head("SCJGJ").await, app.a_citizen().await];
+    for user in &users {
+        app.api_login(&user.username, PASSWORD).await;
     }
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_none());
@@ -35,7 +38,8 @@ async fn editing_any_audit_row_breaks_the_chain() {
 #[tokio::test]
 async fn deleting_the_newest_audit_rows_is_detected() {
     let app = TestApp::spawn().await;
-    app.api_login("citizen01", PASSWORD).await;
+    let citizen = app.a_citizen().await;
+    app.api_login(&citizen.username, PASSWORD).await;
     app.sql("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").await;
     let report = tongban::app::audit::verify_chain(&app.state.core).await.unwrap();
     assert!(report.broken.is_some());
@@ -44,6 +48,9 @@ async fn deleting_the_newest_audit_rows_is_detected() {
 #[tokio::test]
 async fn concurrent_appends_keep_one_unbroken_chain() {
     let app = TestApp::spawn().await;
+    // One record before the twenty at once, so that the chain has a start to keep.
+    let citizen = app.a_citizen().await;
+    app.api_login(&citizen.username, PASSWORD).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
         let base = app.base.clone();

@@ -7,29 +7,31 @@ use crate::common::{PASSWORD, TestApp, json, location};
 #[tokio::test]
 async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
     let app = TestApp::spawn().await;
+    let reviewer = app.a_reviewer("SCJGJ").await;
+    let who = reviewer.username.as_str();
     for attempt in 1..=4 {
-        let (_, r) = app.api_login("reviewer01", "Wrong-password-1").await;
+        let (_, r) = app.api_login(who, "Wrong-password-1").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
         let body = json(r).await;
         assert_eq!(body["code"], "invalid_credentials");
         assert!(body["message"].as_str().unwrap().contains(&format!("再错 {} 次", 5 - attempt)));
     }
-    let (_, r) = app.api_login("reviewer01", "Wrong-password-1").await;
+    let (_, r) = app.api_login(who, "Wrong-password-1").await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(json(r).await["code"], "account_locked");
-    let (_, r) = app.api_login("reviewer01", PASSWORD).await;
+    let (_, r) = app.api_login(who, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN, "the right password is refused while locked");
     let body = json(r).await;
     assert_eq!(body["code"], "account_locked");
     assert!(body["message"].as_str().unwrap().contains("后再试"));
 
     // The failures, the lock and the refusal are all in the audit log.
-    assert_eq!(app.audit_rows("auth.login_failed").await.iter().filter(|(a, _, _)| a == "reviewer01").count(), 5);
+    assert_eq!(app.audit_rows("auth.login_failed").await.iter().filter(|(a, _, _)| a == who).count(), 5);
     assert_eq!(app.audit_rows("auth.locked").await.len(), 1);
-    assert!(app.audit_rows("auth.login_refused").await.iter().any(|(a, _, r)| a == "reviewer01" && r == "denied"));
+    assert!(app.audit_rows("auth.login_refused").await.iter().any(|(a, _, r)| a == who && r == "denied"));
 
     // The page says so in Chinese too.
-    let r = app.submit_login(&app.client(), "reviewer01", PASSWORD).await;
+    let r = app.submit_login(&app.client(), who, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("账户已锁定"));
 
@@ -37,24 +39,25 @@ async fn five_wrong_passwords_lock_the_account_even_against_the_right_one() {
     // again.
     let minute = std::time::Duration::from_secs(60);
     app.clock.advance(std::time::Duration::from_millis(u64::try_from(tongban::app::auth::LOCK_MS).unwrap()) - minute);
-    let (_, r) = app.api_login("reviewer01", PASSWORD).await;
+    let (_, r) = app.api_login(who, PASSWORD).await;
     assert_eq!(json(r).await["code"], "account_locked");
     app.clock.advance(minute * 2);
-    let (_, r) = app.api_login("reviewer01", PASSWORD).await;
+    let (_, r) = app.api_login(who, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn a_successful_login_resets_the_failure_count() {
     let app = TestApp::spawn().await;
+    let head = app.a_head("SCJGJ").await;
     for _ in 0..4 {
-        app.api_login("head01", "Wrong-password-1").await;
+        app.api_login(&head.username, "Wrong-password-1").await;
     }
-    assert_eq!(app.api_login("head01", PASSWORD).await.1.status(), StatusCode::OK);
+    assert_eq!(app.api_login(&head.username, PASSWORD).await.1.status(), StatusCode::OK);
     for _ in 0..4 {
-        app.api_login("head01", "Wrong-password-1").await;
+        app.api_login(&head.username, "Wrong-password-1").await;
     }
-    assert_eq!(app.api_login("head01", PASSWORD).await.1.status(), StatusCode::OK);
+    assert_eq!(app.api_login(&head.username, PASSWORD).await.1.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -69,12 +72,13 @@ async fn unknown_users_get_the_same_answer_as_wrong_passwords() {
 #[tokio::test]
 async fn one_address_is_throttled_after_many_failures() {
     let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await;
     let limit = tongban::app::throttle::MAX_FAILURES_PER_WINDOW;
     for i in 0..limit {
         let (_, r) = app.api_login(&format!("guess{i}"), "Wrong-password-1").await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     }
-    let (_, r) = app.api_login("citizen01", PASSWORD).await;
+    let (_, r) = app.api_login(&citizen.username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(json(r).await["code"], "throttled");
     assert!(!app.audit_rows("auth.throttled").await.is_empty());
@@ -172,7 +176,7 @@ async fn a_business_registers_with_a_valid_credit_code() {
 #[tokio::test]
 async fn an_id_number_registers_only_once() {
     let app = TestApp::spawn().await;
-    let id = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap(); // citizen01's
+    let id = app.a_citizen().await.id_number.unwrap();
     let r = app
         .client()
         .post(app.url("/api/v1/auth/register"))
@@ -188,7 +192,8 @@ async fn an_id_number_registers_only_once() {
 #[tokio::test]
 async fn an_account_made_by_an_administrator_must_change_its_password_first() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
+    app.ensure_department("SCJGJ").await;
+    let admin = app.a_sysadmin().await.login().await;
     let r = app
         .post_form(
             &admin,
@@ -203,7 +208,7 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
     let one_time = html[start..start + html[start..].find('<').unwrap()].to_owned();
 
     // Roles come from the security administrator.
-    let secadmin = app.login_as("secadmin").await;
+    let secadmin = app.a_secadmin().await.login().await;
     let r = app
         .post_form(
             &secadmin,
@@ -252,7 +257,8 @@ async fn an_account_made_by_an_administrator_must_change_its_password_first() {
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
-    let (client, _) = app.api_login("citizen01", PASSWORD).await;
+    let citizen = app.a_citizen().await;
+    let (client, _) = app.api_login(&citizen.username, PASSWORD).await;
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
     let r = client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -263,7 +269,8 @@ async fn logout_ends_the_session_on_the_server() {
 #[tokio::test]
 async fn a_staff_session_expires_after_thirty_idle_minutes() {
     let app = TestApp::spawn().await;
-    let (client, _) = app.api_login("reviewer01", PASSWORD).await;
+    let reviewer = app.a_reviewer("SCJGJ").await;
+    let (client, _) = app.api_login(&reviewer.username, PASSWORD).await;
     let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
     app.clock.advance(minutes(29));
     assert_eq!(app.get(&client, "/api/v1/me").await.status(), StatusCode::OK);
@@ -278,7 +285,8 @@ async fn a_staff_session_expires_after_thirty_idle_minutes() {
 #[tokio::test]
 async fn no_session_outlives_twelve_hours() {
     let app = TestApp::spawn().await;
-    let (client, _) = app.api_login("citizen01", PASSWORD).await;
+    let citizen = app.a_citizen().await;
+    let (client, _) = app.api_login(&citizen.username, PASSWORD).await;
     // Active all along (a request every 50 minutes, within the idle limit) for 11 h 40 min…
     let minutes = |n: u64| std::time::Duration::from_secs(n * 60);
     for step in 1..=14 {
@@ -293,7 +301,8 @@ async fn no_session_outlives_twelve_hours() {
 #[tokio::test]
 async fn session_cookies_are_http_only_and_same_site() {
     let app = TestApp::spawn().await;
-    let (_, r) = app.api_login("citizen01", PASSWORD).await;
+    let citizen = app.a_citizen().await;
+    let (_, r) = app.api_login(&citizen.username, PASSWORD).await;
     let cookie = r.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.starts_with("tb_session="));
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -302,11 +311,13 @@ async fn session_cookies_are_http_only_and_same_site() {
 #[tokio::test]
 async fn disabling_an_account_ends_its_sessions() {
     let app = TestApp::spawn().await;
-    let (citizen, _) = app.api_login("citizen02", PASSWORD).await;
-    let admin = app.login_as("admin").await;
-    let r = app.post_form(&admin, "/admin/users/citizen02", "/admin/users/citizen02/disable", &[]).await;
+    let person = app.a_citizen().await;
+    let (citizen, _) = app.api_login(&person.username, PASSWORD).await;
+    let admin = app.a_sysadmin().await.login().await;
+    let page = format!("/admin/users/{}", person.username);
+    let r = app.post_form(&admin, &page, &format!("{page}/disable"), &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(app.get(&citizen, "/api/v1/me").await.status(), StatusCode::UNAUTHORIZED);
-    let (_, r) = app.api_login("citizen02", PASSWORD).await;
+    let (_, r) = app.api_login(&person.username, PASSWORD).await;
     assert_eq!(json(r).await["code"], "account_disabled");
 }

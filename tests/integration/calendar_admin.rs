@@ -30,7 +30,7 @@ async fn import(app: &TestApp, client: &reqwest::Client, csv: &str, replace: boo
 #[tokio::test]
 async fn a_system_administrator_adds_a_holiday_and_deadlines_move_at_once() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let home = app.get(&admin, "/admin").await.text().await.unwrap();
     assert!(home.contains("href=\"/admin/calendar\""), "linked from the admin home");
     let page = app.get(&admin, "/admin/calendar?year=2026").await.text().await.unwrap();
@@ -71,7 +71,7 @@ async fn a_system_administrator_adds_a_holiday_and_deadlines_move_at_once() {
 #[tokio::test]
 async fn a_bad_day_is_refused_with_every_problem_named() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let r = app
         .post_form(
             &admin,
@@ -89,7 +89,7 @@ async fn a_bad_day_is_refused_with_every_problem_named() {
 #[tokio::test]
 async fn an_import_with_bad_lines_names_every_one_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let bad = "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-30,holiday,春节\n2027-02-06,rest,春节\n2027-01-01,holiday,元旦\n";
     let r = import(&app, &admin, bad, false).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -125,7 +125,7 @@ async fn an_import_with_bad_lines_names_every_one_and_changes_nothing() {
 #[tokio::test]
 async fn only_holders_of_calendar_edit_maintain_the_calendar() {
     let app = TestApp::spawn().await;
-    let catalog = app.login_as("catalog01").await;
+    let catalog = app.a_staff().with_role("catalog_admin").await.login().await;
     assert_eq!(app.get(&catalog, "/admin/calendar").await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.get(&catalog, "/admin/calendar/export.csv").await.status(), StatusCode::FORBIDDEN);
     let r = app.post_form(&catalog, "/admin", "/admin/calendar/delete", &[("day", "2026-10-01")]).await;

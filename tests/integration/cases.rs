@@ -6,27 +6,76 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
 
-use crate::common::{PASSWORD, TestApp, json as body};
+use tongban::domain::item::FieldType;
 
-const PDF: &[u8] = tongban::demo::DEMO_PDF;
-/// 个体工商户设立登记: 区市场监管局, fully online, 承诺件.
-const ITEM: &str = "310112-SCJGJ-001";
+use crate::builders::CaseState::Examined;
+use crate::builders::{Account, Item, TEST_PDF, a_field, a_material, answers_for};
+use crate::common::{TestApp, json as body};
 
-pub async fn api_client(app: &TestApp, who: &str) -> reqwest::Client {
-    let (client, r) = app.api_login(who, PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::OK, "login {who}");
-    client
+const PDF: &[u8] = TEST_PDF;
+/// 个体工商户设立登记 as these tests use it (see [`office`]).
+pub const ITEM: &str = "310112-SCJGJ-001";
+
+/// The 区市场监管局's office: the item [`ITEM`] (fully online, a 承诺件 of one promised day,
+/// three required materials and an optional fourth, a form with an ID number and the facts of
+/// the 个体工商户营业执照 it issues on approval), a citizen 张三, a reviewer and the head.
+pub struct Office {
+    pub item: Item,
+    pub citizen: Account,
+    pub reviewer: Account,
+    pub head: Account,
+}
+
+pub async fn office(app: &TestApp) -> Office {
+    app.a_department("SCJGJ", "区市场监管局").await;
+    app.ensure_site("xinzhuang").await;
+    let licence = app
+        .a_licence_type("INDIVIDUAL_BUSINESS_LICENCE")
+        .named("个体工商户营业执照")
+        .face("holder_name|经营者|必填\nbusiness_name|名称|选填\norganisation_form|组成形式|必填\nbusiness_address|经营场所|必填\nbusiness_scope|经营范围|必填")
+        .await;
+    let mut organisation_form = a_field("organisation_form", "组成形式", FieldType::Select);
+    organisation_form.options = vec!["个人经营".into(), "家庭经营".into()];
+    let optional = tongban::domain::item::Material { required: false, ..a_material("M04", "家庭成员关系证明") };
+    let item = app
+        .an_item()
+        .code(ITEM)
+        .named("个体工商户设立登记")
+        .in_department("SCJGJ")
+        .days(1, 3)
+        .with_materials(vec![
+            a_material("M01", "经营者居民身份证"),
+            a_material("M02", "经营场所使用证明"),
+            a_material("M03", "个体工商户登记（备案）申请书"),
+            optional,
+        ])
+        .with_fields(vec![
+            a_field("applicant_name", "经营者姓名", FieldType::Text),
+            a_field("id_number", "身份证号", FieldType::IdNumber),
+            a_field("phone", "联系电话", FieldType::Phone),
+            organisation_form,
+            a_field("business_address", "经营场所", FieldType::Address),
+            a_field("business_scope", "经营范围", FieldType::Textarea),
+        ])
+        .issuing(&licence)
+        .await;
+    Office {
+        item,
+        citizen: app.a_citizen().named("张三").await,
+        reviewer: app.a_reviewer("SCJGJ").await,
+        head: app.a_head("SCJGJ").await,
+    }
 }
 
 pub fn pdf(name: &str) -> Part {
     Part::bytes(PDF.to_vec()).file_name(format!("{name}.pdf")).mime_str("application/pdf").unwrap()
 }
 
-/// Submits the item as `citizen01` through the API; returns (application number, case number).
-pub async fn submit(app: &TestApp, item: &str) -> (String, String) {
+/// Submits the item as `by` through the API; returns (application number, case number).
+pub async fn submit(app: &TestApp, item: &str, by: &Account) -> (String, String) {
     let def = tongban::app::catalogue::guide(&app.state.core, item).await.unwrap().def;
-    let client = api_client(app, "citizen01").await;
-    let answers = tongban::demo::demo_answers(&def, "张三");
+    let client = by.api().await;
+    let answers = answers_for(&def, &by.display_name);
     let mut form = Form::new().text("item", item.to_owned()).text("form", Value::Object(answers).to_string());
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf(&m.code));
@@ -65,9 +114,10 @@ fn actions(v: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
     let app = TestApp::spawn().await;
-    let (application, case) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
+    let office = office(&app).await;
+    let (application, case) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.api().await;
+    let head = office.head.api().await;
 
     let v = get_case(&reviewer, &app, &case).await;
     assert_eq!(v["status"], "submitted");
@@ -90,7 +140,7 @@ async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
     assert!(actions(&v).is_empty(), "the applicant acts next");
 
     // The applicant is told at once (message centre, and a text message queued for the phone)…
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = office.citizen.api().await;
     let messages = body(citizen.get(app.url("/api/v1/messages")).send().await.unwrap()).await;
     let first = &messages["items"][0];
     assert!(first["title"].as_str().unwrap().contains("待补正"), "{first}");
@@ -166,8 +216,9 @@ async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
 #[tokio::test]
 async fn bad_actions_are_refused_clearly_and_change_nothing() {
     let app = TestApp::spawn().await;
-    let (_, case) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
+    let office = office(&app).await;
+    let (_, case) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.api().await;
     let before = get_case(&reviewer, &app, &case).await;
 
     let r = act(&reviewer, &app, &case, json!({"action": "fly"})).await;
@@ -194,10 +245,10 @@ async fn bad_actions_are_refused_clearly_and_change_nothing() {
     assert_eq!(r.status(), StatusCode::CONFLICT, "a stale version loses");
 
     // Another department's reviewer, and the applicant, may not act.
-    let other = api_client(&app, "reviewer02").await;
+    let other = app.a_reviewer("RSJ").await.api().await;
     let r = act(&other, &app, &case, json!({"action": "accept"})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = office.citizen.api().await;
     let r = act(&citizen, &app, &case, json!({"action": "accept"})).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 
@@ -210,12 +261,13 @@ async fn bad_actions_are_refused_clearly_and_change_nothing() {
 #[tokio::test]
 async fn a_withdrawn_case_takes_no_more_actions() {
     let app = TestApp::spawn().await;
-    let (application, case) = submit(&app, ITEM).await;
-    let citizen = api_client(&app, "citizen01").await;
+    let office = office(&app).await;
+    let (application, case) = submit(&app, ITEM, &office.citizen).await;
+    let citizen = office.citizen.api().await;
     let r = citizen.post(app.url(&format!("/api/v1/applications/{application}/withdraw"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(body(r).await["status"], "withdrawn");
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = office.reviewer.api().await;
     let v = get_case(&reviewer, &app, &case).await;
     assert_eq!(v["status"], "withdrawn");
     assert!(actions(&v).is_empty());
@@ -226,10 +278,11 @@ async fn a_withdrawn_case_takes_no_more_actions() {
 #[tokio::test]
 async fn of_two_people_acting_at_once_exactly_one_wins() {
     let app = TestApp::spawn().await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
+    let office = office(&app).await;
+    let reviewer = office.reviewer.api().await;
+    let head = office.head.api().await;
     for _ in 0..3 {
-        let (_, case) = submit(&app, ITEM).await;
+        let (_, case) = submit(&app, ITEM, &office.citizen).await;
         let v = get_case(&reviewer, &app, &case).await;
         let version = v["row_version"].as_i64().unwrap();
         let a = act(&reviewer, &app, &case, json!({"action": "accept", "row_version": version}));
@@ -254,9 +307,10 @@ async fn of_two_people_acting_at_once_exactly_one_wins() {
 #[tokio::test]
 async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
     let app = TestApp::spawn().await;
-    let (_, case) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
+    let office = office(&app).await;
+    let (_, case) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.api().await;
+    let head = office.head.api().await;
     assert_eq!(act(&reviewer, &app, &case, json!({"action": "accept"})).await.status(), StatusCode::OK);
     let before = get_case(&reviewer, &app, &case).await;
     let r = act(&reviewer, &app, &case, json!({"action": "suspend"})).await;
@@ -287,20 +341,21 @@ async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
 #[tokio::test]
 async fn queues_count_the_scope_and_show_overdue_cases() {
     let app = TestApp::spawn().await;
-    let (_, case) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
+    let office = office(&app).await;
+    let (_, case) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.api().await;
     let list = body(reviewer.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
     let total = list["total"].as_i64().unwrap();
     assert_eq!(total, list["items"].as_array().unwrap().len() as i64);
 
     // Another department does not see it; the leader sees everything.
-    let other = api_client(&app, "reviewer02").await;
+    let other = app.a_reviewer("RSJ").await.api().await;
     let list = body(other.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
     assert!(!list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
     let r = other.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let leader = api_client(&app, "leader01").await;
+    let leader = app.a_staff().with_role("leader").await.api().await;
     let list = body(leader.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
 
@@ -313,25 +368,27 @@ async fn queues_count_the_scope_and_show_overdue_cases() {
     let due = get_case(&reviewer, &app, &case).await["due_on"].as_str().unwrap().to_owned();
     app.move_to_day(chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap() + chrono::Days::new(1));
     // Days later the reviewer's session has ended: a new one.
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = office.reviewer.api().await;
     assert!(overdue(reviewer.clone()).await.iter().any(|c| c["number"] == case.as_str()));
     assert_eq!(get_case(&reviewer, &app, &case).await["warning"], "red");
     let r = reviewer.get(app.url("/api/v1/cases?queue=nope")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = office.citizen.api().await;
     assert_eq!(citizen.get(app.url("/api/v1/cases")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]
 async fn the_office_pages_show_the_queue_the_case_and_only_the_allowed_actions() {
     let app = TestApp::spawn().await;
-    let (_, case) = submit(&app, ITEM).await;
-    let reviewer = app.login_as("reviewer01").await;
+    let office = office(&app).await;
+    let (_, case) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.login().await;
     let html = app.get(&reviewer, "/office?queue=intake").await.text().await.unwrap();
     assert!(html.contains(&case) && html.contains("待受理"));
     let html = app.get(&reviewer, &format!("/office/cases/{case}")).await.text().await.unwrap();
     assert!(html.contains("一次性告知补正") && html.contains("受理") && !html.contains("准予许可"));
-    assert!(!html.contains("310112198503121"), "ID numbers are masked");
+    let id_number = answers_for(&office.item.def, "")["id_number"].as_str().unwrap().to_owned();
+    assert!(!html.contains(&id_number[..15]), "ID numbers are masked");
     let r = app
         .post_form(
             &reviewer,
@@ -358,13 +415,14 @@ async fn the_office_pages_show_the_queue_the_case_and_only_the_allowed_actions()
     let html = app.get(&reviewer, "/office?queue=mine").await.text().await.unwrap();
     assert!(html.contains(&case));
     // The applicant never sees internal remarks.
-    let citizen = app.login_as("citizen01").await;
-    let application =
-        body(api_client(&app, "reviewer01").await.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap())
-            .await["application_number"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let citizen = office.citizen.login().await;
+    let application = body(
+        office.reviewer.api().await.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap(),
+    )
+    .await["application_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let html = app.get(&citizen, &format!("/my/applications/{application}")).await.text().await.unwrap();
     assert!(html.contains("已受理") && !html.contains("请核对经营场所"));
 }
@@ -372,8 +430,9 @@ async fn the_office_pages_show_the_queue_the_case_and_only_the_allowed_actions()
 #[tokio::test]
 async fn workflows_are_versioned_and_cases_keep_theirs() {
     let app = TestApp::spawn().await;
-    let (_, before) = submit(&app, ITEM).await;
-    let catalog = api_client(&app, "catalog01").await;
+    let office = office(&app).await;
+    let (_, before) = submit(&app, ITEM, &office.citizen).await;
+    let catalog = app.a_staff().with_role("catalog_admin").await.api().await;
     let list = body(catalog.get(app.url("/api/v1/workflows")).send().await.unwrap()).await;
     let mut promised =
         list.as_array().unwrap().iter().find(|w| w["definition"]["code"] == "promised").unwrap()["definition"].clone();
@@ -385,10 +444,12 @@ async fn workflows_are_versioned_and_cases_keep_theirs() {
     broken["actions"][0]["to"] = json!("nowhere");
     let r = catalog.post(app.url("/api/v1/workflows")).json(&broken).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = office.reviewer.api().await;
     assert_eq!(reviewer.get(app.url("/api/v1/workflows")).send().await.unwrap().status(), StatusCode::FORBIDDEN);
 
-    let (_, after) = submit(&app, "310112-SCJGJ-002").await;
+    // Another promised item of the department, applied for after the new version.
+    let other = app.an_item().in_department("SCJGJ").with_workflow("promised").await;
+    let (_, after) = submit(&app, &other.code, &office.citizen).await;
     assert_eq!(get_case(&reviewer, &app, &before).await["workflow_version"], 1);
     let v = get_case(&reviewer, &app, &after).await;
     assert_eq!(v["workflow_version"], 2);
@@ -401,8 +462,9 @@ async fn workflows_are_versioned_and_cases_keep_theirs() {
 async fn random_action_walks_keep_states_legal_and_counts_true() {
     use rand::Rng;
     let app = TestApp::spawn().await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
+    let office = office(&app).await;
+    let reviewer = office.reviewer.api().await;
+    let head = office.head.api().await;
     let all = [
         "accept",
         "refuse",
@@ -420,7 +482,7 @@ async fn random_action_walks_keep_states_legal_and_counts_true() {
         json!({"comment": "意见", "legal_basis": "依据", "materials": ["M01"], "delivery": {"method": "download"}});
     let mut cases = Vec::new();
     for _ in 0..4 {
-        cases.push(submit(&app, ITEM).await.1);
+        cases.push(submit(&app, ITEM, &office.citizen).await.1);
     }
     let states: Vec<String> = tongban::domain::workflow::SHIPPED
         .iter()
@@ -463,57 +525,31 @@ async fn random_action_walks_keep_states_legal_and_counts_true() {
 }
 
 #[tokio::test]
-async fn generated_history_keeps_the_counters_true() {
-    let app = TestApp::spawn().await;
-    let made = tongban::demo_cases::generate(&app.state.core, 300, false).await.unwrap();
-    assert_eq!(made, 300);
-    use sqlx::Row;
-    let pool = app.state.core.db.pool();
-    let recount: i64 = sqlx::query("SELECT COUNT(*) AS n FROM cases").fetch_one(pool).await.unwrap().get("n");
-    let kept: i64 =
-        sqlx::query("SELECT CAST(SUM(n) AS BIGINT) AS n FROM case_counts").fetch_one(pool).await.unwrap().get("n");
-    assert_eq!(recount, kept);
-    let mismatched: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM cases c JOIN users u ON u.id = c.applicant_id JOIN items i ON i.id = c.item_id \
-         WHERE i.subjects NOT LIKE '%' || u.kind || '%'",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap()
-    .get("n");
-    assert_eq!(mismatched, 0, "persons apply for person items, organisations for theirs");
-    let leader = api_client(&app, "leader01").await;
-    let list = body(leader.get(app.url("/api/v1/cases?queue=concluded")).send().await.unwrap()).await;
-    assert!(list["total"].as_i64().unwrap() > 100);
-    let overdue = body(leader.get(app.url("/api/v1/cases?queue=overdue")).send().await.unwrap()).await;
-    assert!(overdue["total"].as_i64().unwrap() > 0, "a year of history has overdue cases");
-    // A generated case opens on its page and takes an action like any other.
-    let number = list["items"][0]["number"].as_str().unwrap().to_owned();
-    let html = app.get(&app.login_as("leader01").await, &format!("/office/cases/{number}")).await.text().await.unwrap();
-    assert!(html.contains(&number));
-}
-
-#[tokio::test]
 async fn a_community_window_takes_a_citywide_application_for_the_owning_department() {
     let app = TestApp::spawn().await;
+    app.a_department("RSJ", "区人力资源社会保障局").await;
+    app.a_department("SCJGJ", "区市场监管局").await;
+    app.a_site("xinzhuang", "莘庄镇社区事务受理服务中心").await;
     // 失业保险金申领: 区人社局, citywide.
-    let item = "310112-RSJ-004";
-    let def = tongban::app::catalogue::guide(&app.state.core, item).await.unwrap().def;
-    let window = app.login_as("window02").await;
+    let def = app.an_item().named("失业保险金申领").in_department("RSJ").citywide().await.def;
+    let item = def.code.as_str();
+    let person = app.a_citizen().named("张三").await;
+    let window_account = app.a_staff().at_site("xinzhuang").with_role("window").await;
+    let window = window_account.login().await;
     let html = app.get(&window, "/hall").await.text().await.unwrap();
     assert!(html.contains(item), "the hall offers citywide items");
     // An unregistered or malformed ID number gets a clear answer.
     let r =
         app.post_form(&window, "/hall", "/hall/intake", &[("item", item), ("id_number", "310112198503121239")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let id_number = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap();
+    let id_number = person.id_number.clone().unwrap();
     let r = app.post_form(&window, "/hall", "/hall/intake", &[("item", item), ("id_number", &id_number)]).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = r.text().await.unwrap();
     let masked = tongban::domain::mask::id_number(&id_number);
     assert!(html.contains("帮办收件") && html.contains("张三") && html.contains(&masked), "who the window is helping");
     let token = crate::common::csrf_in(&html).unwrap();
-    let answers = tongban::demo::demo_answers(&def, "张三");
+    let answers = answers_for(&def, "张三");
     let seal = hidden_value(&html, "applicant");
     let mut form = page_form(&answers).text("applicant", seal);
     for m in def.materials.iter().filter(|m| m.required) {
@@ -530,48 +566,70 @@ async fn a_community_window_takes_a_citywide_application_for_the_owning_departme
     let number = crate::common::location(&r).split("taken=").nth(1).unwrap().to_owned();
 
     // It belongs to the citizen, came in at 莘庄, and waits in 区人社局's queue.
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = person.api().await;
     let r = citizen.get(app.url(&format!("/api/v1/applications/{number}"))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let case = case_of(&app, &number).await;
-    let rsj = api_client(&app, "reviewer02").await;
+    let rsj = app.a_reviewer("RSJ").await.api().await;
     let v = get_case(&rsj, &app, &case).await;
     assert_eq!(v["site"], "莘庄镇社区事务受理服务中心");
     assert_eq!(v["department"], "区人力资源社会保障局");
     let list = body(rsj.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
     // The window sees its site's cases; 市场监管局 does not see this one.
-    let w = api_client(&app, "window02").await;
+    let w = window_account.api().await;
     let list = body(w.get(app.url("/api/v1/cases?queue=intake")).send().await.unwrap()).await;
     assert!(list["items"].as_array().unwrap().iter().any(|c| c["number"] == case.as_str()));
-    let other = api_client(&app, "reviewer01").await;
+    let other = app.a_reviewer("SCJGJ").await.api().await;
     assert_eq!(
         other.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap().status(),
         StatusCode::FORBIDDEN
     );
-    assert_eq!(app.audit_rows("application.submit").await[0].0, "window02", "the window's staff is audited");
-}
-
-/// The actor of a demo account, as the use cases see it.
-async fn actor(app: &TestApp, username: &str) -> tongban::app::Actor {
-    let user = tongban::store::users::by_username(&mut app.state.core.db.conn().await.unwrap(), username)
-        .await
-        .unwrap()
-        .unwrap();
-    tongban::app::auth::actor_for_user(&app.state.core, user.id, "test").await.unwrap().unwrap()
+    assert_eq!(
+        app.audit_rows("application.submit").await[0].0,
+        window_account.username,
+        "the window's staff is audited"
+    );
 }
 
 #[tokio::test]
 async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     let app = TestApp::spawn().await;
-    let citizen = app.login_as("citizen01").await;
-    // 新生儿出生: 公安 and 医保 items that share the birth certificate, the household register, the ID card.
+    // 新生儿出生: 卫健, 公安 and 医保 items that share the birth certificate, the household register,
+    // the ID card; one of them a 即办件.
+    let shared = |code: &str, name: &str| a_material(code, name);
+    let items = [
+        app.an_item()
+            .named("出生医学证明办理")
+            .in_department("WJW")
+            .with_materials(vec![shared("M01", "父母居民身份证")])
+            .await,
+        app.an_item()
+            .named("新生儿户口登记")
+            .in_department("GAFJ")
+            .with_materials(vec![
+                shared("M01", "出生医学证明"),
+                shared("M02", "居民户口簿"),
+                shared("M03", "父母居民身份证"),
+            ])
+            .await,
+        app.an_item()
+            .named("新生儿医保参保登记")
+            .in_department("YBJ")
+            .immediate()
+            .with_materials(vec![shared("M01", "出生医学证明"), shared("M02", "居民户口簿")])
+            .await,
+    ];
+    app.a_life_event("newborn", "新生儿出生", &items.iter().collect::<Vec<_>>()).await;
+    let person = app.a_citizen().named("张三").await;
+    let leader_account = app.a_staff().with_role("leader").await;
+    let citizen = person.login().await;
     let html = app.get(&citizen, "/events/newborn").await.text().await.unwrap();
     assert!(html.contains("/events/newborn/apply"));
     let html = app.get(&citizen, "/events/newborn/apply").await.text().await.unwrap();
     assert!(html.contains("一件事一次办") && html.contains("新生儿出生"));
     let token = crate::common::csrf_in(&html).unwrap();
-    let b = tongban::app::bundles::bundle(&app.state.core, &actor(&app, "citizen01").await, "newborn").await.unwrap();
+    let b = tongban::app::bundles::bundle(&app.state.core, &app.actor(&person).await, "newborn").await.unwrap();
     assert!(b.guides.len() >= 2);
     assert!(b.groups.iter().any(|(_, members)| members.len() > 1), "a shared material is uploaded once");
     let url = app.url("/events/newborn/apply");
@@ -586,7 +644,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    let mut form = page_form(&tongban::demo::demo_answers(&b.combined, "张三"));
+    let mut form = page_form(&answers_for(&b.combined, "张三"));
     for m in b.combined.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), pdf(&m.code));
     }
@@ -607,7 +665,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     .map(|r| r.get("number"))
     .collect();
     assert_eq!(cases.len(), b.guides.len(), "one case per item");
-    let api = api_client(&app, "citizen01").await;
+    let api = person.api().await;
     let status = |api: reqwest::Client| {
         let url = app.url(&format!("/api/v1/applications/{number}"));
         async move { body(api.get(url).send().await.unwrap()).await["status"].as_str().unwrap().to_owned() }
@@ -615,7 +673,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     assert_eq!(status(api.clone()).await, "processing");
 
     // Each case shows the shared materials under its own item's codes.
-    let leader = app.login_as("leader01").await;
+    let leader = leader_account.login().await;
     for (case, g) in cases.iter().zip(&b.guides) {
         let html = app.get(&leader, &format!("/office/cases/{case}")).await.text().await.unwrap();
         assert!(html.contains(&g.def.name), "{case}");
@@ -634,7 +692,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
     assert!(page.contains("各部门办理情况"));
 
     // The application concludes when, and only when, every case has.
-    let mut all = actor(&app, "leader01").await;
+    let mut all = app.actor(&leader_account).await;
     all.permissions = tongban::domain::permission::Permission::ALL.iter().copied().collect();
     // A role's scope reaches only its own permissions: the leader's district-wide role holds them all.
     for role in &mut all.roles {
@@ -652,10 +710,8 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
                 Err(e) => panic!("{action} on {case}: {e:?}"),
             }
         }
-        let v = body(
-            api_client(&app, "leader01").await.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap(),
-        )
-        .await;
+        let v =
+            body(leader_account.api().await.get(app.url(&format!("/api/v1/cases/{case}"))).send().await.unwrap()).await;
         assert_eq!(v["status"], "delivered", "{case}");
         let expected = if i + 1 == cases.len() { "concluded" } else { "processing" };
         assert_eq!(status(api.clone()).await, expected, "after case {i}");
@@ -665,7 +721,7 @@ async fn a_bundle_is_one_form_one_set_of_materials_and_one_case_per_item() {
 #[tokio::test]
 async fn an_item_naming_an_unknown_workflow_is_not_published() {
     let app = TestApp::spawn().await;
-    let mut def = tongban::app::catalogue::guide(&app.state.core, ITEM).await.unwrap().def;
+    let mut def = office(&app).await.item.def;
     def.workflow = Some("nope".into());
     let mut tx = app.state.core.db.begin().await.unwrap();
     let r = tongban::app::catalogue::publish_in(&mut tx, &app.state.core.clock, &tongban::app::Actor::console(), &def)
@@ -685,13 +741,15 @@ async fn an_item_naming_an_unknown_workflow_is_not_published() {
 #[tokio::test]
 async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     let app = TestApp::spawn().await;
-    let (_, late) = submit(&app, ITEM).await;
-    let (_, soon) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
+    let office = office(&app).await;
+    let other_head = app.a_head("RSJ").await;
+    let (_, late) = submit(&app, ITEM, &office.citizen).await;
+    let (_, soon) = submit(&app, ITEM, &office.citizen).await;
+    let reviewer = office.reviewer.api().await;
     assert_eq!(act(&reviewer, &app, &late, json!({"action": "accept"})).await.status(), StatusCode::OK);
     let claim = app
         .post_form(
-            &app.login_as("reviewer01").await,
+            &office.reviewer.login().await,
             &format!("/office/cases/{late}"),
             &format!("/office/cases/{late}/claim"),
             &[],
@@ -703,10 +761,10 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     // working days late.
     let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
     app.move_to_day(calendar.add_working_days(app.clock.today(), 3));
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = office.reviewer.api().await;
     assert_eq!(act(&reviewer, &app, &soon, json!({"action": "accept"})).await.status(), StatusCode::OK);
     app.move_to_day(calendar.add_working_days(app.clock.today(), 1));
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = office.reviewer.api().await;
     assert_eq!(get_case(&reviewer, &app, &soon).await["warning"], "yellow");
     assert_eq!(get_case(&reviewer, &app, &late).await["warning"], "red");
     let core = &app.state.core;
@@ -720,11 +778,11 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     };
     scan().await;
     scan().await;
-    // (Only the messages about these two cases count: moving the clock ages the demo's cases too.)
-    let head = titles_about(&app, "head01", &[&late, &soon]).await;
+    // (Only the messages about these two cases count.)
+    let head = titles_about(&office.head, &[&late, &soon]).await;
     assert_eq!(head.iter().filter(|t| t.starts_with("超期督办")).count(), 1, "once, though scanned twice: {head:?}");
     assert_eq!(head.iter().filter(|t| t.starts_with("即将超期")).count(), 1, "{head:?}");
-    let handler = titles_about(&app, "reviewer01", &[&late, &soon]).await;
+    let handler = titles_about(&office.reviewer, &[&late, &soon]).await;
     assert_eq!(
         handler.iter().filter(|t| t.starts_with("超期督办")).count(),
         1,
@@ -732,16 +790,16 @@ async fn deadline_warnings_reach_the_handler_and_the_head_once_a_day() {
     );
     assert!(!handler.iter().any(|t| t.starts_with("即将超期")), "nobody handles the other case yet");
     assert!(
-        titles_about(&app, "head02", &[&late, &soon]).await.iter().all(|t| !t.starts_with("超期督办")),
+        titles_about(&other_head, &[&late, &soon]).await.iter().all(|t| !t.starts_with("超期督办")),
         "another department hears nothing"
     );
 }
 
 /// The titles of `who`'s messages that link to one of `cases`.
-async fn titles_about(app: &TestApp, who: &str, cases: &[&str]) -> Vec<String> {
+async fn titles_about(who: &Account, cases: &[&str]) -> Vec<String> {
     let links: Vec<String> = cases.iter().map(|c| format!("/office/cases/{c}")).collect();
-    let c = api_client(app, who).await;
-    body(c.get(app.url("/api/v1/messages?page_size=100")).send().await.unwrap()).await["items"]
+    let c = who.api().await;
+    body(c.get(who.url("/api/v1/messages?page_size=100")).send().await.unwrap()).await["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -750,9 +808,9 @@ async fn titles_about(app: &TestApp, who: &str, cases: &[&str]) -> Vec<String> {
         .collect()
 }
 
-async fn message_titles(app: &TestApp, who: &str) -> Vec<String> {
-    let c = api_client(app, who).await;
-    body(c.get(app.url("/api/v1/messages?page_size=100")).send().await.unwrap()).await["items"]
+async fn message_titles(who: &Account) -> Vec<String> {
+    let c = who.api().await;
+    body(c.get(who.url("/api/v1/messages?page_size=100")).send().await.unwrap()).await["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -763,15 +821,10 @@ async fn message_titles(app: &TestApp, who: &str) -> Vec<String> {
 #[tokio::test]
 async fn an_approval_issues_the_licence_in_the_same_transaction() {
     let app = TestApp::spawn().await;
-    let (_, case) = submit(&app, ITEM).await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
-    assert_eq!(act(&reviewer, &app, &case, json!({"action": "accept"})).await.status(), StatusCode::OK);
-    assert_eq!(
-        act(&reviewer, &app, &case, json!({"action": "examine", "comment": "符合"})).await.status(),
-        StatusCode::OK
-    );
-    let citizen = api_client(&app, "citizen01").await;
+    let office = office(&app).await;
+    let case = app.a_case().for_item(&office.item).by(&office.citizen).in_state(Examined).await.number;
+    let head = office.head.api().await;
+    let citizen = office.citizen.api().await;
     let wallet = |c: reqwest::Client| {
         let url = app.url("/api/v1/licences");
         async move { body(c.get(url).send().await.unwrap()).await["items"].as_array().unwrap().clone() }
@@ -788,9 +841,9 @@ async fn an_approval_issues_the_licence_in_the_same_transaction() {
     let id = licence["identifier"].as_str().unwrap().to_owned();
     let v = body(app.client().get(app.url(&format!("/api/v1/licences/{id}/verification"))).send().await.unwrap()).await;
     assert_eq!(v["valid"], true);
-    let html = app.get(&app.login_as("head01").await, &format!("/office/cases/{case}")).await.text().await.unwrap();
+    let html = app.get(&office.head.login().await, &format!("/office/cases/{case}")).await.text().await.unwrap();
     assert!(html.contains(&id), "the case page links the issued licence");
-    let titles = message_titles(&app, "citizen01").await;
+    let titles = message_titles(&office.citizen).await;
     assert!(titles.iter().any(|t| t.starts_with("电子证照已签发")), "{titles:?}");
 
     // Revoked by the issuing department's head: verification says so at once.
@@ -809,26 +862,20 @@ async fn an_approval_issues_the_licence_in_the_same_transaction() {
 #[tokio::test]
 async fn an_approval_without_the_licence_facts_changes_nothing() {
     let app = TestApp::spawn().await;
+    let office = office(&app).await;
+    let licence = app
+        .a_licence_type("FOOD_LICENCE")
+        .named("食品经营许可证")
+        .for_organisations()
+        .face("holder_name|经营者名称|必填\nbusiness_address|经营场所|必填\nbusiness_items|经营项目|必填")
+        .valid_for("years:5")
+        .await;
     // 食品经营许可（新办） produces 食品经营许可证, whose face needs 经营项目 the form does not ask.
-    let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-009").await.unwrap().def;
-    assert_eq!(def.licence_type.as_deref(), Some("FOOD_LICENCE"));
-    let client = api_client(&app, "biz01").await;
-    let mut form = Form::new()
-        .text("item", def.code.clone())
-        .text("form", Value::Object(tongban::demo::demo_answers(&def, "上海闵味餐饮管理有限公司")).to_string());
-    for m in def.materials.iter().filter(|m| m.required) {
-        form = form.part(format!("material:{}", m.code), pdf(&m.code));
-    }
-    let r = client.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::CREATED);
-    let case = case_of(&app, body(r).await["number"].as_str().unwrap()).await;
-    let reviewer = api_client(&app, "reviewer01").await;
-    let head = api_client(&app, "head01").await;
-    assert_eq!(act(&reviewer, &app, &case, json!({"action": "accept"})).await.status(), StatusCode::OK);
-    assert_eq!(
-        act(&reviewer, &app, &case, json!({"action": "examine", "comment": "符合"})).await.status(),
-        StatusCode::OK
-    );
+    let item = app.an_item().named("食品经营许可（新办）").for_organisations().issuing(&licence).await;
+    assert_eq!(item.def.licence_type.as_deref(), Some("FOOD_LICENCE"));
+    let business = app.an_organisation().named("上海闵味餐饮管理有限公司").await;
+    let case = app.a_case().for_item(&item).by(&business).in_state(Examined).await.number;
+    let head = office.head.api().await;
     let r = act(&head, &app, &case, json!({"action": "approve"})).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let details = body(r).await["details"].to_string();

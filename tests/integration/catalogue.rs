@@ -4,40 +4,14 @@ use reqwest::StatusCode;
 
 use crate::common::{TestApp, json};
 
-#[derive(serde::Deserialize)]
-struct Case {
-    query: String,
-    expected: String,
-}
-
-#[tokio::test]
-async fn everyday_queries_find_the_intended_item_in_the_top_three() {
-    let app = TestApp::spawn().await;
-    let cases: Vec<Case> = serde_json::from_str(include_str!("../../seed/search_queries.json")).unwrap();
-    assert!(cases.len() >= 30);
-    let client = app.client();
-    let mut misses = Vec::new();
-    for c in &cases {
-        let qs = serde_urlencoded::to_string([("q", c.query.as_str()), ("page_size", "3")]).unwrap();
-        let r = client.get(app.url(&format!("/api/v1/items?{qs}"))).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{}", c.query);
-        let body = json(r).await;
-        let top: Vec<String> = body["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|i| format!("{} {}", i["code"].as_str().unwrap(), i["name"].as_str().unwrap()))
-            .collect();
-        if !top.iter().any(|t| t.starts_with(&format!("{} ", c.expected))) {
-            misses.push(format!("{} → expected {}, got {:?}", c.query, c.expected, top));
-        }
-    }
-    assert!(misses.is_empty(), "{} of {} queries missed:\n{}", misses.len(), cases.len(), misses.join("\n"));
-}
-
 #[tokio::test]
 async fn the_item_api_gives_materials_and_the_form() {
     let app = TestApp::spawn().await;
+    app.a_department("SCJGJ", "区市场监管局").await;
+    app.an_item().named("个体工商户设立登记").in_department("SCJGJ").await;
+    for _ in 0..10 {
+        app.an_item().in_department("RSJ").await;
+    }
     let client = app.client();
     let body = json(
         app.get(
@@ -61,9 +35,7 @@ async fn the_item_api_gives_materials_and_the_form() {
     let body = json(app.get(&client, "/api/v1/items?department=RSJ&subject=person&page_size=100").await).await;
     assert!(body["total"].as_i64().unwrap() >= 10);
     assert!(body["items"].as_array().unwrap().iter().all(|i| i["department"]["code"] == "RSJ"));
-    // At least 150 items across at least 15 departments.
-    let body = json(app.get(&client, "/api/v1/items?page_size=100").await).await;
-    assert!(body["total"].as_i64().unwrap() >= 150);
+    // The size of the catalogue is the demo's promise: see demo.rs.
 }
 
 #[tokio::test]
@@ -86,6 +58,7 @@ async fn bad_catalogue_requests_get_clear_errors() {
 #[tokio::test]
 async fn the_guide_page_shows_every_section() {
     let app = TestApp::spawn().await;
+    app.an_item().named("失业保险金申领").in_department("RSJ").with(|d| d.keywords = vec!["失业金".into()]).await;
     let client = app.client();
     let body = json(app.get(&client, "/api/v1/items?q=%E5%A4%B1%E4%B8%9A%E9%87%91").await).await;
     let code = body["items"][0]["code"].as_str().unwrap().to_owned();
@@ -103,15 +76,17 @@ async fn the_guide_page_shows_every_section() {
     ] {
         assert!(html.contains(section), "{section}");
     }
-    let html = app.get(&client, "/items?q=%E7%A4%BE%E4%BF%9D").await.text().await.unwrap();
-    assert!(html.contains("社会保险"), "两字查询“社保”");
-    let html = app.get(&client, "/").await.text().await.unwrap();
-    assert!(html.contains("一件事一次办") && html.contains("开办餐饮店"));
+    // Two-letter queries and the life events are the demo catalogue's: see demo.rs.
 }
 
 #[tokio::test]
 async fn the_home_page_lists_items_persons_can_do_online_and_drops_a_suspended_one() {
     let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.an_item().await;
+    }
+    app.an_item().with(|d| (d.fully_online, d.visits_required) = (false, 1)).await;
+    app.an_item().for_organisations().await;
     let client = app.client();
     let online: Vec<String> = {
         use sqlx::Row;
@@ -126,7 +101,7 @@ async fn the_home_page_lists_items_persons_can_do_online_and_drops_a_suspended_o
         .map(|r| r.get("code"))
         .collect()
     };
-    assert!(!online.is_empty(), "the demo catalogue has items persons can do online");
+    assert!(!online.is_empty(), "the catalogue has items persons can do online");
     let html = app.get(&client, "/").await.text().await.unwrap();
     for code in &online {
         assert!(html.contains(&format!("/items/{code}\"")), "{code} on the home page");

@@ -4,10 +4,16 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 
-use crate::common::{PASSWORD, TestApp, json, location};
+use crate::builders::TEST_PDF;
+use crate::common::{TestApp, json, location};
 
+/// The catalogue administrator's username.
+const CATALOGUER: &str = "cataloguer";
+
+/// A catalogue administrator, logged in; the items below are the 区民政局's (MZJ).
 async fn admin(app: &TestApp) -> reqwest::Client {
-    app.login_as("catalog01").await
+    app.ensure_department("MZJ").await;
+    app.a_staff().username(CATALOGUER).with_role("catalog_admin").await.login().await
 }
 
 fn item_fields(code: &str, name: &str) -> Vec<(String, String)> {
@@ -73,11 +79,11 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
     assert_eq!(hits["items"][0]["code"], "310112-MZJ-900");
 
     // A citizen applies on version 1.
-    let (citizen, _) = app.api_login("citizen02", PASSWORD).await;
+    let citizen = app.a_citizen().await.api().await;
     let form = Form::new()
         .text("item", "310112-MZJ-900")
         .text("form", r#"{"applicant_name": "李四"}"#)
-        .part("material:M01", Part::bytes(tongban::demo::DEMO_PDF.to_vec()).file_name("id.pdf"));
+        .part("material:M01", Part::bytes(TEST_PDF.to_vec()).file_name("id.pdf"));
     let r = citizen.post(app.url("/api/v1/applications")).multipart(form).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let number = json(r).await["number"].as_str().unwrap().to_owned();
@@ -107,7 +113,7 @@ async fn a_new_item_is_a_draft_until_published_and_applications_keep_their_versi
     assert_eq!((item["version"].as_i64(), item["name"].as_str()), (Some(2), Some("高龄老人助餐服务补贴申请")));
     let detail = json(app.get(&citizen, &format!("/api/v1/applications/{number}")).await).await;
     assert_eq!(detail["item_version"], 1, "the application keeps the version it was made on");
-    assert!(app.audit_rows("item.publish").await.iter().any(|(a, o, _)| a == "catalog01" && o == "310112-MZJ-900"));
+    assert!(app.audit_rows("item.publish").await.iter().any(|(a, o, _)| a == CATALOGUER && o == "310112-MZJ-900"));
 }
 
 #[tokio::test]
@@ -129,8 +135,8 @@ async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
         html.contains("materials_json") && html.contains("承诺时限不能超过法定时限") && html.contains("请填写事项名称"),
         "all problems listed"
     );
-    let seed: serde_json::Value = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
-    let code = seed["items"][0]["code"].as_str().unwrap();
+    let item = app.an_item().await;
+    let code = item.code.as_str();
     let r = post(
         &app,
         &c,
@@ -169,6 +175,9 @@ async fn item_forms_report_every_problem_and_suspension_needs_a_reason() {
 async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
     let app = TestApp::spawn().await;
     let c = admin(&app).await;
+    // Items with materials and a form, for the export to carry through a reimport.
+    app.an_item().await;
+    app.an_item().for_organisations().in_department("MZJ").await;
     let count = |app: &TestApp| {
         let client = app.client();
         let url = app.url("/api/v1/items?page_size=1");
@@ -240,6 +249,8 @@ async fn an_import_with_any_bad_row_changes_nothing_and_the_export_reimports() {
 async fn administrators_teach_search_new_words() {
     let app = TestApp::spawn().await;
     let c = admin(&app).await;
+    app.an_item().named("食品经营许可证核发").for_organisations().await;
+    app.an_item().named("公共场所卫生许可证核发").for_organisations().await;
     let q = "/api/v1/items?q=%E5%8A%9E%E9%A4%90%E9%A5%AE%E8%AF%81"; // 办餐饮证
     let r = post(
         &app,
@@ -262,7 +273,7 @@ async fn administrators_teach_search_new_words() {
     .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     // Others cannot manage the catalogue.
-    let other = app.login_as("admin").await;
+    let other = app.a_sysadmin().await.login().await;
     assert_eq!(app.get(&other, "/admin/items").await.status(), StatusCode::FORBIDDEN);
     let _ = location;
 }

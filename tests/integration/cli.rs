@@ -16,12 +16,14 @@ fn tongban(app: &TestApp, args: &[&str]) -> std::process::Output {
 #[tokio::test]
 async fn audit_verify_passes_then_names_the_first_tampered_record() {
     let app = TestApp::spawn().await;
-    app.api_login("citizen01", "Wrong-password-1").await;
-    app.api_login("citizen01", crate::common::PASSWORD).await;
+    let citizen = app.a_citizen().await;
+    app.api_login(&citizen.username, "Wrong-password-1").await;
+    app.api_login(&citizen.username, crate::common::PASSWORD).await;
     let out = tongban(&app, &["audit", "verify"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("校验通过"));
-    app.sql("UPDATE audit_log SET detail = '' WHERE seq = 2").await;
+    // An edit that changes the record whatever its detail was (the login's is empty).
+    app.sql("UPDATE audit_log SET detail = detail || '（改）' WHERE seq = 2").await;
     let out = tongban(&app, &["audit", "verify"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("第 2 条"), "{}", String::from_utf8_lossy(&out.stderr));
@@ -29,7 +31,7 @@ async fn audit_verify_passes_then_names_the_first_tampered_record() {
 
 #[tokio::test]
 async fn the_first_administrator_is_made_from_the_console() {
-    let app = TestApp::spawn_with(false).await;
+    let app = TestApp::spawn().await;
     let out = tongban(&app, &["user", "create", "--username", "root01", "--name", "首任管理员", "--role", "sysadmin"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -64,7 +66,7 @@ async fn the_first_administrator_is_made_from_the_console() {
 
 #[tokio::test]
 async fn serve_stops_cleanly_on_sigterm() {
-    let app = TestApp::spawn_with(false).await;
+    let app = TestApp::spawn().await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_tongban"))
         .args(["--data-dir", app.data_dir.to_str().unwrap(), "--database", &app.database_url, "serve"])

@@ -1,5 +1,7 @@
 //! The test harness: a real server on a fresh database (SQLite file by default, PostgreSQL when
-//! `TONGBAN_TEST_DATABASE_URL` points at a server), with the demo data, and typed helpers.
+//! `TONGBAN_TEST_DATABASE_URL` points at a server), empty but for what the platform itself ships
+//! (built-in roles, the work calendar, the shipped workflows), and typed helpers. Tests make what
+//! they need with the builders (`crate::builders`); only `demo.rs` starts with the demo data.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ use tongban::clock::TestClock;
 use tongban::config::Config;
 use tongban::web::AppState;
 
-pub const PASSWORD: &str = "Tongban@2026";
+/// The password of every account the builders make (the demo's is `tongban::demo::DEMO_PASSWORD`).
+pub const PASSWORD: &str = "Builder#Pass2026";
 
 pub struct TestApp {
     pub base: String,
@@ -21,6 +24,8 @@ pub struct TestApp {
     pub database_url: String,
     pub data_dir: PathBuf,
     pg: Option<(String, String)>,
+    /// Numbers the builders' default names, so that every made thing is distinct.
+    pub(crate) seq: std::sync::atomic::AtomicU64,
 }
 
 fn unique() -> String {
@@ -29,20 +34,28 @@ fn unique() -> String {
 }
 
 impl TestApp {
-    /// A running server with the demo data.
+    /// A running server on an empty platform (no departments, accounts or items).
     pub async fn spawn() -> TestApp {
-        Self::spawn_with(true).await
+        Self::spawn_configured(|_| {}).await
     }
 
-    /// A running server; `demo` seeds the demo data.
-    pub async fn spawn_with(demo: bool) -> TestApp {
-        Self::spawn_configured(demo, |_| {}).await
+    /// An empty platform whose settings `configure` changes first.
+    pub async fn spawn_configured(configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start(false, configure).await
     }
 
-    /// A running server whose settings `configure` changes first (`config.demo` says whether
-    /// the server runs in demo mode; `seed` whether the demo data is seeded).
-    pub async fn spawn_configured(seed: bool, configure: impl FnOnce(&mut Config)) -> TestApp {
-        let demo = seed;
+    /// A running server in demo mode with the demo data (for `demo.rs` only, which checks what
+    /// the demo promises).
+    pub async fn with_demo() -> TestApp {
+        Self::with_demo_configured(|_| {}).await
+    }
+
+    /// [`TestApp::with_demo`] with settings that `configure` changes first.
+    pub async fn with_demo_configured(configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::start(true, configure).await
+    }
+
+    async fn start(demo: bool, configure: impl FnOnce(&mut Config)) -> TestApp {
         tongban::telemetry::init_logging(false);
         let data_dir = std::env::temp_dir().join(format!("tongban-test-{}", unique()));
         std::fs::create_dir_all(&data_dir).expect("temp dir");
@@ -84,7 +97,7 @@ impl TestApp {
         tokio::spawn(async move {
             axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
         });
-        TestApp { base: format!("http://{addr}"), state, clock, database_url, data_dir, pg }
+        TestApp { base: format!("http://{addr}"), state, clock, database_url, data_dir, pg, seq: Default::default() }
     }
 
     /// Moves the server's clock to 10:00 China time on `day` (forward or back).

@@ -9,7 +9,48 @@ use sqlx::Row;
 use tongban::app::users::NewStaff;
 use tongban::app::{Actor, AppError};
 
+use crate::builders::Account;
 use crate::common::{PASSWORD, TestApp, json as body};
+
+/// The accounts these tests name, each made by the test that names it: the three
+/// administrators, staff of the 区市场监管局 (SCJGJ) and the 区人社局 (RSJ), windows at two halls,
+/// two citizens and a business.
+async fn account(app: &TestApp, username: &str) -> Account {
+    let builder = match username {
+        "admin" => app.a_sysadmin(),
+        "secadmin" => app.a_secadmin(),
+        "auditor" => app.an_auditor(),
+        "head01" => app.a_head("SCJGJ"),
+        "reviewer01" => app.a_reviewer("SCJGJ"),
+        "reviewer02" => app.a_reviewer("RSJ"),
+        "catalog01" => app.a_staff().with_role("catalog_admin"),
+        "window01" => app.a_staff().at_site("district-center").with_role("window"),
+        "window02" => app.a_staff().at_site("xinzhuang").with_role("window"),
+        "citizen01" => app.a_citizen().named("张三").with_id_number(&citizen01_id()),
+        "citizen02" => app.a_citizen(),
+        "biz01" => app.an_organisation(),
+        other => panic!("no account {other}"),
+    };
+    builder.username(username).await
+}
+
+async fn accounts(app: &TestApp, usernames: &[&str]) {
+    for username in usernames {
+        account(app, username).await;
+    }
+}
+
+/// citizen01's ID number (the window intake looks them up by it).
+fn citizen01_id() -> String {
+    tongban::domain::identity::id_number_with_check("31011219800808001").unwrap()
+}
+
+/// The items window intake and data scope use: 个体工商户设立登记 of the 区市场监管局 and the
+/// 区人社局's citywide 失业保险金申领.
+async fn items(app: &TestApp) {
+    app.an_item().code("310112-SCJGJ-001").named("个体工商户设立登记").in_department("SCJGJ").await;
+    app.an_item().code("310112-RSJ-004").named("失业保险金申领").in_department("RSJ").citywide().await;
+}
 
 /// An operation on another account, as the administration pages offer it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +65,7 @@ use Op::*;
 
 const OPS: [Op; 5] = [GrantRole, RevokeRole, ResetPassword, Disable, EditRole];
 
-/// The actors: (who, demo account).
+/// The actors: (who, account).
 const ACTORS: [(&str, &str); 5] = [
     ("sysadmin", "admin"),
     ("secadmin", "secadmin"),
@@ -155,6 +196,7 @@ async fn perform(app: &TestApp, client: &reqwest::Client, target: &str, op: Op) 
 #[tokio::test]
 async fn who_may_manage_whom_is_exactly_the_written_policy() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["admin", "secadmin", "auditor", "head01", "citizen01", "citizen02", "biz01", "reviewer02"]).await;
     console_staff(&app, "sys2", "sysadmin").await;
     console_staff(&app, "sec2", "secadmin").await;
     console_staff(&app, "aud2", "auditor").await;
@@ -205,6 +247,7 @@ async fn who_may_manage_whom_is_exactly_the_written_policy() {
 #[tokio::test]
 async fn secadmin_cannot_grant_an_admin_role_to_a_public_account() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["secadmin", "citizen02"]).await;
     let secadmin = app.login_as("secadmin").await;
     for role in ["sysadmin", "auditor", "secadmin"] {
         let scope = format!("scope:{role}");
@@ -232,6 +275,7 @@ type Field<'a> = (&'a str, &'a str);
 #[tokio::test]
 async fn an_account_holds_only_roles_of_its_own_tier() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["secadmin", "reviewer02", "citizen01", "citizen02"]).await;
     let secadmin = app.login_as("secadmin").await;
     // A staff role for a citizen, a citizen's role for staff, an administrator role for staff.
     let cases: [(&str, &[Field], &str); 3] = [
@@ -276,6 +320,7 @@ async fn an_account_holds_only_roles_of_its_own_tier() {
 #[tokio::test]
 async fn a_custom_role_cannot_mix_tiers_nor_take_an_administrator_permission() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["secadmin"]).await;
     let secadmin = app.login_as("secadmin").await;
     let attempts: [(&str, &[&str], &str); 3] = [
         ("mixed_one", &["portal.mine", "hall.view"], "同一账户层级"),
@@ -300,6 +345,7 @@ async fn a_custom_role_cannot_mix_tiers_nor_take_an_administrator_permission() {
 #[tokio::test]
 async fn editing_a_role_rechecks_every_holder() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["secadmin", "citizen02"]).await;
     let secadmin = app.login_as("secadmin").await;
     // A role any tier may hold, given to a citizen next to their own role.
     let r = app
@@ -338,6 +384,7 @@ async fn editing_a_role_rechecks_every_holder() {
 #[tokio::test]
 async fn the_system_administrator_cannot_reset_or_disable_the_other_administrators() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["admin", "secadmin", "auditor"]).await;
     let admin = app.login_as("admin").await;
     for target in ["auditor", "secadmin"] {
         for op in ["reset-password", "disable"] {
@@ -359,6 +406,7 @@ async fn the_system_administrator_cannot_reset_or_disable_the_other_administrato
 #[tokio::test]
 async fn the_last_active_holder_of_an_administrator_role_is_never_removed() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["auditor"]).await;
     let console = Actor::console();
     let core = &app.state.core;
     // Not even from the console: the duty would have nobody.
@@ -377,6 +425,7 @@ async fn the_last_active_holder_of_an_administrator_role_is_never_removed() {
 #[tokio::test]
 async fn a_workflow_action_cannot_require_a_viewing_permission() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["catalog01"]).await;
     let (catalog, _) = app.api_login("catalog01", PASSWORD).await;
     let list = body(catalog.get(app.url("/api/v1/workflows")).send().await.unwrap()).await;
     let mut promised =
@@ -423,6 +472,8 @@ async fn a_stored_workflow_that_lets_a_viewer_decide_stops_the_start() {
 #[tokio::test]
 async fn a_role_scope_applies_only_to_that_roles_permissions() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["secadmin", "reviewer01"]).await;
+    items(&app).await;
     // reviewer01 (区市场监管局) also becomes a leader: district-wide viewing, departmental handling.
     let secadmin = app.login_as("secadmin").await;
     let r = app
@@ -434,8 +485,9 @@ async fn a_role_scope_applies_only_to_that_roles_permissions() {
         )
         .await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    let (_, own) = crate::cases::submit(&app, "310112-SCJGJ-001").await;
-    let (_, other) = crate::cases::submit(&app, "310112-RSJ-004").await;
+    let applicant = app.a_citizen().await;
+    let (_, own) = crate::cases::submit(&app, "310112-SCJGJ-001", &applicant).await;
+    let (_, other) = crate::cases::submit(&app, "310112-RSJ-004", &applicant).await;
     let (reviewer, _) = app.api_login("reviewer01", PASSWORD).await;
 
     // Viewing reaches the other department's case, handling does not.
@@ -456,7 +508,7 @@ async fn a_role_scope_applies_only_to_that_roles_permissions() {
 
 /// Window intake step 1 for citizen01 at 莘庄; returns the page.
 async fn intake_step_one(app: &TestApp, window: &reqwest::Client, item: &str) -> String {
-    let id_number = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap();
+    let id_number = citizen01_id();
     let r = app.post_form(window, "/hall", "/hall/intake", &[("item", item), ("id_number", &id_number)]).await;
     assert_eq!(r.status(), StatusCode::OK);
     r.text().await.unwrap()
@@ -472,7 +524,7 @@ async fn intake_step_two(
     let def = tongban::app::catalogue::guide(&app.state.core, item).await.unwrap().def;
     let token = crate::common::csrf_in(html).unwrap();
     let mut form =
-        crate::cases::page_form(&tongban::demo::demo_answers(&def, "张三")).text("applicant", applicant.to_owned());
+        crate::cases::page_form(&crate::builders::answers_for(&def, "张三")).text("applicant", applicant.to_owned());
     for m in def.materials.iter().filter(|m| m.required) {
         form = form.part(format!("material:{}", m.code), crate::cases::pdf(&m.code));
     }
@@ -498,6 +550,8 @@ async fn applications_of(app: &TestApp, username: &str) -> i64 {
 #[tokio::test]
 async fn tampering_the_intake_form_does_not_file_for_another_person() {
     let app = TestApp::spawn().await;
+    accounts(&app, &["window01", "window02", "citizen01", "citizen02"]).await;
+    items(&app).await;
     let item = "310112-RSJ-004";
     let window = app.login_as("window02").await;
     let html = intake_step_one(&app, &window, item).await;

@@ -75,21 +75,22 @@ async fn unknown_routes_and_wrong_methods_are_clear() {
 #[tokio::test]
 async fn forms_without_a_csrf_token_are_refused() {
     let app = TestApp::spawn().await;
-    let client = app.login_as("admin").await;
-    let r = client.post(app.url("/admin/users/citizen01/disable")).form(&[("x", "y")]).send().await.unwrap();
+    let citizen = app.a_citizen().await;
+    let client = app.a_sysadmin().await.login().await;
+    let disable = app.url(&format!("/admin/users/{}/disable", citizen.username));
+    let r = client.post(&disable).form(&[("x", "y")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert!(r.text().await.unwrap().contains("页面已过期"));
-    let r =
-        client.post(app.url("/admin/users/citizen01/disable")).form(&[("csrf_token", "forged")]).send().await.unwrap();
+    let r = client.post(&disable).form(&[("csrf_token", "forged")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     // Nothing changed.
-    let (_, r) = app.api_login("citizen01", PASSWORD).await;
+    let (_, r) = app.api_login(&citizen.username, PASSWORD).await;
     assert_eq!(r.status(), StatusCode::OK);
     // A fresh browser with no cookie at all is refused too.
     let r = app
         .client()
         .post(app.url("/login"))
-        .form(&[("username", "citizen01"), ("password", PASSWORD)])
+        .form(&[("username", citizen.username.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -99,11 +100,11 @@ async fn forms_without_a_csrf_token_are_refused() {
 #[tokio::test]
 async fn invalid_query_values_do_not_break_pages() {
     let app = TestApp::spawn().await;
-    let auditor = app.login_as("auditor").await;
+    let auditor = app.an_auditor().await.login().await;
     let r = app.get(&auditor, "/admin/audit?from=yesterday&page=-3").await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.text().await.unwrap().contains("起始日期格式"));
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     assert_eq!(app.get(&admin, "/admin/users?page=abc&kind=%27%3B--").await.status(), StatusCode::OK);
     assert_eq!(app.get(&admin, "/admin/users/nobody").await.status(), StatusCode::NOT_FOUND);
 }
@@ -130,8 +131,10 @@ async fn every_response_carries_the_security_headers() {
 #[tokio::test]
 async fn pages_have_no_inline_scripts() {
     let app = TestApp::spawn().await;
-    let client = app.login_as("secadmin").await;
-    for path in ["/", "/login", "/register", "/admin/users/head01", "/admin/roles/new"] {
+    let head = app.a_head("SCJGJ").await;
+    let client = app.a_secadmin().await.login().await;
+    let head_page = format!("/admin/users/{}", head.username);
+    for path in ["/", "/login", "/register", head_page.as_str(), "/admin/roles/new"] {
         let html = app.get(&client, path).await.text().await.unwrap();
         for (i, _) in html.match_indices("<script") {
             let tag = &html[i..i + html[i..].find('>').unwrap()];

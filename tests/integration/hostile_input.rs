@@ -24,10 +24,12 @@ fn encoded(segment: &str) -> String {
 #[tokio::test]
 async fn a_public_number_with_a_multibyte_character_is_not_found_on_every_route_that_takes_one() {
     let app = TestApp::spawn().await;
-    let citizen = app.login_as("citizen01").await;
-    let reviewer = app.login_as("reviewer01").await;
-    let (api_citizen, _) = app.api_login("citizen01", crate::common::PASSWORD).await;
-    let (api_reviewer, _) = app.api_login("reviewer01", crate::common::PASSWORD).await;
+    let person = app.a_citizen().await;
+    let staff = app.a_reviewer("SCJGJ").await;
+    let citizen = person.login().await;
+    let reviewer = staff.login().await;
+    let api_citizen = person.api().await;
+    let api_reviewer = staff.api().await;
     for raw in NUMBERS {
         let n = encoded(raw);
         let gets: [(&Client, String); 6] = [
@@ -69,9 +71,10 @@ async fn a_public_number_with_a_multibyte_character_is_not_found_on_every_route_
 #[tokio::test]
 async fn a_line_break_in_any_redirect_target_is_never_a_server_error() {
     let app = TestApp::spawn().await;
+    let person = app.a_citizen().await;
     for next in ["/a\r\nSet-Cookie: evil=1", "/\n/evil.example", "/items\u{0}", "/a\u{7f}b"] {
         let client = app.client();
-        let r = app.submit_login_next(&client, "citizen02", next).await;
+        let r = app.submit_login_next(&client, &person.username, next).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next:?}");
         assert_eq!(location(&r), "/", "{next:?}");
         assert!(r.headers().get("set-cookie").is_some_and(|c| !c.to_str().unwrap_or("").contains("evil")));
@@ -80,10 +83,10 @@ async fn a_line_break_in_any_redirect_target_is_never_a_server_error() {
         assert_eq!(location(&r), "/");
     }
     // Path parameters echoed into a redirect (an item code, a licence identifier) cannot break it.
-    let catalog = app.login_as("catalog01").await;
+    let catalog = app.a_staff().with_role("catalog_admin").await.login().await;
     let r = app.post_form(&catalog, "/admin/items", "/admin/items/A%0D%0AB/publish", &[]).await;
     assert!(!r.status().is_server_error(), "{}", r.status());
-    let citizen = app.login_as("citizen01").await;
+    let citizen = person.login().await;
     let r = app.post_form(&citizen, "/my/licences", "/my/licences/X%0D%0ALocation:%20http:%2F%2Fevil/grant", &[]).await;
     assert!(!r.status().is_server_error(), "{}", r.status());
 }
@@ -134,7 +137,7 @@ async fn a_panic_is_an_opaque_error_with_a_request_id_security_headers_and_its_m
 }
 
 async fn metrics_text(app: &TestApp) -> String {
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     app.get(&admin, "/metrics").await.text().await.unwrap()
 }
 
@@ -213,9 +216,17 @@ struct Caller {
 #[tokio::test]
 async fn no_route_answers_a_server_error_to_hostile_unicode_in_its_parameters() {
     let app = TestApp::spawn().await;
+    // Something for the pages to list: a citizen's submitted application, with its item.
+    let person = app.a_citizen().await;
+    app.an_application().by(&person).await;
     let mut callers = vec![Caller { name: "anonymous", client: app.client(), csrf: None }];
-    for name in ["citizen01", "reviewer01", "admin", "catalog01"] {
-        let client = app.login_as(name).await;
+    for name in ["citizen", "reviewer", "sysadmin", "catalog_admin"] {
+        let account = match name {
+            "citizen" => person.clone(),
+            "reviewer" => app.a_reviewer("SCJGJ").await,
+            _ => app.a_staff().with_role(name).await,
+        };
+        let client = account.login().await;
         let html = app.get(&client, "/account").await.text().await.unwrap();
         callers.push(Caller { name, csrf: csrf_in(&html), client });
     }
@@ -292,8 +303,10 @@ fn fill(template: &str, value: &str) -> String {
 #[tokio::test]
 async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
     let app = TestApp::spawn().await;
-    let (citizen, _) = app.api_login("citizen01", crate::common::PASSWORD).await;
-    let (reviewer, _) = app.api_login("reviewer01", crate::common::PASSWORD).await;
+    let person = app.a_citizen().await;
+    let staff = app.a_reviewer("SCJGJ").await;
+    let citizen = person.api().await;
+    let reviewer = staff.api().await;
     for (client, list) in [
         (&citizen, "/api/v1/messages"),
         (&citizen, "/api/v1/applications"),
@@ -308,11 +321,7 @@ async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
         assert_eq!(app.get(client, &format!("{list}?page=1000000")).await.status(), StatusCode::OK, "{list}");
     }
     for page in ["/office?page=9223372036854775807", "/my/messages?page=9223372036854775807"] {
-        let client = if page.starts_with("/office") {
-            app.login_as("reviewer01").await
-        } else {
-            app.login_as("citizen01").await
-        };
+        let client = if page.starts_with("/office") { staff.login().await } else { person.login().await };
         assert_eq!(app.get(&client, page).await.status(), StatusCode::OK, "{page}: the page falls back to page 1");
     }
 }
@@ -320,7 +329,7 @@ async fn a_page_number_past_any_list_is_refused_not_an_overflow() {
 #[tokio::test]
 async fn a_nul_in_a_query_or_a_path_is_refused_in_the_usual_shape_on_every_database() {
     let app = TestApp::spawn().await;
-    let catalog = app.login_as("catalog01").await;
+    let catalog = app.a_staff().with_role("catalog_admin").await.login().await;
     for path in ["/admin/items?q=%00", "/items?q=a%00b", "/verify/1.2.156%00"] {
         let r = app.get(&catalog, path).await;
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{path}");

@@ -44,6 +44,9 @@ async fn drain(core: Core, worker: &'static str) -> usize {
     }
 }
 
+/// The account whose message centre [`Tally`] writes to.
+const TALLY_USER: &str = "tally01";
+
 /// Writes one row per run with nothing unique in it: a second run of a job would show.
 struct Tally;
 
@@ -55,8 +58,9 @@ impl JobHandler for Tally {
         job: &'a Job,
     ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'tally', $1 FROM users WHERE username = 'citizen01'")
+            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'tally', $1 FROM users WHERE username = $2")
                 .bind(job.id.to_string())
+                .bind(TALLY_USER)
                 .execute(&mut *tx)
                 .await?;
             Ok(())
@@ -67,7 +71,7 @@ impl JobHandler for Tally {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() {
     let app = TestApp::spawn().await;
-    let citizen = app.user_id("citizen01").await;
+    let citizen = app.a_citizen().username(TALLY_USER).await.id;
     let mut tx = app.state.core.db.begin().await.unwrap();
     for i in 0..200 {
         notify_in(&mut tx, &app.state.core, citizen, "办件进度", &format!("第 {i} 条"), "/my/applications")
@@ -140,6 +144,7 @@ async fn only_job(core: &Core, kind: &str) -> Job {
 #[tokio::test]
 async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_error() {
     let app = TestApp::spawn().await;
+    app.a_citizen().await; // someone for the failing handler to write to
     let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
@@ -256,7 +261,7 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].run_at, slot);
     // The periodic job does its work: expired sessions go.
-    app.api_login("admin", crate::common::PASSWORD).await;
+    app.a_sysadmin().await.api().await;
     assert_eq!(count(&app, "SELECT COUNT(*) FROM sessions").await, 1);
     app.clock.advance(ms(tongban::app::auth::ABSOLUTE_MS + 1));
     assert_eq!(
@@ -278,7 +283,7 @@ async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_message
     let app = TestApp::spawn().await;
     let core = &with_handler(&with_handler(&app.state.core, "old_failed", AlwaysFails), "old_done", Tally);
     let core = &with_handler(core, "recent_done", Tally);
-    let citizen = app.user_id("citizen01").await;
+    let citizen = app.a_citizen().username(TALLY_USER).await.id;
     // A message sent, a job done and a job given up, all some time ago.
     let mut tx = core.db.begin().await.unwrap();
     notify_in(&mut tx, core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
@@ -316,6 +321,7 @@ async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_message
 #[tokio::test]
 async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
     let app = TestApp::spawn().await;
+    app.a_citizen().username(TALLY_USER).await;
     let core = with_handler(&app.state.core, "tally", Tally);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "tally", &serde_json::json!({}), 0, None).await.unwrap();
@@ -337,7 +343,7 @@ async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
 #[tokio::test]
 async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
     let app = TestApp::spawn().await;
-    let citizen = app.user_id("citizen01").await;
+    let citizen = app.a_citizen().await.id;
     let core = &app.state.core;
     let mut tx = core.db.begin().await.unwrap();
     notify_in(&mut tx, core, citizen, "办件进度", "已受理", "").await.unwrap();
@@ -362,7 +368,7 @@ async fn a_worker_whose_lease_ran_out_leaves_the_job_to_the_next() {
 #[tokio::test]
 async fn the_server_worker_sends_queued_messages_and_stops_cleanly() {
     let app = TestApp::spawn().await;
-    let citizen = app.user_id("citizen01").await;
+    let citizen = app.a_citizen().await.id;
     let mut tx = app.state.core.db.begin().await.unwrap();
     notify_in(&mut tx, &app.state.core, citizen, "申请已受理", "您的申请已受理。", "").await.unwrap();
     tx.commit().await.unwrap();
@@ -398,14 +404,15 @@ async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_t
     assert!(job.failed_at.is_some(), "{job:?}");
     assert!(job.last_error.as_deref().unwrap_or_default().contains("任务内容无法读取"), "{job:?}");
 
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let html = app.get(&admin, "/admin/jobs").await.text().await.unwrap();
     assert!(html.contains("办件预警与超期督办") && html.contains("任务内容无法读取"), "{html}");
     assert!(html.contains(&format!("/admin/jobs/{}/retry", job.id)));
     assert!(app.get(&admin, "/admin").await.text().await.unwrap().contains("/admin/jobs"), "a card on the home page");
     // Window staff, department staff and the other two administrators do not see it.
-    for name in ["reviewer01", "secadmin", "auditor"] {
-        let client = app.login_as(name).await;
+    let others = [app.a_reviewer("SCJGJ").await, app.a_secadmin().await, app.an_auditor().await];
+    for (name, account) in ["reviewer", "secadmin", "auditor"].into_iter().zip(others) {
+        let client = account.login().await;
         assert_eq!(app.get(&client, "/admin/jobs").await.status(), reqwest::StatusCode::FORBIDDEN, "{name}");
     }
 }
@@ -413,6 +420,7 @@ async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_t
 #[tokio::test]
 async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
     let app = TestApp::spawn().await;
+    app.a_citizen().await; // someone for the failing handler to write to
     let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
@@ -424,7 +432,7 @@ async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
     let job = only_job(&core, "always_fails").await;
     assert!(job.failed_at.is_some(), "{job:?}");
 
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let path = format!("/admin/jobs/{}/retry", job.id);
     let r = app.post_form(&admin, "/admin/jobs", &path, &[]).await;
     assert_eq!(r.status(), reqwest::StatusCode::SEE_OTHER);

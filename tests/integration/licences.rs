@@ -5,12 +5,115 @@ use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json as j};
 
-use crate::common::{PASSWORD, TestApp, json, location};
+use crate::builders::{Account, TEST_PDF, a_material, answers_for};
+use crate::common::{TestApp, json, location};
 
-async fn api_client(app: &TestApp, who: &str) -> reqwest::Client {
-    let (client, r) = app.api_login(who, PASSWORD).await;
-    assert_eq!(r.status(), StatusCode::OK, "login {who}");
-    client
+/// The licence types these tests use, as the catalogue codes them: (code, catalogue code, name,
+/// issuing department, held by organisations, face fields, validity).
+#[rustfmt::skip]
+const TYPES: &[(&str, &str, &str, &str, bool, &str, &str)] = &[
+    ("INDIVIDUAL_BUSINESS_LICENCE", "SCJGJ001", "个体工商户营业执照", "SCJGJ", false,
+        "holder_name|经营者|必填\nbusiness_name|名称|选填\norganisation_form|组成形式|必填\nbusiness_address|经营场所|必填\nbusiness_scope|经营范围|必填",
+        "permanent"),
+    ("BUSINESS_LICENCE", "SCJGJ002", "营业执照", "SCJGJ", true,
+        "holder_name|名称|必填\nlegal_representative|法定代表人|必填\naddress|住所|必填", "permanent"),
+    ("FOOD_LICENCE", "SCJGJ003", "食品经营许可证", "SCJGJ", true,
+        "holder_name|经营者名称|必填\nbusiness_address|经营场所|必填\nbusiness_items|经营项目|必填", "years:5"),
+    ("DISABILITY_CERT", "CL001", "中华人民共和国残疾人证", "CL", false,
+        "holder_name|姓名|必填\ndisability_kind|残疾类别|必填\ndisability_level|残疾等级|必填", "years:10"),
+    ("MARRIAGE_CERT", "MZJ001", "结婚证", "MZJ", false,
+        "holder_name|持证人|必填\nspouse_name|配偶姓名|必填\nregistered_on|登记日期|必填", "permanent"),
+    ("HOUSEHOLD_REGISTER", "GAFJ001", "居民户口簿", "GAFJ", false, "holder_name|户主姓名|必填\naddress|住址|必填", "permanent"),
+    ("RESIDENCE_PERMIT", "GAFJ002", "上海市居住证", "GAFJ", false, "holder_name|姓名|必填\naddress|居住地址|必填", "years:3"),
+    ("SOCIAL_SECURITY_CARD", "RSJ001", "社会保障卡", "RSJ", false, "holder_name|姓名|必填\ncard_number|卡号|必填", "years:10"),
+];
+
+/// The issuing departments and the licence catalogue of [`TYPES`].
+async fn licence_types(app: &TestApp) {
+    for (code, name) in [
+        ("SCJGJ", "区市场监管局"),
+        ("MZJ", "区民政局"),
+        ("GAFJ", "区公安分局"),
+        ("CL", "区残联"),
+        ("RSJ", "区人力资源社会保障局"),
+        ("SWJ", "区税务局"),
+    ] {
+        app.a_department(code, name).await;
+    }
+    for (code, catalog_code, name, department, organisations, face, validity) in TYPES {
+        let mut ty = app.a_licence_type(code).catalog_code(catalog_code).named(name).in_department(department);
+        if *organisations {
+            ty = ty.for_organisations();
+        }
+        ty.face(face).valid_for(validity).await;
+    }
+}
+
+/// Wallets with something in them: 张三's 个体工商户营业执照 (闵行区张记小吃店), 结婚证, 户口簿 and an
+/// older 居住证 that its department revoked; a restaurant company's 营业执照 and 食品经营许可证.
+struct Wallets {
+    zhang: Account,
+    business: Account,
+}
+
+async fn wallets(app: &TestApp) -> Wallets {
+    licence_types(app).await;
+    let zhang = app.a_citizen().named("张三").await;
+    let business = app.an_organisation().named("上海闵味餐饮管理有限公司").await;
+    app.a_licence("INDIVIDUAL_BUSINESS_LICENCE")
+        .held_by(&zhang)
+        .with_face(&[
+            ("business_name", "闵行区张记小吃店"),
+            ("organisation_form", "个人经营"),
+            ("business_address", "闵行区莘庄镇示例路 1 号"),
+            ("business_scope", "小型餐饮服务"),
+        ])
+        .await;
+    app.a_licence("MARRIAGE_CERT")
+        .held_by(&zhang)
+        .with_face(&[("spouse_name", "王芳"), ("registered_on", "2012-05-20")])
+        .await;
+    app.a_licence("HOUSEHOLD_REGISTER")
+        .held_by(&zhang)
+        .with_face(&[("address", "上海市闵行区莘庄镇示例路 1 号")])
+        .await;
+    app.a_licence("BUSINESS_LICENCE")
+        .held_by(&business)
+        .with_face(&[("legal_representative", "王五"), ("address", "上海市闵行区七宝镇示例路 8 号")])
+        .await;
+    app.a_licence("FOOD_LICENCE")
+        .held_by(&business)
+        .with_face(&[("business_address", "上海市闵行区七宝镇示例路 8 号"), ("business_items", "热食类食品制售")])
+        .await;
+    app.a_licence("RESIDENCE_PERMIT")
+        .held_by(&zhang)
+        .with_face(&[("address", "上海市闵行区古美路街道示例路 3 号")])
+        .revoked("已换发新证")
+        .await;
+    Wallets { zhang, business }
+}
+
+/// 个体工商户变更登记, whose required 个体工商户营业执照 (M01) an electronic licence may replace.
+async fn change_registration(app: &TestApp) -> tongban::domain::item::ItemDefinition {
+    let licence = tongban::domain::item::Material {
+        licence_type: Some("INDIVIDUAL_BUSINESS_LICENCE".into()),
+        ..a_material("M01", "个体工商户营业执照")
+    };
+    app.an_item()
+        .code("310112-SCJGJ-002")
+        .named("个体工商户变更登记")
+        .in_department("SCJGJ")
+        .with_materials(vec![
+            licence,
+            a_material("M02", "经营者居民身份证"),
+            a_material("M03", "个体工商户变更登记申请书"),
+        ])
+        .await
+        .def
+}
+
+fn licence_admin(app: &TestApp) -> crate::builders::AccountBuilder<'_> {
+    app.a_staff().with_role("licence_admin")
 }
 
 /// The identifier of the caller's first licence of a type.
@@ -45,7 +148,11 @@ fn query_value(location: &str, key: &str) -> String {
 #[tokio::test]
 async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_as_revoked() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("licence01").await;
+    licence_types(&app).await;
+    let li = app.a_citizen().named("李四").await;
+    let head_account = app.a_head("SCJGJ").await;
+    let admin = licence_admin(&app).await.login().await;
+    let holder = li.username.as_str();
     let form_page = "/admin/licences/issue?licence_type=INDIVIDUAL_BUSINESS_LICENCE";
     let html = app.get(&admin, form_page).await.text().await.unwrap();
     assert!(html.contains("经营场所"), "the face fields of the type are asked for");
@@ -55,13 +162,13 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
             &admin,
             form_page,
             "/admin/licences/issue",
-            &[("licence_type", "INDIVIDUAL_BUSINESS_LICENCE"), ("holder", "citizen02")],
+            &[("licence_type", "INDIVIDUAL_BUSINESS_LICENCE"), ("holder", holder)],
         )
         .await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = r.text().await.unwrap();
     assert!(html.contains("请填写照面信息「经营场所」") && html.contains("请填写照面信息「经营范围」"), "{html}");
-    assert!(html.contains("value=\"citizen02\""), "the page comes back with what was typed");
+    assert!(html.contains(&format!("value=\"{holder}\"")), "the page comes back with what was typed");
     let r = app
         .post_form(
             &admin,
@@ -69,7 +176,7 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
             "/admin/licences/issue",
             &[
                 ("licence_type", "INDIVIDUAL_BUSINESS_LICENCE"),
-                ("holder", "citizen02"),
+                ("holder", holder),
                 ("face.organisation_form", "个人经营"),
                 ("face.business_address", "闵行区七宝镇测试路 2 号"),
                 ("face.business_scope", "小吃服务"),
@@ -82,7 +189,7 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
     assert_eq!(app.audit_rows("licence.issue").await[0].1, identifier);
 
     // The holder sees it in the wallet, with its face and a QR code that opens the verification page.
-    let citizen = app.login_as("citizen02").await;
+    let citizen = li.login().await;
     let (status, html) = page(&app, &citizen, "/my/licences").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("个体工商户营业执照") && html.contains("有效"));
@@ -105,7 +212,7 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
     assert!(v["expires_on"].is_null(), "permanent");
 
     // The issuing department's head revokes it; the verification says so at once.
-    let head = app.login_as("head01").await;
+    let head = head_account.login().await;
     let detail = format!("/office/licences/{identifier}");
     let r = app.post_form(&head, &detail, &format!("{detail}/status"), &[("action", "revoke")]).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a reason is required");
@@ -118,7 +225,10 @@ async fn a_licence_issued_by_hand_reaches_the_wallet_verifies_as_valid_and_then_
     assert!(!html.contains("该证照真实有效"));
     let v = json(app.get(&anonymous, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(false), j!("revoked")));
-    assert_eq!(app.audit_rows("licence.revoke").await[0], ("head01".into(), identifier.clone(), "success".into()));
+    assert_eq!(
+        app.audit_rows("licence.revoke").await[0],
+        (head_account.username, identifier.clone(), "success".into())
+    );
     // An ended licence stays ended.
     let r = app.post_form(&head, &detail, &format!("{detail}/status"), &[("action", "restore")]).await;
     assert_eq!(r.status(), StatusCode::CONFLICT);
@@ -146,7 +256,7 @@ fn openssl_verify(dir: &std::path::Path, pem: &str, payload: &[u8], signature: &
 async fn openssl_verifies_a_downloaded_document_and_rejects_it_after_one_byte_changes() {
     use base64::Engine;
     let app = TestApp::spawn().await;
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = wallets(&app).await.zhang.api().await;
     let identifier = licence_of(&app, &citizen, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let doc = json(app.get(&citizen, &format!("/api/v1/licences/{identifier}/document")).await).await;
     assert_eq!(doc["algorithm"], "SM2-SM3");
@@ -174,7 +284,8 @@ async fn openssl_verifies_a_downloaded_document_and_rejects_it_after_one_byte_ch
 #[tokio::test]
 async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_refused() {
     let app = TestApp::spawn().await;
-    let citizen = api_client(&app, "citizen01").await;
+    let wallets = wallets(&app).await;
+    let citizen = wallets.zhang.api().await;
     let identifier = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
     let doc = json(app.get(&citizen, &format!("/api/v1/licences/{identifier}/document")).await).await;
     let anonymous = app.client();
@@ -232,8 +343,8 @@ async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_r
         assert!(json(r).await["code"].is_string());
     }
     // A genuine document of a revoked licence: the signature is fine, the licence is not valid.
-    let head = app.login_as("head01").await;
-    let other = api_client(&app, "biz01").await;
+    let head = app.a_head("SCJGJ").await.login().await;
+    let other = wallets.business.api().await;
     let food = licence_of(&app, &other, "FOOD_LICENCE").await;
     let food_doc = json(app.get(&other, &format!("/api/v1/licences/{food}/document")).await).await;
     let r = head
@@ -252,20 +363,21 @@ async fn a_tampered_or_truncated_document_is_not_genuine_and_a_non_document_is_r
 #[tokio::test]
 async fn another_citizen_cannot_fetch_someone_elses_licence() {
     let app = TestApp::spawn().await;
-    let owner = api_client(&app, "citizen01").await;
+    let zhang = wallets(&app).await.zhang;
+    let owner = zhang.api().await;
     let identifier = licence_of(&app, &owner, "INDIVIDUAL_BUSINESS_LICENCE").await;
-    let other = api_client(&app, "citizen02").await;
+    let other = app.a_citizen().await.api().await;
     let r = app.get(&other, &format!("/api/v1/licences/{identifier}/document")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(json(r).await["code"], "not_found");
     assert_eq!(app.get(&other, &format!("/my/licences/{identifier}")).await.status(), StatusCode::NOT_FOUND);
     let list = json(app.get(&other, "/api/v1/licences").await).await;
-    assert_eq!(list["total"], 0, "citizen02 holds none");
+    assert_eq!(list["total"], 0, "the other citizen holds none");
     // Staff of a department without the holder's grant get nothing either; with it, they do.
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = app.a_reviewer("SCJGJ").await.api().await;
     let path = format!("/api/v1/licences/{identifier}/document");
     assert_eq!(app.get(&reviewer, &path).await.status(), StatusCode::NOT_FOUND);
-    let holder = app.login_as("citizen01").await;
+    let holder = zhang.login().await;
     let mine = format!("/my/licences/{identifier}");
     let r = app
         .post_form(
@@ -314,10 +426,11 @@ async fn unknown_identifiers_say_no_such_licence_and_bad_check_characters_are_un
 #[tokio::test]
 async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited() {
     let app = TestApp::spawn().await;
-    let citizen = api_client(&app, "citizen01").await;
-    // 结婚证 is issued by 区民政局; head01 heads 区市场监管局.
+    let citizen = wallets(&app).await.zhang.api().await;
+    let head_account = app.a_head("SCJGJ").await;
+    // 结婚证 is issued by 区民政局; the head heads 区市场监管局.
     let identifier = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
-    let head = api_client(&app, "head01").await;
+    let head = head_account.api().await;
     let r = head
         .post(app.url(&format!("/api/v1/licences/{identifier}/revoke")))
         .json(&j!({"reason": "越权测试"}))
@@ -326,11 +439,14 @@ async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited()
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let denied = app.audit_rows("access.denied").await;
-    assert!(denied.iter().any(|(actor, object, _)| actor == "head01" && object == &identifier), "{denied:?}");
+    assert!(
+        denied.iter().any(|(actor, object, _)| actor == &head_account.username && object == &identifier),
+        "{denied:?}"
+    );
     let v = json(app.get(&app.client(), &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!(v["status"], "valid", "nothing changed");
     // Reviewers cannot revoke at all; citizens neither.
-    let reviewer = api_client(&app, "reviewer01").await;
+    let reviewer = app.a_reviewer("SCJGJ").await.api().await;
     let r = reviewer
         .post(app.url(&format!("/api/v1/licences/{identifier}/revoke")))
         .json(&j!({"reason": "x"}))
@@ -338,10 +454,10 @@ async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    // The demo's revoked residence permit says so publicly.
+    // The revoked residence permit says so publicly.
     let list = json(app.get(&citizen, "/api/v1/licences").await).await;
     let revoked =
-        list["items"].as_array().unwrap().iter().find(|l| l["status"] == "revoked").expect("a revoked demo licence");
+        list["items"].as_array().unwrap().iter().find(|l| l["status"] == "revoked").expect("a revoked licence");
     let (_, html) = page(&app, &app.client(), &format!("/verify/{}", revoked["identifier"].as_str().unwrap())).await;
     assert!(html.contains("已吊销"));
 }
@@ -349,25 +465,26 @@ async fn only_the_issuing_departments_head_may_revoke_and_a_refusal_is_audited()
 #[tokio::test]
 async fn a_licence_replaces_a_required_material_and_the_use_appears_in_the_holders_log() {
     let app = TestApp::spawn().await;
-    let citizen = api_client(&app, "citizen01").await;
+    let wallets = wallets(&app).await;
+    let def = change_registration(&app).await;
+    let citizen = wallets.zhang.api().await;
     let identifier = licence_of(&app, &citizen, "INDIVIDUAL_BUSINESS_LICENCE").await;
-    let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-002").await.unwrap().def;
     let replaced =
         def.materials.iter().find(|m| m.licence_type.as_deref() == Some("INDIVIDUAL_BUSINESS_LICENCE")).unwrap();
     assert!(replaced.required);
 
     // The form offers the licence instead of an upload, as a box to tick (no script needed).
-    let pages = app.login_as("citizen01").await;
+    let pages = wallets.zhang.login().await;
     let (_, html) = page(&app, &pages, "/apply/310112-SCJGJ-002").await;
     assert!(html.contains(&format!("name=\"licence:{}\" value=\"{identifier}\"", replaced.code)), "{html}");
 
     let submission = |pick: Option<&str>| {
-        let answers = tongban::demo::demo_answers(&def, "张三");
+        let answers = answers_for(&def, "张三");
         let mut form = Form::new().text("item", def.code.clone()).text("form", Value::Object(answers).to_string());
         for m in def.materials.iter().filter(|m| m.required && m.code != replaced.code) {
             form = form.part(
                 format!("material:{}", m.code),
-                Part::bytes(tongban::demo::DEMO_PDF.to_vec()).file_name("a.pdf").mime_str("application/pdf").unwrap(),
+                Part::bytes(TEST_PDF.to_vec()).file_name("a.pdf").mime_str("application/pdf").unwrap(),
             );
         }
         if let Some(p) = pick {
@@ -376,7 +493,7 @@ async fn a_licence_replaces_a_required_material_and_the_use_appears_in_the_holde
         form
     };
     // Another holder's licence cannot be used.
-    let biz = api_client(&app, "biz01").await;
+    let biz = wallets.business.api().await;
     let foreign = licence_of(&app, &biz, "BUSINESS_LICENCE").await;
     let r = citizen.post(app.url("/api/v1/applications")).multipart(submission(Some(&foreign))).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -427,8 +544,10 @@ async fn licence_count(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_report() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("licence01").await;
+    licence_types(&app).await;
+    let admin = licence_admin(&app).await.login().await;
     let citizen02 = tongban::domain::identity::id_number_with_check("31011219920708456").unwrap();
+    let li = app.a_citizen().named("李四").with_id_number(&citizen02).await;
     let stranger = tongban::domain::identity::id_number_with_check("31011219700101001").unwrap();
     let header = vec![
         "licence_type",
@@ -474,7 +593,7 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
     assert!(r.text().await.unwrap().contains("已归集并签名 2 张证照"));
     assert_eq!(licence_count(&app).await, before + 2);
     // The holder with an account finds it in the wallet, signed; the expired one is expired.
-    let holder = api_client(&app, "citizen02").await;
+    let holder = li.api().await;
     let identifier = licence_of(&app, &holder, "DISABILITY_CERT").await;
     let v = json(app.get(&holder, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!(
@@ -497,6 +616,7 @@ async fn importing_historical_licences_is_all_or_nothing_with_a_row_by_row_repor
 #[tokio::test]
 async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
     let app = TestApp::spawn().await;
+    let zhang = wallets(&app).await.zhang;
     let core = &app.state.core;
     let console = tongban::app::Actor::console();
     let (verifier_id, verifier) =
@@ -507,7 +627,7 @@ async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
         tongban::app::licences::create_client(core, &console, "税务业务系统", "SWJ", &["licence.query".into()])
             .await
             .unwrap();
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = zhang.api().await;
     let identifier = licence_of(&app, &citizen, "INDIVIDUAL_BUSINESS_LICENCE").await;
     let http = app.client();
     let call = |secret: Option<&str>, path: String| {
@@ -530,7 +650,7 @@ async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
     );
 
     // Without the query scope: 403, audited.
-    let holder_code = tongban::domain::identity::id_number_with_check("31011219850312123").unwrap();
+    let holder_code = zhang.id_number.clone().unwrap();
     let query = format!("/api/v1/share/licences?holder_code={holder_code}&licence_type=INDIVIDUAL_BUSINESS_LICENCE");
     let r = call(Some(&verifier), query.clone()).await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
@@ -552,7 +672,7 @@ async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
     let query_audit = app.audit_rows("licence.share.query").await;
     assert_eq!(query_audit.len(), 2, "both queries are audited");
     // The use is in the holder's log.
-    let (_, html) = page(&app, &app.login_as("citizen01").await, "/my/licences").await;
+    let (_, html) = page(&app, &zhang.login().await, "/my/licences").await;
     assert!(html.contains("区税务局") && html.contains("法定依据"), "{html}");
     // A document needs its own scope.
     let r = call(Some(&querier), format!("/api/v1/share/licences/{identifier}/document")).await.unwrap();
@@ -562,8 +682,9 @@ async fn an_api_client_acts_within_its_scopes_and_every_access_is_audited() {
 #[tokio::test]
 async fn a_rotated_key_signs_new_licences_and_old_ones_still_verify() {
     let app = TestApp::spawn().await;
+    let zhang = wallets(&app).await.zhang;
     let core = &app.state.core;
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = zhang.api().await;
     let old = licence_of(&app, &citizen, "MARRIAGE_CERT").await;
     let old_doc = json(app.get(&citizen, &format!("/api/v1/licences/{old}/document")).await).await;
     let console = tongban::app::Actor::console();
@@ -571,7 +692,7 @@ async fn a_rotated_key_signs_new_licences_and_old_ones_still_verify() {
     assert_ne!(old_doc["key_id"], new_key.as_str());
     let req = tongban::app::licences::HandIssue {
         licence_type: "SOCIAL_SECURITY_CARD".into(),
-        holder: "citizen01".into(),
+        holder: zhang.username.clone(),
         face: [("card_number".to_owned(), j!("M12345678"))].into_iter().collect(),
         valid_from: None,
     };
@@ -590,7 +711,8 @@ async fn a_rotated_key_signs_new_licences_and_old_ones_still_verify() {
 #[tokio::test]
 async fn licences_past_their_validity_expire_and_say_so() {
     let app = TestApp::spawn().await;
-    let biz = api_client(&app, "biz01").await;
+    let business = wallets(&app).await.business;
+    let biz = business.api().await;
     let identifier = licence_of(&app, &biz, "FOOD_LICENCE").await;
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert!(v["expires_on"].as_str().unwrap() > "2030-01-01", "five years: {v}");
@@ -598,11 +720,11 @@ async fn licences_past_their_validity_expire_and_say_so() {
     let last_day = chrono::NaiveDate::parse_from_str(v["expires_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
     app.move_to_day(last_day);
     // Years later, the holder logs in afresh.
-    let biz = api_client(&app, "biz01").await;
+    let biz = business.api().await;
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(true), j!("valid")));
     app.move_to_day(last_day + chrono::Days::new(1));
-    let biz = api_client(&app, "biz01").await;
+    let biz = business.api().await;
     // Verification says expired at once, before the job has run …
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(false), j!("expired")));
@@ -620,11 +742,12 @@ async fn licences_past_their_validity_expire_and_say_so() {
 #[tokio::test]
 async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
     let app = TestApp::spawn().await;
+    licence_types(&app).await;
+    app.an_item().code("310112-SCJGJ-001").named("个体工商户设立登记").issuing("INDIVIDUAL_BUSINESS_LICENCE").await;
+    let li = app.a_citizen().named("李四").await;
     let core = &app.state.core;
     let item = json(app.get(&app.client(), "/api/v1/items/310112-SCJGJ-001").await).await;
     assert_eq!(item["licence_type"], "INDIVIDUAL_BUSINESS_LICENCE", "the item names the licence it produces");
-    let citizen02 =
-        tongban::store::users::by_username(&mut core.db.conn().await.unwrap(), "citizen02").await.unwrap().unwrap();
     let form: serde_json::Map<String, Value> = serde_json::from_value(j!({
         "applicant_name": "李四", "business_name": "李记修鞋", "organisation_form": "个人经营",
         "business_address": "闵行区浦江镇测试路 9 号"
@@ -636,7 +759,7 @@ async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
         case_number: "C-TEST-1",
         item_code: "310112-SCJGJ-001",
         licence_type: "INDIVIDUAL_BUSINESS_LICENCE",
-        holder_user_id: citizen02.id,
+        holder_user_id: li.id,
         form_data: &form,
         extra_fields: &extra,
         today: core.clock.today(),
@@ -662,7 +785,7 @@ async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
     let mut tx = core.db.begin().await.unwrap();
     let issued = tongban::app::licences::issue_in(&mut tx, core, &head, &req).await.unwrap();
     tx.commit().await.unwrap();
-    let holder = api_client(&app, "citizen02").await;
+    let holder = li.api().await;
     assert_eq!(licence_of(&app, &holder, "INDIVIDUAL_BUSINESS_LICENCE").await, issued.identifier);
     let doc = json(app.get(&holder, &format!("/api/v1/licences/{}/document", issued.identifier)).await).await;
     let payload: Value = serde_json::from_str(doc["payload"].as_str().unwrap()).unwrap();
@@ -674,9 +797,10 @@ async fn an_approved_case_issues_its_licence_inside_the_callers_transaction() {
 #[tokio::test]
 async fn a_change_issues_a_new_version_that_supersedes_the_old_one() {
     let app = TestApp::spawn().await;
-    let citizen = api_client(&app, "citizen01").await;
+    let citizen = wallets(&app).await.zhang.api().await;
     let old = licence_of(&app, &citizen, "HOUSEHOLD_REGISTER").await;
-    let admin = app.login_as("licence01").await;
+    let admin_account = licence_admin(&app).await;
+    let admin = admin_account.login().await;
     let detail = format!("/admin/licences/{old}");
     let (status, html) = page(&app, &admin, &detail).await;
     assert_eq!(status, StatusCode::OK);
@@ -708,15 +832,17 @@ async fn a_change_issues_a_new_version_that_supersedes_the_old_one() {
     assert_eq!(licence_of(&app, &citizen, "HOUSEHOLD_REGISTER").await, new);
     let doc = json(app.get(&citizen, &format!("/api/v1/licences/{new}/document")).await).await;
     assert!(doc["payload"].as_str().unwrap().contains("浦江镇新路 5 号"));
-    assert_eq!(app.audit_rows("licence.change").await[0], ("licence01".into(), old, "success".into()));
+    assert_eq!(app.audit_rows("licence.change").await[0], (admin_account.username, old, "success".into()));
 }
 
 #[tokio::test]
 async fn on_the_form_a_ticked_licence_is_kept_in_the_draft_and_unticking_withdraws_it() {
     let app = TestApp::spawn().await;
-    let api = api_client(&app, "citizen01").await;
+    let zhang = wallets(&app).await.zhang;
+    change_registration(&app).await;
+    let api = zhang.api().await;
     let identifier = licence_of(&app, &api, "INDIVIDUAL_BUSINESS_LICENCE").await;
-    let client = app.login_as("citizen01").await;
+    let client = zhang.login().await;
     let code = "310112-SCJGJ-002";
     let token = app.csrf(&client, &format!("/apply/{code}")).await;
     let action = app.url(&format!("/apply/{code}"));

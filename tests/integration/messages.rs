@@ -27,10 +27,11 @@ async fn sent(app: &TestApp) -> Vec<(String, String, String)> {
 #[tokio::test]
 async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_phone_masked() {
     let app = TestApp::spawn().await;
-    notify(&app, "citizen01", "申请已受理", "您的申请 MH2026 已受理，承诺 5 个工作日内办结。", "/my/applications")
+    let person = app.a_citizen().await;
+    notify(&app, &person.username, "申请已受理", "您的申请 MH2026 已受理，承诺 5 个工作日内办结。", "/my/applications")
         .await;
 
-    let citizen = app.login_as("citizen01").await;
+    let citizen = person.login().await;
     let html = app.get(&citizen, "/my/messages").await.text().await.unwrap();
     assert!(html.contains("申请已受理") && html.contains("承诺 5 个工作日内办结") && html.contains("未读"), "{html}");
     assert!(html.contains("条未读"), "the menu counts unread messages");
@@ -41,7 +42,8 @@ async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_
     let sent = sent(&app).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].0, "sms");
-    assert_eq!(sent[0].1, "138****8001");
+    let phone = person.phone.as_deref().unwrap();
+    assert_eq!(sent[0].1, format!("{}****{}", &phone[..3], &phone[7..]));
     // The text is sealed at rest like every personal value (issue #12, §2).
     let text = app.state.core.cipher.decrypt(&sent[0].2).unwrap();
     assert!(text.starts_with("【通办】申请已受理："), "{sent:?}");
@@ -69,11 +71,12 @@ async fn a_status_change_reaches_the_message_centre_and_a_text_message_with_the_
 #[tokio::test]
 async fn users_without_a_phone_get_only_the_message_centre_entry() {
     let app = TestApp::spawn().await;
+    let staff = app.a_reviewer("SCJGJ").await;
     // Staff accounts have no phone on file; deadline warnings reach them in the message centre.
-    notify(&app, "reviewer01", "即将超期", "办件 MH2026 明天到期。", "/office").await;
+    notify(&app, &staff.username, "即将超期", "办件 MH2026 明天到期。", "/office").await;
     assert_eq!(run_pending(&app.state.core, "w").await.unwrap(), 0, "no text message queued");
     assert!(sent(&app).await.is_empty());
-    let reviewer = app.login_as("reviewer01").await;
+    let reviewer = staff.login().await;
     let html = app.get(&reviewer, "/my/messages").await.text().await.unwrap();
     assert!(html.contains("即将超期") && html.contains("明天到期"), "{html}");
 }
@@ -81,9 +84,10 @@ async fn users_without_a_phone_get_only_the_message_centre_entry() {
 #[tokio::test]
 async fn opening_a_message_marks_it_read_and_follows_its_link() {
     let app = TestApp::spawn().await;
-    notify(&app, "citizen01", "请补正材料", "请补充营业执照复印件。", "/my/applications").await;
-    notify(&app, "citizen01", "申请已办结", "您的申请已办结。", "").await;
-    let citizen = app.login_as("citizen01").await;
+    let person = app.a_citizen().await;
+    notify(&app, &person.username, "请补正材料", "请补充营业执照复印件。", "/my/applications").await;
+    notify(&app, &person.username, "申请已办结", "您的申请已办结。", "").await;
+    let citizen = person.login().await;
     let list = json(app.get(&citizen, "/api/v1/messages").await).await;
     assert_eq!(list["items"][0]["title"], "申请已办结", "newest first");
     let id = list["items"][1]["id"].as_i64().unwrap();
@@ -102,11 +106,12 @@ async fn opening_a_message_marks_it_read_and_follows_its_link() {
 #[tokio::test]
 async fn nobody_reads_or_marks_another_users_messages() {
     let app = TestApp::spawn().await;
-    notify(&app, "citizen01", "申请已受理", "张三的申请已受理。", "").await;
-    let owner = app.login_as("citizen01").await;
+    let person = app.a_citizen().named("张三").await;
+    notify(&app, &person.username, "申请已受理", "张三的申请已受理。", "").await;
+    let owner = person.login().await;
     let id = json(app.get(&owner, "/api/v1/messages").await).await["items"][0]["id"].as_i64().unwrap();
 
-    let other = app.login_as("citizen02").await;
+    let other = app.a_citizen().await.login().await;
     let list = json(app.get(&other, "/api/v1/messages").await).await;
     assert_eq!(list["total"], 0);
     let r = other.post(app.url(&format!("/api/v1/messages/{id}/read"))).send().await.unwrap();
@@ -125,10 +130,11 @@ async fn nobody_reads_or_marks_another_users_messages() {
 #[tokio::test]
 async fn the_api_pages_messages_by_cursor_without_repeats_while_new_ones_arrive() {
     let app = TestApp::spawn().await;
+    let person = app.a_citizen().await;
     for i in 0..5 {
-        notify(&app, "citizen02", &format!("第 {i} 条"), "内容", "").await;
+        notify(&app, &person.username, &format!("第 {i} 条"), "内容", "").await;
     }
-    let (api, _) = app.api_login("citizen02", crate::common::PASSWORD).await;
+    let api = person.api().await;
     let first = json(app.get(&api, "/api/v1/messages?page_size=2").await).await;
     let total = first["total"].as_i64().unwrap();
     assert!(total >= 5, "{first}");
@@ -136,7 +142,7 @@ async fn the_api_pages_messages_by_cursor_without_repeats_while_new_ones_arrive(
     let mut seen: Vec<i64> = first["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
     let mut next = first["next"].as_str().map(str::to_owned);
     // A message arriving meanwhile goes on top: the pages that follow neither repeat nor skip.
-    notify(&app, "citizen02", "新来的", "内容", "").await;
+    notify(&app, &person.username, "新来的", "内容", "").await;
     while let Some(after) = next {
         let page = json(app.get(&api, &format!("/api/v1/messages?page_size=2&after={after}")).await).await;
         assert!(page["page"].is_null(), "{page}");

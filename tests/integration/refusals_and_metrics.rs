@@ -30,17 +30,19 @@ async fn summarise(app: &TestApp) -> u64 {
 #[tokio::test]
 async fn a_flood_of_forbidden_requests_writes_a_bounded_number_of_audit_records() {
     let app = TestApp::spawn().await;
-    let citizen = app.login_as("citizen01").await;
+    let person = app.a_citizen().await;
+    let citizen = person.login().await;
     for i in 0..40 {
         // Different paths of one privileged room: one permission refused.
         let path = if i % 2 == 0 { "/admin/users".to_owned() } else { format!("/admin/users?q={i}") };
         assert_eq!(app.get(&citizen, &path).await.status(), StatusCode::FORBIDDEN);
     }
-    let first = audit_count(&app, "access.denied", "citizen01").await;
+    let first = audit_count(&app, "access.denied", &person.username).await;
     assert!(first <= 2, "a flood of 40 wrote {first} records");
     assert!(first >= 1, "the first refusal is recorded at once");
     assert!(summarise(&app).await >= 1);
-    let rows = sqlx::query("SELECT detail FROM audit_log WHERE action = 'access.denied' AND actor = 'citizen01'")
+    let rows = sqlx::query("SELECT detail FROM audit_log WHERE action = 'access.denied' AND actor = $1")
+        .bind(&person.username)
         .fetch_all(app.state.core.db.pool())
         .await
         .unwrap();
@@ -55,6 +57,7 @@ async fn a_flood_of_forbidden_requests_writes_a_bounded_number_of_audit_records(
 #[tokio::test]
 async fn csrf_rejections_are_audited_and_aggregated() {
     let app = TestApp::spawn().await;
+    let person = app.a_citizen().await;
     let client = app.client();
     app.get(&client, "/").await; // the CSRF cookie, but no token in the form
     for _ in 0..25 {
@@ -65,10 +68,10 @@ async fn csrf_rejections_are_audited_and_aggregated() {
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].0, "anonymous");
     // A logged-in user's rejection names them.
-    let citizen = app.login_as("citizen01").await;
+    let citizen = person.login().await;
     let r = citizen.post(app.url("/logout")).form(&[("csrf_token", "forged")]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    assert_eq!(audit_count(&app, "security.csrf_refused", "citizen01").await, 1);
+    assert_eq!(audit_count(&app, "security.csrf_refused", &person.username).await, 1);
     summarise(&app).await;
     let rows = app.audit_rows("security.csrf_refused").await;
     assert_eq!(rows.len(), 3, "the two first ones and one summary: {rows:?}");
@@ -77,7 +80,8 @@ async fn csrf_rejections_are_audited_and_aggregated() {
 #[tokio::test]
 async fn a_wrong_current_password_is_audited_as_a_failed_reauthentication() {
     let app = TestApp::spawn().await;
-    let (client, _) = app.api_login("citizen02", PASSWORD).await;
+    let person = app.a_citizen().await;
+    let (client, _) = app.api_login(&person.username, PASSWORD).await;
     for _ in 0..10 {
         let r = client
             .post(app.url("/api/v1/account/password"))
@@ -87,12 +91,12 @@ async fn a_wrong_current_password_is_audited_as_a_failed_reauthentication() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
     }
-    assert_eq!(audit_count(&app, "auth.reauth_failed", "citizen02").await, 1, "ten failures, one record for now");
+    assert_eq!(audit_count(&app, "auth.reauth_failed", &person.username).await, 1, "ten failures, one record for now");
 }
 
 #[tokio::test]
 async fn metrics_need_the_configured_token_or_the_ops_permission() {
-    let app = TestApp::spawn_configured(true, |c| c.metrics_token = Some("s3cret-token".into())).await;
+    let app = TestApp::spawn_configured(|c| c.metrics_token = Some("s3cret-token".into())).await;
     let anonymous = app.client();
     let r = app.get(&anonymous, "/metrics").await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
@@ -104,10 +108,11 @@ async fn metrics_need_the_configured_token_or_the_ops_permission() {
     let r = anonymous.get(app.url("/metrics")).bearer_auth("s3cret-token").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(r.text().await.unwrap().contains("http_requests_total"));
-    let citizen = app.login_as("citizen01").await;
+    let person = app.a_citizen().await;
+    let citizen = person.login().await;
     assert_eq!(app.get(&citizen, "/metrics").await.status(), StatusCode::FORBIDDEN);
-    assert!(app.audit_rows("access.denied").await.iter().any(|(a, o, _)| a == "citizen01" && o == "/metrics"));
-    let admin = app.login_as("admin").await;
+    assert!(app.audit_rows("access.denied").await.iter().any(|(a, o, _)| a == &person.username && o == "/metrics"));
+    let admin = app.a_sysadmin().await.login().await;
     assert_eq!(app.get(&admin, "/metrics").await.status(), StatusCode::OK, "the system administrator");
     // Without a configured token, only the permission opens it.
     let plain = TestApp::spawn().await;
@@ -118,7 +123,7 @@ async fn metrics_need_the_configured_token_or_the_ops_permission() {
 
 #[tokio::test]
 async fn metric_labels_stay_bounded_whatever_the_client_sends() {
-    let app = TestApp::spawn_configured(true, |c| c.metrics_token = Some("labels".into())).await;
+    let app = TestApp::spawn_configured(|c| c.metrics_token = Some("labels".into())).await;
     let client = app.client();
     let marker: String = format!("zq{:x}", rand::random::<u32>());
     for i in 0..5 {
@@ -137,10 +142,10 @@ async fn metric_labels_stay_bounded_whatever_the_client_sends() {
 #[tokio::test]
 async fn a_malformed_body_to_any_json_endpoint_is_a_client_error_in_the_api_shape() {
     let app = TestApp::spawn().await;
-    let (reviewer, _) = app.api_login("reviewer01", PASSWORD).await;
-    let (catalog, _) = app.api_login("catalog01", PASSWORD).await;
-    let (head, _) = app.api_login("head01", PASSWORD).await;
-    let (citizen, _) = app.api_login("citizen01", PASSWORD).await;
+    let reviewer = app.a_reviewer("SCJGJ").await.api().await;
+    let catalog = app.a_staff().with_role("catalog_admin").await.api().await;
+    let head = app.a_head("SCJGJ").await.api().await;
+    let citizen = app.a_citizen().await.api().await;
     let anonymous = app.client();
     let endpoints = [
         (&anonymous, "/api/v1/licences/verify".to_owned()),

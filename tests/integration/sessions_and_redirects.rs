@@ -35,13 +35,14 @@ fn stays_on(base: &str, target: &str) -> bool {
 #[tokio::test]
 async fn next_targets_that_browsers_resolve_elsewhere_never_leave_the_site() {
     // Many logins from one address: the login rate limit is not what this test is about.
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::spawn_configured(|c| {
         c.accounts.rate_limits = std::mem::take(&mut c.accounts.rate_limits).scaled(100);
     })
     .await;
+    let citizen = app.a_citizen().await;
     for next in OFF_SITE {
         let client = app.client();
-        let r = app.submit_login_next(&client, "citizen02", next).await;
+        let r = app.submit_login_next(&client, &citizen.username, next).await;
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{next:?}");
         assert!(stays_on(&app.url("/login"), &location(&r)), "login next {next:?} → {}", location(&r));
         let r = app.post_form(&client, "/", "/preferences", &[("toggle", "contrast"), ("next", next)]).await;
@@ -50,7 +51,7 @@ async fn next_targets_that_browsers_resolve_elsewhere_never_leave_the_site() {
     }
     // A same-site target is kept.
     let client = app.client();
-    let r = app.submit_login_next(&client, "citizen02", "/my/applications?page=2").await;
+    let r = app.submit_login_next(&client, &citizen.username, "/my/applications?page=2").await;
     assert_eq!(location(&r), "/my/applications?page=2");
 }
 
@@ -125,10 +126,11 @@ async fn sessions_of(app: &TestApp, username: &str) -> i64 {
 #[tokio::test]
 async fn a_session_id_that_existed_before_login_is_never_the_one_after() {
     let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await;
     let planted = "0123456789abcdef0123456789abcdef";
-    let after = page_login(&app, "citizen01", Some(planted)).await;
+    let after = page_login(&app, &citizen.username, Some(planted)).await;
     assert_ne!(after, planted);
-    let after_api = api_login(&app, "citizen01", Some(planted)).await;
+    let after_api = api_login(&app, &citizen.username, Some(planted)).await;
     assert_ne!(after_api, planted);
     assert!(!works(&app, planted).await);
 }
@@ -136,37 +138,40 @@ async fn a_session_id_that_existed_before_login_is_never_the_one_after() {
 #[tokio::test]
 async fn logging_in_as_another_user_ends_the_first_users_session_on_that_browser() {
     let app = TestApp::spawn().await;
+    let (first, second) = (app.a_citizen().await.username, app.a_citizen().await.username);
+    let business = app.an_organisation().await.username;
     // Pages.
-    let a = page_login(&app, "citizen01", None).await;
+    let a = page_login(&app, &first, None).await;
     assert!(works(&app, &a).await);
-    let b = page_login(&app, "citizen02", Some(&a)).await;
+    let b = page_login(&app, &second, Some(&a)).await;
     assert_ne!(a, b);
-    assert!(!works(&app, &a).await, "citizen01's session ended");
+    assert!(!works(&app, &a).await, "the first citizen's session ended");
     assert!(works(&app, &b).await);
-    assert_eq!(sessions_of(&app, "citizen01").await, 0, "the row is gone");
+    assert_eq!(sessions_of(&app, &first).await, 0, "the row is gone");
     // The API.
-    let c = api_login(&app, "biz01", None).await;
-    let d = api_login(&app, "citizen01", Some(&c)).await;
-    assert!(!works(&app, &c).await, "biz01's session ended");
+    let c = api_login(&app, &business, None).await;
+    let d = api_login(&app, &first, Some(&c)).await;
+    assert!(!works(&app, &c).await, "the business's session ended");
     assert!(works(&app, &d).await);
-    assert_eq!(sessions_of(&app, "biz01").await, 0);
+    assert_eq!(sessions_of(&app, &business).await, 0);
     // Logging in again as the same user also replaces the session.
-    let e = api_login(&app, "citizen01", Some(&d)).await;
+    let e = api_login(&app, &first, Some(&d)).await;
     assert!(!works(&app, &d).await && works(&app, &e).await);
 }
 
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await.username;
     let client = app.client();
-    let r = app.submit_login(&client, "citizen01", PASSWORD).await;
+    let r = app.submit_login(&client, &citizen, PASSWORD).await;
     let token = set_cookie(&r, "tb_session").unwrap();
-    assert_eq!(sessions_of(&app, "citizen01").await, 1);
+    assert_eq!(sessions_of(&app, &citizen).await, 1);
     let r = app.post_form(&client, "/account", "/logout", &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(sessions_of(&app, "citizen01").await, 0);
+    assert_eq!(sessions_of(&app, &citizen).await, 0);
     assert!(!works(&app, &token).await, "the old cookie no longer works");
-    let token = api_login(&app, "citizen01", None).await;
+    let token = api_login(&app, &citizen, None).await;
     let r = bare()
         .post(app.url("/api/v1/auth/logout"))
         .header("cookie", format!("tb_session={token}"))
@@ -175,15 +180,16 @@ async fn logout_ends_the_session_on_the_server() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(!works(&app, &token).await);
-    assert_eq!(sessions_of(&app, "citizen01").await, 0);
+    assert_eq!(sessions_of(&app, &citizen).await, 0);
 }
 
 #[tokio::test]
 async fn over_https_cookies_are_secure_with_the_host_prefix_and_hsts_is_sent() {
-    let app = TestApp::spawn_configured(true, |c| {
+    let app = TestApp::spawn_configured(|c| {
         c.public_url = Some(url::Url::parse("https://zwfw.example.gov.cn").unwrap());
     })
     .await;
+    let citizen = app.a_citizen().await;
     let page = bare().get(app.url("/login")).send().await.unwrap();
     assert_eq!(page.headers()["strict-transport-security"], "max-age=31536000; includeSubDomains");
     let csrf = set_cookie_line(&page, "__Host-tb_csrf");
@@ -196,7 +202,7 @@ async fn over_https_cookies_are_secure_with_the_host_prefix_and_hsts_is_sent() {
     let r = bare()
         .post(app.url("/login"))
         .header("cookie", format!("__Host-tb_csrf={csrf_value}"))
-        .form(&[("csrf_token", token.as_str()), ("username", "citizen01"), ("password", PASSWORD)])
+        .form(&[("csrf_token", token.as_str()), ("username", citizen.username.as_str()), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
@@ -224,9 +230,10 @@ async fn over_https_cookies_are_secure_with_the_host_prefix_and_hsts_is_sent() {
 #[tokio::test]
 async fn on_plain_http_the_demo_keeps_working_without_secure_cookies() {
     let app = TestApp::spawn().await;
+    let citizen = app.a_citizen().await;
     let r = bare()
         .post(app.url("/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "citizen01", "password": PASSWORD}))
+        .json(&serde_json::json!({"username": citizen.username, "password": PASSWORD}))
         .send()
         .await
         .unwrap();
@@ -238,19 +245,25 @@ async fn on_plain_http_the_demo_keeps_working_without_secure_cookies() {
 #[tokio::test]
 async fn the_csrf_token_never_appears_in_a_url() {
     let app = TestApp::spawn().await;
-    let person_item = tongban::demo::online_person_item(0).unwrap();
+    let person_item = app.an_item().await.def;
     let pages: &[(&str, &[&str])] = &[
-        ("citizen01", &["/", "/items", "/my/applications", "/my/licences", "/my/messages", "/account"]),
-        ("catalog01", &["/admin/items", "/admin/items/import", "/admin/synonyms"]),
-        ("admin", &["/admin", "/admin/users", "/admin/calendar"]),
-        ("licence01", &["/admin/licences", "/admin/licences/import", "/admin/licences/issue"]),
-        ("window02", &["/hall"]),
-        ("reviewer01", &["/office"]),
+        ("citizen", &["/", "/items", "/my/applications", "/my/licences", "/my/messages", "/account"]),
+        ("catalog_admin", &["/admin/items", "/admin/items/import", "/admin/synonyms"]),
+        ("sysadmin", &["/admin", "/admin/users", "/admin/calendar"]),
+        ("licence_admin", &["/admin/licences", "/admin/licences/import", "/admin/licences/issue"]),
+        ("window", &["/hall"]),
+        ("reviewer", &["/office"]),
     ];
     for (user, paths) in pages {
-        let client = app.login_as(user).await;
+        let account = match *user {
+            "citizen" => app.a_citizen().await,
+            "window" => app.a_staff().at_site("xinzhuang").with_role(user).await,
+            "reviewer" => app.a_reviewer("SCJGJ").await,
+            _ => app.a_staff().with_role(user).await,
+        };
+        let client = account.login().await;
         let mut paths: Vec<String> = paths.iter().map(|p| (*p).to_owned()).collect();
-        if *user == "citizen01" {
+        if *user == "citizen" {
             paths.push(format!("/apply/{}", person_item.code));
         }
         for path in paths {
@@ -260,7 +273,7 @@ async fn the_csrf_token_never_appears_in_a_url() {
         }
     }
     // An upload form carries it in its body; in the query string alone it is refused.
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     let token = app.csrf(&admin, "/admin/calendar").await;
     let csv = "date,kind,name\n2031-01-01,holiday,元旦\n";
     let form = |with_token: bool| {
@@ -340,7 +353,7 @@ async fn a_read_connection_refuses_writes_and_the_pool_still_serves_write_transa
 #[tokio::test]
 async fn a_session_used_again_after_a_few_minutes_is_marked_seen_and_keeps_working() {
     let app = TestApp::spawn().await;
-    let admin = app.login_as("admin").await;
+    let admin = app.a_sysadmin().await.login().await;
     // More than the minute after which a request marks the session seen (a write), within the
     // administrators' idle limit.
     app.clock.advance(std::time::Duration::from_secs(150));
