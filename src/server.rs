@@ -95,7 +95,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // In-flight requests have finished; let the running job finish too, then close the pool so
     // SQLite checkpoints its WAL cleanly.
     worker.stop().await;
-    db.pool().close().await;
+    db.close().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -219,11 +219,8 @@ async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
         for (title, link) in [("申请已提交", "/my/applications"), ("请补正材料", "")] {
             tongban::app::notifications::notify_in(&mut tx, core, id, title, "示例消息内容。", link).await.unwrap();
         }
+        sqlx::query("UPDATE notifications SET read_at = 1 WHERE title = '请补正材料'").execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
-        sqlx::query("UPDATE notifications SET read_at = 1 WHERE title = '请补正材料'")
-            .execute(core.db.pool())
-            .await
-            .unwrap();
     }
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();

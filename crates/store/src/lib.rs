@@ -66,7 +66,14 @@ pub enum Backend {
 /// The database: a pool plus which backend it is.
 #[derive(Clone)]
 pub struct Db {
+    /// Reads. On SQLite every connection of this pool is read-only (`PRAGMA query_only`, set
+    /// once when it connects).
     pool: AnyPool,
+    /// Write transactions. On SQLite its own pool of writable connections (two: one writes, one
+    /// is ready), so that no read connection ever has to be switched between read-only and
+    /// writable (two statements per checkout, which halved the case page's capacity); on
+    /// PostgreSQL the same pool as the reads.
+    writes: AnyPool,
     backend: Backend,
     /// SQLite has one writer at a time. Writers of this process take turns here, woken the
     /// moment the previous one finishes; left to `busy_timeout`, a waiting writer sleeps in
@@ -126,45 +133,56 @@ impl Db {
             }
         }
         let options = AnyConnectOptions::from_str(&url).context("invalid database URL")?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the one writer; FULL makes every commit
-                        // durable against power loss, not only against a process crash.
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
-                    }
-                    Ok(())
-                })
-            })
-            // A connection handed out for reads is read-only (see `conn`); back in the pool it
-            // may serve a write transaction again.
-            .after_release(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA query_only = OFF").await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_with(options)
-            .await
-            .context("connecting to the database")?;
-        Ok(Self { pool, backend, writer: Default::default() })
+        let pool_of = |size: u32, read_only: bool| {
+            AnyPoolOptions::new().max_connections(size).acquire_timeout(Duration::from_secs(10)).after_connect(
+                move |conn, _| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // WAL lets readers run beside the one writer; FULL makes every commit
+                            // durable against power loss, not only against a process crash.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                            )
+                            .await?;
+                            if read_only {
+                                conn.execute("PRAGMA query_only = ON").await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                },
+            )
+        };
+        let (pool, writes) = match backend {
+            Backend::Sqlite => {
+                // The writable pool first: it creates the file and switches it to WAL.
+                let writes =
+                    pool_of(2, false).connect_with(options.clone()).await.context("connecting to the database")?;
+                let reads = pool_of(8, true).connect_with(options).await.context("connecting to the database")?;
+                (reads, writes)
+            }
+            Backend::Postgres => {
+                let pool = pool_of(16, false).connect_with(options).await.context("connecting to the database")?;
+                (pool.clone(), pool)
+            }
+        };
+        Ok(Self { pool, writes, backend, writer: Default::default() })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
+    /// The pool of reads (for its gauges, and to close it).
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// Closes both pools, waiting for their connections to be given back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        self.writes.close().await;
     }
 
     /// Applies pending migrations.
@@ -182,7 +200,7 @@ impl Db {
                 )
             })
             .collect();
-        Migrator::with_migrations(migrations).run(&self.pool).await.context("applying migrations")
+        Migrator::with_migrations(migrations).run(&self.writes).await.context("applying migrations")
     }
 
     /// Starts a write transaction. On SQLite it first waits for this process's writer turn (in
@@ -193,23 +211,19 @@ impl Db {
         match self.backend {
             Backend::Sqlite => {
                 let turn = self.writer.clone().lock_owned().await;
-                Ok(Tx { tx: self.pool.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
+                Ok(Tx { tx: self.writes.begin_with("BEGIN IMMEDIATE").await?, _turn: Some(turn) })
             }
-            Backend::Postgres => Ok(Tx { tx: self.pool.begin().await?, _turn: None }),
+            Backend::Postgres => Ok(Tx { tx: self.writes.begin().await?, _turn: None }),
         }
     }
 
-    /// A pooled connection for reads. On SQLite it refuses writes (`PRAGMA query_only`): a write
-    /// belongs in [`Self::begin`], which waits for the writer turn and takes the write lock up
-    /// front. A write on a read connection would skip the turn and, after a read on the same
-    /// connection, could fail at once on the lock upgrade (`SQLITE_BUSY`, no busy wait) — so it
-    /// fails every time instead, in the tests.
+    /// A pooled connection for reads. On SQLite it refuses writes (its pool's connections are
+    /// `PRAGMA query_only`): a write belongs in [`Self::begin`], which waits for the writer turn
+    /// and takes the write lock up front. A write on a read connection would skip the turn and,
+    /// after a read on the same connection, could fail at once on the lock upgrade
+    /// (`SQLITE_BUSY`, no busy wait) — so it fails every time instead, in the tests.
     pub async fn conn(&self) -> sqlx::Result<sqlx::pool::PoolConnection<sqlx::Any>> {
-        let mut conn = self.pool.acquire().await?;
-        if self.backend == Backend::Sqlite {
-            conn.execute("PRAGMA query_only = ON").await?;
-        }
-        Ok(conn)
+        self.pool.acquire().await
     }
 
     /// True when the database answers.
