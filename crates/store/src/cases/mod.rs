@@ -109,6 +109,6 @@ mod records;
 mod workflows;
 
 pub use events::{CaseEvent, NewEvent, events, has_event, insert_event};
-pub use queues::{Listing, Scope, bump_count, count_assigned, counts, due_counts, list};
+pub use queues::{Listing, Scope, Start, bump_count, count_assigned, counts, due_counts, list};
 pub use records::{Move, NewCase, apply_move, by_number, insert, insert_uncounted, of_application, set_assignee};
 pub use workflows::{all_workflows, insert_workflow, latest_workflow, latest_workflows, workflow};
