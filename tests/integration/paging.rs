@@ -1,4 +1,4 @@
-//! Keyset paging (issue #13, point 4) of the big lists — cases (the
+//! Keyset paging (issue #13, point 4) of the big lists — cases and the audit log (the
 //! messages' own test is in `messages.rs`): walking every page with `after` gives every row once,
 //! in the order page numbers give, rows without a due day and ties on the first key included; a
 //! row added before the cursor's position meanwhile does not shift the pages that follow; a
@@ -6,7 +6,7 @@
 
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
-use tongban::app::paging::Cursor;
+use tongban::app::paging::{Cursor, PageRequest};
 
 use crate::builders::CaseState::{Accepted, Refused, Submitted, Suspended, Withdrawn};
 use crate::builders::{Case, Item};
@@ -247,6 +247,69 @@ async fn concluded_cases_page_newest_first_by_cursor_with_dated_ones_after() {
     let licence = Cursor::after_pair(Some(1_764_800_000_000), 3).encode();
     let r = app.get(&client, &with(path, &format!("after={licence}"))).await;
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn the_audit_log_pages_newest_first_by_cursor_as_by_page_number() {
+    let app = TestApp::spawn().await;
+    let auditor = app.actor(&app.an_auditor().await).await;
+    let core = &app.state.core;
+    // Each refusal of another permission is audited at once (see `record_refusal`).
+    let refuse = |what: String| async move {
+        tongban::app::audit::record_denial(core, None, "192.0.2.1", &what, "/somewhere").await.unwrap();
+    };
+    for i in 0..7 {
+        refuse(format!("perm.{i}")).await;
+    }
+    let filter = tongban::store::audit::Filter { action: "access.denied".into(), ..Default::default() };
+    let list = |request: PageRequest| {
+        let (filter, auditor) = (filter.clone(), auditor.clone());
+        async move { tongban::app::audit::list(core, &auditor, &filter, &request).await.unwrap() }
+    };
+    let seqs = |page: &tongban::app::paging::Page<tongban::store::audit::Entry>| -> Vec<i64> {
+        page.items.iter().map(|e| e.seq).collect()
+    };
+    let first = seqs(&list(PageRequest::number(1, 100)).await);
+    assert_eq!(first.len(), 7);
+    assert!(first.windows(2).all(|w| w[0] > w[1]), "newest first: {first:?}");
+    for (i, size) in [1, 2, 3, 7].into_iter().enumerate() {
+        let all = seqs(&list(PageRequest::number(1, 100)).await);
+        assert_eq!(all.len(), 7 + i, "one more record each round");
+        let mut numbered = Vec::new();
+        for n in 1..=12 {
+            numbered.extend(seqs(&list(PageRequest::number(n, size)).await));
+        }
+        assert_eq!(numbered, all, "{size} a page");
+        let mut page = list(PageRequest::number(1, size)).await;
+        let mut walked = seqs(&page);
+        let mut added = false;
+        while let Some(next) = page.next.clone() {
+            if !added {
+                // A record written while paging is the newest: not on a later page.
+                refuse(format!("new.{size}")).await;
+                added = true;
+            }
+            page = list(PageRequest::from_query(None, Some(size), Some(&next.encode())).unwrap()).await;
+            assert_eq!(page.total, i64::try_from(all.len()).unwrap() + 1);
+            walked.extend(seqs(&page));
+        }
+        assert_eq!(walked, all, "{size} a page");
+        if !added {
+            refuse(format!("new.{size}")).await;
+        }
+    }
+    // Cursors the server did not make, or for a list with another key.
+    for bad in ["zz", "c1", "c-1"] {
+        assert!(matches!(
+            PageRequest::from_query(None, None, Some(bad)),
+            Err(tongban::app::AppError::Invalid(e)) if e[0].field == "after"
+        ));
+    }
+    let pair = PageRequest::from_query(None, None, Some(&Cursor::after_pair(None, 3).encode())).unwrap();
+    assert!(matches!(
+        tongban::app::audit::list(core, &auditor, &filter, &pair).await,
+        Err(tongban::app::AppError::Invalid(e)) if e[0].field == "after"
+    ));
 }
 
 #[tokio::test]
