@@ -1,4 +1,4 @@
-//! Keyset paging (issue #13, point 4) of the big lists — cases and the audit log (the
+//! Keyset paging (issue #13, point 4) of the big lists — cases, licences and the audit log (the
 //! messages' own test is in `messages.rs`): walking every page with `after` gives every row once,
 //! in the order page numbers give, rows without a due day and ties on the first key included; a
 //! row added before the cursor's position meanwhile does not shift the pages that follow; a
@@ -9,7 +9,7 @@ use serde_json::Value;
 use tongban::app::paging::{Cursor, PageRequest};
 
 use crate::builders::CaseState::{Accepted, Refused, Submitted, Suspended, Withdrawn};
-use crate::builders::{Case, Item};
+use crate::builders::{Account, Case, Item};
 use crate::common::{TestApp, json};
 
 /// `key` of every item of a list page.
@@ -249,6 +249,50 @@ async fn concluded_cases_page_newest_first_by_cursor_with_dated_ones_after() {
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+async fn a_licence_at(app: &TestApp, licence_type: &str, holder: &Account, at_ms: i64) -> String {
+    app.clock.set(at_ms);
+    app.a_licence(licence_type).held_by(holder).await
+}
+
+#[tokio::test]
+async fn licences_page_newest_first_by_cursor_with_ties_on_the_time() {
+    let app = TestApp::spawn().await;
+    let licence_type = app.a_licence_type("TEST_PERMIT").await;
+    let holder = app.a_citizen().await;
+    let t0 = app.state.core.clock.now_ms();
+    // Two at one time, three a second later, then one issued with an earlier time.
+    let a = a_licence_at(&app, &licence_type, &holder, t0).await;
+    let b = a_licence_at(&app, &licence_type, &holder, t0).await;
+    let c = a_licence_at(&app, &licence_type, &holder, t0 + 1000).await;
+    let d = a_licence_at(&app, &licence_type, &holder, t0 + 1000).await;
+    let e = a_licence_at(&app, &licence_type, &holder, t0 + 1000).await;
+    let f = a_licence_at(&app, &licence_type, &holder, t0 - 5000).await;
+    app.a_licence(&licence_type).held_by(&app.a_citizen().await).await;
+    app.clock.set(t0 + 2000);
+    let expected = vec![e, d, c, b, a, f];
+    let client = holder.api().await;
+    let path = "/api/v1/licences";
+    for size in [1, 2, 4, 6] {
+        assert_eq!(by_numbers(&app, &client, path, size, "identifier").await, expected, "{size} a page");
+        assert_eq!(by_cursor(&app, &client, path, size, "identifier").await, expected, "{size} a page");
+    }
+    let all = json(app.get(&client, path).await).await;
+    assert_eq!((all["total"].as_i64(), all["page"].as_i64(), all["page_size"].as_i64()), (Some(6), Some(1), Some(20)));
+    assert!(all["next"].is_null());
+
+    // A licence issued while paging is the newest: before the cursor, so not on a later page.
+    let newest = async {
+        a_licence_at(&app, &licence_type, &holder, t0 + 3000).await;
+    };
+    let (seen, total) = by_cursor_adding(&app, &client, path, 2, "identifier", newest).await;
+    assert_eq!((seen, total), (expected, 7));
+    let real = first_next(&app, &client, path).await;
+    refuses_bad_cursors(&app, &client, path, &real).await;
+    // A case's cursor (no time) is not a licence's.
+    let case = Cursor::after_pair(None, 3).encode();
+    assert_eq!(app.get(&client, &format!("{path}?after={case}")).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
 #[tokio::test]
 async fn the_audit_log_pages_newest_first_by_cursor_as_by_page_number() {
     let app = TestApp::spawn().await;
@@ -316,7 +360,9 @@ async fn the_audit_log_pages_newest_first_by_cursor_as_by_page_number() {
 async fn the_openapi_document_names_after_and_next_for_each_cursor_paged_list() {
     let app = TestApp::spawn().await;
     let doc = json(app.get(&app.client(), "/api/openapi.json").await).await;
-    for (path, list) in [("/api/v1/cases", "CaseList"), ("/api/v1/messages", "MessageList")] {
+    for (path, list) in
+        [("/api/v1/cases", "CaseList"), ("/api/v1/licences", "WalletList"), ("/api/v1/messages", "MessageList")]
+    {
         let params: Vec<(String, String)> = doc["paths"][path]["get"]["parameters"]
             .as_array()
             .unwrap_or_else(|| panic!("{path} has parameters"))
