@@ -243,9 +243,10 @@ async fn use_cases_check_permissions_themselves() {
     let citizen = tongban::app::auth::actor_for_session(&app.state.core, &token, "test").await.unwrap().unwrap();
     let result = tongban::app::users::reset_password(&app.state.core, &citizen, &admin.username).await;
     assert!(matches!(result, Err(tongban::app::AppError::Forbidden)));
-    let filter = tongban::store::audit::Filter { limit: 10, ..Default::default() };
+    let filter = tongban::store::audit::Filter::default();
+    let first = tongban::app::paging::PageRequest::number(1, 10);
     assert!(matches!(
-        tongban::app::audit::list(&app.state.core, &citizen, &filter).await,
+        tongban::app::audit::list(&app.state.core, &citizen, &filter, &first).await,
         Err(tongban::app::AppError::Forbidden)
     ));
     assert!(

@@ -24,5 +24,6 @@ mod jobs;
 mod licences;
 mod messages;
 mod ops;
+mod paging;
 mod refusals_and_metrics;
 mod sessions_and_redirects;

@@ -1,6 +1,7 @@
 //! Reading and verifying the audit log (the audit administrator's), and recording refused
 //! attempts (denials, CSRF rejections, throttling, failed reauthentication) with aggregation.
 
+use super::paging::{Cursor, Page, PageRequest};
 use super::{Actor, AppError, Core, authorize};
 use tongban_domain::permission::Permission;
 use tongban_store::audit::{self, Entry, Filter, NewEntry, Outcome};
@@ -139,9 +140,15 @@ pub async fn summarise_refusals(tx: &mut sqlx::AnyConnection, now: i64) -> Resul
     Ok(written)
 }
 
-pub async fn list(core: &Core, actor: &Actor, filter: &Filter) -> Result<(i64, Vec<Entry>), AppError> {
+/// One page of the audit log the filter keeps, newest first: by page number (the audit page) or
+/// after a cursor, which names a record by its sequence number.
+pub async fn list(core: &Core, actor: &Actor, filter: &Filter, request: &PageRequest) -> Result<Page<Entry>, AppError> {
     authorize(core, actor, Permission::AuditView, "audit_log").await?;
-    Ok(audit::list(&mut *core.db.conn().await?, filter).await?)
+    let before = request.after().map(Cursor::key).transpose()?;
+    // One record more than asked for tells whether a next page exists.
+    let (total, rows) =
+        audit::list(&mut *core.db.conn().await?, filter, before, request.offset(), request.size + 1).await?;
+    Ok(Page::from_rows(rows, request.size, total, |e| Cursor::after_key(e.seq)))
 }
 
 /// The result of walking the hash chain.

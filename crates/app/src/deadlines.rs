@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 use super::jobs::{BoxFuture, JobKind, Periodic, enqueue};
 use super::{AppError, Core};
 use tongban_domain::workflow::Warning;
-use tongban_store::cases::{self as store, Listing, Scope};
+use tongban_store::cases::{self as store, Listing, Scope, Start};
 use tongban_store::jobs::Job;
 
 pub const SCAN_JOB: &str = "deadline_scan";
@@ -51,7 +51,7 @@ impl JobKind for Scan {
                 ("yellow", Listing::DueSoon { today: day(today), until: day(until) }),
             ];
             for (level, listing) in listings {
-                for case in store::list(tx, Scope::All, &listing, 0, SCAN_LIMIT).await? {
+                for case in store::list(tx, Scope::All, &listing, &Start::Offset(0), SCAN_LIMIT).await? {
                     let payload = WarningPayload { case: case.number.clone(), level: level.into() };
                     let key = format!("deadline:{}:{level}:{}", case.number, day(today));
                     enqueue::<Warn>(tx, core, &payload, core.clock.now_ms(), Some(&key)).await?;

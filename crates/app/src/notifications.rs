@@ -5,7 +5,7 @@
 use sqlx::AnyConnection;
 
 use super::jobs::{BoxFuture, JobKind, enqueue};
-use super::paging::{Page, PageRequest, Position};
+use super::paging::{Cursor, Page, PageRequest};
 use super::{Actor, AppError, Core, authorize};
 use tongban_domain::mask;
 use tongban_domain::permission::Permission;
@@ -124,10 +124,7 @@ pub async fn list_mine(
 ) -> Result<(Page<Notification>, i64), AppError> {
     authorize(core, actor, Permission::AccountSelf, "messages").await?;
     let mut conn = core.db.conn().await?;
-    let before = match &request.position {
-        Position::After(cursor) => Some(cursor.key()),
-        Position::Number(_) => None,
-    };
+    let before = request.after().map(Cursor::key).transpose()?;
     // One row more than asked for tells whether a next page exists.
     let (total, mut rows) =
         store::page_for_user(&mut conn, actor.user_id, before, request.offset(), request.size + 1).await?;
@@ -135,7 +132,7 @@ pub async fn list_mine(
         n.body = core.cipher.open_or_plain(&n.body)?;
     }
     let unread = store::unread_count(&mut conn, actor.user_id).await?;
-    Ok((Page::from_rows(rows, request.size, total, |n| n.id), unread))
+    Ok((Page::from_rows(rows, request.size, total, |n| Cursor::after_key(n.id)), unread))
 }
 
 /// Unread messages of a user (the menu's badge); no permission check: it is the user's own count.

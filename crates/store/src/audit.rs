@@ -119,7 +119,7 @@ pub async fn append(c: &mut AnyConnection, e: &NewEntry<'_>, now: i64) -> sqlx::
     Ok(seq)
 }
 
-/// Filters for the audit page; empty strings and zeros mean "any".
+/// Filters for the audit log; empty strings and zeros mean "any".
 #[derive(Debug, Default, Clone)]
 pub struct Filter {
     pub actor: String,
@@ -127,8 +127,6 @@ pub struct Filter {
     pub result: String,
     pub from_ms: i64,
     pub to_ms: i64,
-    pub offset: i64,
-    pub limit: i64,
 }
 
 macro_rules! audit_filter {
@@ -138,12 +136,21 @@ macro_rules! audit_filter {
     };
 }
 
-pub async fn list(c: &mut AnyConnection, f: &Filter) -> sqlx::Result<(i64, Vec<Entry>)> {
+/// One page of the records the filter keeps, newest first, with their total: `limit` records
+/// from `offset`, or, with `before`, the records after that sequence number (keyset: the
+/// primary key read backwards from there, however deep the page).
+pub async fn list(
+    c: &mut AnyConnection,
+    f: &Filter,
+    before: Option<i64>,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(i64, Vec<Entry>)> {
     const COUNT: &str = concat!("SELECT COUNT(*) AS n FROM audit_log WHERE ", audit_filter!());
     const PAGE: &str = concat!(
         "SELECT seq, at, actor_id, actor, ip, action, object, result, detail, prev_hash, hash FROM audit_log WHERE ",
         audit_filter!(),
-        " ORDER BY seq DESC LIMIT $6 OFFSET $7"
+        " AND seq < $6 ORDER BY seq DESC LIMIT $7 OFFSET $8"
     );
     let total: i64 = sqlx::query(COUNT)
         .bind(&f.actor)
@@ -160,8 +167,9 @@ pub async fn list(c: &mut AnyConnection, f: &Filter) -> sqlx::Result<(i64, Vec<E
         .bind(&f.result)
         .bind(f.from_ms)
         .bind(f.to_ms)
-        .bind(f.limit)
-        .bind(f.offset)
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(limit)
+        .bind(offset)
         .fetch_all(&mut *c)
         .await?;
     Ok((total, rows.iter().map(entry_from_row).collect::<sqlx::Result<_>>()?))

@@ -1,10 +1,13 @@
 //! The workbench's queues and lists, scoped to the actor's department or site.
 
-use super::shared::{day, scope_required, soon_until};
+use chrono::{Datelike, NaiveDate};
+
+use super::shared::{day as day_text, parse_day, scope_required, soon_until};
+use crate::paging::{Cursor, Page, PageRequest, invalid_cursor};
 use crate::{Actor, AppError, Core, FieldError, authorize};
 use tongban_domain::permission::Permission;
 use tongban_domain::workflow::QUEUES;
-use tongban_store::cases::{self as store, CaseRow, Listing};
+use tongban_store::cases::{self as store, CaseRow, Listing, Start};
 
 /// One queue of the office, with its count.
 #[derive(Debug, Clone)]
@@ -36,7 +39,8 @@ pub async fn queues(core: &Core, actor: &Actor) -> Result<Vec<QueueCount>, AppEr
     let today = core.clock.today();
     let mut conn = core.db.conn().await?;
     let counts = store::counts(&mut conn, scope).await?;
-    let (soon, overdue) = store::due_counts(&mut conn, scope, &day(today), &day(soon_until(today, &calendar))).await?;
+    let (soon, overdue) =
+        store::due_counts(&mut conn, scope, &day_text(today), &day_text(soon_until(today, &calendar))).await?;
     let mine = store::count_assigned(&mut conn, scope, actor.user_id).await?;
     Ok(OFFICE_QUEUES
         .iter()
@@ -52,16 +56,17 @@ pub async fn queues(core: &Core, actor: &Actor) -> Result<Vec<QueueCount>, AppEr
         .collect())
 }
 
-/// One page of a queue, most urgent first (concluded: newest first).
+/// One page of a queue, most urgent first (concluded: newest first), by page number or after a
+/// cursor (see [`tongban_store::cases::list`] for the order). `status` keeps only the cases of
+/// the page in that status; `next` is where the unfiltered page ended.
 pub async fn list(
     core: &Core,
     actor: &Actor,
     queue: &str,
     status: Option<&str>,
-    page: i64,
-    page_size: i64,
-) -> Result<(i64, Vec<CaseRow>), AppError> {
-    list_in(core, actor, queue, status, page, page_size, None).await
+    request: &PageRequest,
+) -> Result<Page<CaseRow>, AppError> {
+    list_in(core, actor, queue, status, request, None).await
 }
 
 /// One page of a queue for a caller that has just read every queue's count (the workbench shows
@@ -75,7 +80,35 @@ pub async fn list_with_counts(
     counts: &[QueueCount],
 ) -> Result<(i64, Vec<CaseRow>), AppError> {
     let known = counts.iter().find(|q| q.key == queue).map(|q| q.count);
-    list_in(core, actor, queue, None, page, page_size, known).await
+    let page = list_in(core, actor, queue, None, &PageRequest::number(page, page_size), known).await?;
+    Ok((page.total, page.items))
+}
+
+/// Where a case stands in its list, as a cursor: its due day (as a day number) and id.
+fn cursor_of(row: &CaseRow) -> Cursor {
+    let day = row.due_on.as_deref().and_then(parse_day).map(|d| i64::from(d.num_days_from_ce()));
+    Cursor::after_pair(day, row.id)
+}
+
+/// Where a page starts, from the request; a cursor that is not a case's is a field error.
+fn start_of(request: &PageRequest) -> Result<Start, AppError> {
+    let Some(cursor) = request.after() else {
+        return Ok(Start::Offset(request.offset()));
+    };
+    let (day, id) = cursor.pair()?;
+    // A day of the calendar the columns hold (`YYYY-MM-DD`), or none.
+    let due_on = match day {
+        Some(n) => Some(
+            i32::try_from(n)
+                .ok()
+                .and_then(NaiveDate::from_num_days_from_ce_opt)
+                .filter(|d| (1..=9999).contains(&d.year()))
+                .map(day_text)
+                .ok_or_else(invalid_cursor)?,
+        ),
+        None => None,
+    };
+    Ok(Start::After { due_on, id })
 }
 
 pub(super) async fn list_in(
@@ -83,17 +116,17 @@ pub(super) async fn list_in(
     actor: &Actor,
     queue: &str,
     status: Option<&str>,
-    page: i64,
-    page_size: i64,
+    request: &PageRequest,
     known_total: Option<i64>,
-) -> Result<(i64, Vec<CaseRow>), AppError> {
+) -> Result<Page<CaseRow>, AppError> {
     authorize(core, actor, Permission::OfficeView, "cases").await?;
     let scope = scope_required(actor)?;
+    let start = start_of(request)?;
     let today = core.clock.today();
     let calendar = crate::calendar::load(core).await?;
     let listing = match queue {
-        "due_soon" => Listing::DueSoon { today: day(today), until: day(soon_until(today, &calendar)) },
-        "overdue" => Listing::Overdue { today: day(today) },
+        "due_soon" => Listing::DueSoon { today: day_text(today), until: day_text(soon_until(today, &calendar)) },
+        "overdue" => Listing::Overdue { today: day_text(today) },
         "mine" => Listing::Assigned(actor.user_id),
         "concluded" => Listing::Concluded,
         q if QUEUES.iter().any(|(k, _)| *k == q) => Listing::Queue(q.to_owned()),
@@ -105,7 +138,6 @@ pub(super) async fn list_in(
             )]));
         }
     };
-    let offset = (page.max(1) - 1).saturating_mul(page_size);
     let mut conn = core.db.conn().await?;
     // Only this queue's count (the same figure `queues` shows): the due counts scan every running
     // case of the scope, so they run only for the due-soon and overdue lists.
@@ -113,7 +145,7 @@ pub(super) async fn list_in(
         (Some(n), _) => n,
         (None, Listing::DueSoon { .. } | Listing::Overdue { .. }) => {
             let (soon, overdue) =
-                store::due_counts(&mut conn, scope, &day(today), &day(soon_until(today, &calendar))).await?;
+                store::due_counts(&mut conn, scope, &day_text(today), &day_text(soon_until(today, &calendar))).await?;
             if queue == "due_soon" { soon } else { overdue }
         }
         (None, Listing::Assigned(user)) => store::count_assigned(&mut conn, scope, *user).await?,
@@ -122,9 +154,11 @@ pub(super) async fn list_in(
         }
     }
     .max(0);
-    let mut rows = store::list(&mut conn, scope, &listing, offset, page_size).await?;
+    // One row more than asked for tells whether a next page exists.
+    let rows = store::list(&mut conn, scope, &listing, &start, request.size + 1).await?;
+    let mut page = Page::from_rows(rows, request.size, total, cursor_of);
     if let Some(s) = status.filter(|s| !s.is_empty()) {
-        rows.retain(|r| r.status == s);
+        page.items.retain(|r| r.status == s);
     }
-    Ok((total, rows))
+    Ok(page)
 }

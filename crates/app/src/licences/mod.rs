@@ -50,7 +50,7 @@ pub use verification::{
     Document, DocumentCheck, Verification, document, parse_identifier, public_keys, rotate_key, verify_document,
     verify_identifier,
 };
-pub use wallet::{MyLicence, grant, my_licence, use_log, wallet};
+pub use wallet::{MyLicence, grant, my_licence, use_log, wallet, wallet_page};
 
 fn ymd(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 
 use super::verification::{Verification, verification_of};
 use super::{effective_status, store, type_by_code, ymd};
+use crate::paging::{Cursor, Page, PageRequest, invalid_cursor};
 use crate::{Actor, AppError, Core, Problems, audit_in, authorize};
 use tongban_domain::licence::{LicenceIdentifier, LicenceStatus};
 use tongban_domain::permission::Permission;
@@ -24,6 +25,33 @@ pub async fn wallet(core: &Core, actor: &Actor) -> Result<Vec<(LicenceRow, Licen
             (r, s)
         })
         .collect())
+}
+
+/// One page of the caller's licences, newest first (the API's list): by page number or after a
+/// cursor, which names a licence by its creation time and id.
+pub async fn wallet_page(
+    core: &Core,
+    actor: &Actor,
+    request: &PageRequest,
+) -> Result<Page<(LicenceRow, LicenceStatus)>, AppError> {
+    authorize(core, actor, Permission::PortalMine, "licences").await?;
+    let after = match request.after() {
+        Some(cursor) => match cursor.pair()? {
+            (Some(at), id) => Some((at, id)),
+            (None, _) => return Err(invalid_cursor()),
+        },
+        None => None,
+    };
+    // One licence more than asked for tells whether a next page exists.
+    let (total, rows) =
+        store::of_holder_page(&mut *core.db.conn().await?, actor.user_id, after, request.offset(), request.size + 1)
+            .await?;
+    let today = ymd(core.clock.today());
+    let page = Page::from_rows(rows, request.size, total, |r| Cursor::after_pair(Some(r.created_at), r.id));
+    Ok(page.map(|r| {
+        let s = effective_status(&r, &today);
+        (r, s)
+    }))
 }
 
 /// One of the caller's licences with its face (label, value), verification and use log.

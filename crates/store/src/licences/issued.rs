@@ -119,6 +119,29 @@ pub async fn of_holder(c: &mut AnyConnection, user_id: i64) -> sqlx::Result<Vec<
     rows.iter().map(licence_from_row).collect()
 }
 
+/// One page of the holder's licences in the same order, with their total: `limit` from `offset`,
+/// or, with `after` (a licence's creation time and id), the licences after that one. The seek is
+/// `created_at < t OR (created_at = t AND id < i)`, written `created_at <= t AND (created_at < t
+/// OR id < i)`; a holder's licences are few, found by the holder index and sorted.
+pub async fn of_holder_page(
+    c: &mut AnyConnection,
+    user_id: i64,
+    after: Option<(i64, i64)>,
+    offset: i64,
+    limit: i64,
+) -> sqlx::Result<(i64, Vec<LicenceRow>)> {
+    const COUNT: &str = "SELECT COUNT(*) AS n FROM licences l WHERE l.holder_user_id = $1 AND l.status <> 'superseded'";
+    const PAGE: &str = select_licence_where!(
+        "l.holder_user_id = $1 AND l.status <> 'superseded' AND l.created_at <= $2 AND (l.created_at < $2 OR l.id < $3) \
+         ORDER BY l.created_at DESC, l.id DESC LIMIT $4 OFFSET $5"
+    );
+    let total: i64 = sqlx::query(COUNT).bind(user_id).fetch_one(&mut *c).await?.try_get("n")?;
+    // From the top: after every time and every id.
+    let (at, id) = after.unwrap_or((i64::MAX, i64::MAX));
+    let rows = sqlx::query(PAGE).bind(user_id).bind(at).bind(id).bind(limit).bind(offset).fetch_all(&mut *c).await?;
+    Ok((total, rows.iter().map(licence_from_row).collect::<sqlx::Result<_>>()?))
+}
+
 /// The holder's valid licences of one type, valid on `today` (`YYYY-MM-DD`).
 pub async fn valid_of_holder_and_type(
     c: &mut AnyConnection,

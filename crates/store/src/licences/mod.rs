@@ -39,6 +39,7 @@ pub struct LicenceRow {
     pub issued_on: String,
     pub valid_from: String,
     pub valid_to: Option<String>,
+    pub created_at: i64,
     pub updated_at: i64,
 }
 
@@ -47,7 +48,7 @@ macro_rules! select_licence_where {
         concat!(
             "SELECT l.id, l.identifier, l.serial, l.version, l.number, l.holder_user_id, l.holder_name, \
              l.holder_code_enc, l.holder_code_type, l.related_item, l.case_number, l.face_data, l.payload_enc, \
-             l.signature, l.key_id, l.status, l.status_reason, l.issued_on, l.valid_from, l.valid_to, l.updated_at, \
+             l.signature, l.key_id, l.status, l.status_reason, l.issued_on, l.valid_from, l.valid_to, l.created_at, l.updated_at, \
              t.code AS t_code, t.catalog_code AS t_catalog, t.name AS t_name, t.template AS t_template, \
              d.id AS d_id, d.code AS d_code, d.name AS d_name, d.credit_code AS d_credit \
              FROM licences l JOIN licence_types t ON t.id = l.type_id JOIN departments d ON d.id = l.issuer_id WHERE ",
@@ -63,7 +64,7 @@ macro_rules! select_licence_facts_where {
         concat!(
             "SELECT l.id, l.identifier, l.serial, l.version, l.number, l.holder_user_id, l.holder_name, \
              l.holder_code_enc, l.holder_code_type, l.related_item, l.case_number, '' AS face_data, \
-             '' AS payload_enc, '' AS signature, l.key_id, l.status, l.status_reason, l.issued_on, l.valid_from, l.valid_to, l.updated_at, \
+             '' AS payload_enc, '' AS signature, l.key_id, l.status, l.status_reason, l.issued_on, l.valid_from, l.valid_to, l.created_at, l.updated_at, \
              t.code AS t_code, t.catalog_code AS t_catalog, t.name AS t_name, t.template AS t_template, \
              d.id AS d_id, d.code AS d_code, d.name AS d_name, d.credit_code AS d_credit \
              FROM licences l JOIN licence_types t ON t.id = l.type_id JOIN departments d ON d.id = l.issuer_id WHERE ",
@@ -100,6 +101,7 @@ fn licence_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<LicenceRow> {
         issued_on: r.try_get("issued_on")?,
         valid_from: r.try_get("valid_from")?,
         valid_to: r.try_get("valid_to")?,
+        created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
 }
@@ -115,7 +117,8 @@ mod uses;
 pub use clients::{ApiClient, client_by_secret_hash, insert_client};
 pub use issued::{
     Filter, NewLicence, account_of_holder, by_id, by_identifier, expire_due, facts_by_identifier, identifier_for_case,
-    insert, latest_of_serial, list, of_holder, of_holder_code_and_type, set_status, valid_of_holder_and_type,
+    insert, latest_of_serial, list, of_holder, of_holder_code_and_type, of_holder_page, set_status,
+    valid_of_holder_and_type,
 };
 pub use picks::{pick_for_material, picked_in_application, unpick_material};
 pub use types::{LicenceType, TypeFields, insert_type, list_types, type_by_code, update_type};

@@ -558,16 +558,11 @@ async fn audit(
         }),
     };
     let page = page_number(&q.page);
-    let filter = Filter {
-        actor: q.actor.trim().to_owned(),
-        action: q.action.clone(),
-        result: q.result.clone(),
-        from_ms,
-        to_ms,
-        offset: (page - 1) * PAGE_SIZE,
-        limit: PAGE_SIZE,
-    };
-    let (total, entries) = app::audit::list(&state.core, &user.actor, &filter).await?;
+    let filter =
+        Filter { actor: q.actor.trim().to_owned(), action: q.action.clone(), result: q.result.clone(), from_ms, to_ms };
+    let request = tongban_app::paging::PageRequest::number(page, PAGE_SIZE);
+    let list = app::audit::list(&state.core, &user.actor, &filter, &request).await?;
+    let (total, entries) = (list.total, list.items);
     let chain = if q.verify == "1" { Some(app::audit::verify_chain(&state.core).await?) } else { None };
     let pager = Pager::new(
         "/admin/audit",

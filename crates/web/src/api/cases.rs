@@ -11,13 +11,14 @@ use tongban_domain::permission::Permission as P;
 use utoipa::{OpenApi, ToSchema};
 use utoipa_axum::routes;
 
-use super::common::ApiErrorBody;
+use super::common::{ApiErrorBody, CursorParams};
 use crate::kit::error::WebResult;
 use crate::kit::params::Ref;
 use crate::kit::shell::CurrentUser;
 use crate::{AppState, Routes};
 use tongban_app::cases::{self, ActionInput, CaseView};
 use tongban_app::clock;
+use tongban_app::paging::{Cursor, PageRequest};
 use tongban_app::views::CaseRow;
 use tongban_domain::case::{Delivery, NoticeItem};
 use tongban_domain::reference::{ApplicationNumber, CaseNumber};
@@ -86,8 +87,11 @@ fn summary(r: &CaseRow) -> CaseSummary {
 #[derive(Serialize, ToSchema)]
 pub struct CaseList {
     pub total: i64,
-    pub page: i64,
+    /// The page number asked for; null when the page was asked for with `after`.
+    pub page: Option<i64>,
     pub page_size: i64,
+    /// Give it back as `after` for the next page (keyset paging); null on the last page.
+    pub next: Option<String>,
     pub items: Vec<CaseSummary>,
 }
 
@@ -97,22 +101,35 @@ pub struct CasesParams {
     /// `concluded` or `mine` (default `intake`).
     #[serde(default)]
     pub queue: String,
-    /// Keep only cases in this status (within the queue).
+    /// Keep only cases in this status (within the queue; a page may then hold fewer cases, and
+    /// `next` still goes on from where the queue's page ended).
     #[serde(default)]
     pub status: String,
-    pub page: Option<i64>,
-    pub page_size: Option<i64>,
 }
 
-/// Cases in one work queue of the caller's scope (department, site, or all), most urgent first.
-#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CasesParams),
+/// Cases in one work queue of the caller's scope (department, site, or all), most urgent first:
+/// by due day, then the order they came in, cases without a due day (paused) last; `concluded`
+/// the other way round, newest first. By `page`, or `after` the `next` of the previous page.
+#[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(CasesParams, CursorParams),
     responses((status = 200, body = CaseList), (status = 403, body = ApiErrorBody), (status = 422, body = ApiErrorBody)))]
-async fn list_cases(State(state): State<AppState>, user: CurrentUser, Query(p): Query<CasesParams>) -> WebResult {
-    let (page, page_size) = super::common::paging(p.page, p.page_size)?;
+async fn list_cases(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(p): Query<CasesParams>,
+    Query(paging): Query<CursorParams>,
+) -> WebResult {
+    let request = PageRequest::from_query(paging.page, paging.page_size, paging.after.as_deref())?;
     let queue = if p.queue.is_empty() { "intake" } else { p.queue.as_str() };
     let status = Some(p.status.as_str()).filter(|s| !s.is_empty());
-    let (total, rows) = cases::list(&state.core, &user.actor, queue, status, page, page_size).await?;
-    Ok(Json(CaseList { total, page, page_size, items: rows.iter().map(summary).collect() }).into_response())
+    let list = cases::list(&state.core, &user.actor, queue, status, &request).await?;
+    Ok(Json(CaseList {
+        total: list.total,
+        page: request.page_number(),
+        page_size: request.size,
+        next: list.next.as_ref().map(Cursor::encode),
+        items: list.items.iter().map(summary).collect(),
+    })
+    .into_response())
 }
 
 #[derive(Serialize, ToSchema)]

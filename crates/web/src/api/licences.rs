@@ -12,11 +12,13 @@ use tongban_domain::permission::Permission as P;
 use utoipa::ToSchema;
 use utoipa_axum::routes;
 
+use super::common::CursorParams;
 use crate::kit::error::WebResult;
 use crate::kit::shell::{CurrentUser, Visitor};
 use crate::{AppState, Routes};
 use tongban_app::AppError;
 use tongban_app::licences::{self, Document, Lifecycle, Verification};
+use tongban_app::paging::{Cursor, PageRequest};
 
 pub fn routes(r: Routes) -> Routes {
     r.api(Perm(P::PortalMine), routes!(list_licences))
@@ -96,17 +98,32 @@ pub struct WalletLicence {
 #[derive(Serialize, ToSchema)]
 pub struct WalletList {
     pub total: i64,
-    pub page: i64,
+    /// The page number asked for; null when the page was asked for with `after`.
+    pub page: Option<i64>,
     pub page_size: i64,
+    /// Give it back as `after` for the next page (keyset paging); null on the last page.
+    pub next: Option<String>,
     pub items: Vec<WalletLicence>,
 }
 
-/// The caller's own licences (我的证照), newest first.
-#[utoipa::path(get, path = "/api/v1/licences", tag = "licences",
-    responses((status = 200, body = WalletList), (status = 401, body = super::common::ApiErrorBody)))]
-pub async fn list_licences(State(state): State<AppState>, user: CurrentUser) -> WebResult {
-    let rows = licences::wallet(&state.core, &user.actor).await?;
-    let items: Vec<WalletLicence> = rows
+/// The caller's own licences (我的证照), newest first, superseded versions left out. By `page`
+/// (20 a page unless `page_size` says otherwise, at most 100), or `after` the `next` of the
+/// previous page.
+#[utoipa::path(get, path = "/api/v1/licences", tag = "licences", params(CursorParams),
+    responses(
+        (status = 200, body = WalletList),
+        (status = 401, body = super::common::ApiErrorBody),
+        (status = 422, body = super::common::ApiErrorBody),
+    ))]
+pub async fn list_licences(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Query(p): Query<CursorParams>,
+) -> WebResult {
+    let request = PageRequest::from_query(p.page, p.page_size, p.after.as_deref())?;
+    let list = licences::wallet_page(&state.core, &user.actor, &request).await?;
+    let items: Vec<WalletLicence> = list
+        .items
         .into_iter()
         .map(|(r, s)| WalletLicence {
             identifier: r.identifier,
@@ -120,8 +137,14 @@ pub async fn list_licences(State(state): State<AppState>, user: CurrentUser) -> 
             valid: s == tongban_domain::licence::LicenceStatus::Valid,
         })
         .collect();
-    let total = items.len() as i64;
-    Ok(Json(WalletList { total, page: 1, page_size: total.max(1), items }).into_response())
+    Ok(Json(WalletList {
+        total: list.total,
+        page: request.page_number(),
+        page_size: request.size,
+        next: list.next.as_ref().map(Cursor::encode),
+        items,
+    })
+    .into_response())
 }
 
 /// Verify a licence by its identifier (anyone; the QR code's link). Unknown → 404, malformed
