@@ -296,11 +296,11 @@ async fn no_id_number_or_phone_is_found_in_the_raw_database_or_the_data_director
     // The scan can fail: a plain value written anywhere is found.
     sqlx::query("UPDATE notifications SET body = $1 WHERE id = (SELECT MIN(id) FROM notifications)")
         .bind(format!("联系 {}", grouped(&who.phone, "-")))
-        .execute(app.state.core.db.pool())
+        .execute(app.state.core.db.write_pool())
         .await
         .unwrap();
     if !app.database_url.starts_with("postgres") {
-        sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(app.state.core.db.pool()).await.unwrap();
+        sqlx::query("PRAGMA wal_checkpoint(FULL)").execute(app.state.core.db.write_pool()).await.unwrap();
     }
     let found = scan(&app, std::slice::from_ref(&who.phone)).await;
     assert!(!found.is_empty(), "the scan finds a planted phone");
@@ -431,7 +431,7 @@ async fn a_database_of_the_previous_release_is_converted_at_start_and_its_lookup
     let file = pdf_with_personal_data(&who);
     let (application, _) = submit_with(&app, &who, ITEM, &file).await;
     let core = &app.state.core;
-    let pool = core.db.pool();
+    let pool = core.db.write_pool();
     // Make the rows look as the previous release wrote them: plain form data, ciphertexts
     // without a key id, the hand-rolled keyed digest, plain files, and no conversion mark.
     for row in sqlx::query("SELECT id, form_data FROM applications").fetch_all(pool).await.unwrap() {

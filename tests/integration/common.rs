@@ -181,7 +181,7 @@ impl TestApp {
     /// Runs a statement on the test database (to tamper with stored data; move [`TestApp::clock`]
     /// to let time pass).
     pub async fn sql(&self, statement: &'static str) {
-        sqlx::query(statement).execute(self.state.core.db.pool()).await.expect("sql");
+        sqlx::query(statement).execute(self.state.core.db.write_pool()).await.expect("sql");
     }
 
     /// The database id of a user.

@@ -112,7 +112,7 @@ async fn set_due_day(app: &TestApp, case: &Case, day: Option<&str>) {
     sqlx::query("UPDATE cases SET due_on = $1 WHERE number = $2")
         .bind(day)
         .bind(&case.number)
-        .execute(app.state.core.db.pool())
+        .execute(app.state.core.db.write_pool())
         .await
         .unwrap();
 }

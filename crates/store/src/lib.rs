@@ -179,6 +179,13 @@ impl Db {
         &self.pool
     }
 
+    /// The pool of writable connections, for statements that must run outside a transaction
+    /// (maintenance such as a WAL checkpoint) and for tests that tamper with stored rows. It
+    /// skips the writer turn: the application writes through [`Self::begin`].
+    pub fn write_pool(&self) -> &AnyPool {
+        &self.writes
+    }
+
     /// Closes both pools, waiting for their connections to be given back.
     pub async fn close(&self) {
         self.pool.close().await;
