@@ -15,7 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{PASSWORD, TestApp};
+use common::TestApp;
+
+/// The browser tests walk the demo (its accounts, items and cases), as a new user would.
+const PASSWORD: &str = tongban::demo::DEMO_PASSWORD;
 use fantoccini::{Client, ClientBuilder, Locator};
 
 struct Driver {
@@ -210,7 +213,7 @@ const ROLE_PAGES: &[(&str, &[&str])] = &[
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     // Two messages for the citizen, one of them read, so that the message centre shows both looks.
     {
         let core = &app.state.core;
@@ -251,7 +254,7 @@ async fn every_demo_role_logs_in_and_its_pages_pass_axe() {
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn forms_show_all_errors_at_once_and_pass_axe() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     client.goto(&app.url("/register")).await.unwrap();
     client.find(Locator::Id("id_number")).await.unwrap().send_keys("110105194912310021").await.unwrap();
@@ -269,7 +272,7 @@ async fn forms_show_all_errors_at_once_and_pass_axe() {
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn pages_fit_a_360px_phone_and_the_elderly_mode_enlarges_text() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     client.set_window_size(360, 780).await.unwrap();
     log_in(&client, &app, "citizen01").await;
@@ -302,7 +305,7 @@ async fn a_citizen_searches_applies_with_a_file_and_finds_the_receipt_in_my_appl
     struct Seed {
         items: Vec<tongban::domain::item::ItemDefinition>,
     }
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     let seed: Seed = serde_json::from_str(tongban::demo::CATALOGUE_JSON).unwrap();
@@ -513,7 +516,7 @@ async fn case_of(app: &TestApp, application: &str) -> String {
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn a_case_runs_from_application_through_supplement_to_the_heads_approval() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     // 个体工商户设立登记: 区市场监管局 (reviewer01, head01), a promised case.
@@ -624,7 +627,7 @@ async fn a_case_runs_from_application_through_supplement_to_the_heads_approval()
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn a_community_window_takes_a_citywide_application_that_lands_in_the_owning_departments_queue() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     // 失业保险金申领: 区人社局, citywide; taken at the 莘庄 community centre.
@@ -677,7 +680,7 @@ async fn a_community_window_takes_a_citywide_application_that_lands_in_the_ownin
 #[tokio::test]
 #[ignore = "needs Chromium and chromedriver; run with --ignored"]
 async fn an_approved_case_puts_a_licence_in_the_wallet_whose_qr_page_follows_its_revocation() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::with_demo().await;
     let (_driver, client) = start_browser().await;
     let shots = screenshot_dir();
     let def = tongban::app::catalogue::guide(&app.state.core, "310112-SCJGJ-001").await.unwrap().def;
