@@ -33,10 +33,10 @@ fn import_file(n: u64) -> Vec<u8> {
     for (c, h) in header.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
-    let born = chrono::NaiveDate::from_ymd_opt(1960, 1, 1).unwrap();
+    let born = tongban::domain::day::Day::from_ymd(1960, 1, 1).unwrap();
     for i in 0..n {
-        let day = born + chrono::Days::new(i / 900);
-        let first17 = format!("310112{}{:03}", day.format("%Y%m%d"), 100 + i % 900);
+        let day = born.plus_days(i / 900);
+        let first17 = format!("310112{}{:03}", day.compact(), 100 + i % 900);
         let id = tongban::domain::identity::id_number_with_check(&first17).unwrap();
         let row = (i + 1) as u32;
         for (c, v) in ["DISABILITY_CERT", "归集测试", id.as_str(), "2020-06-01", "肢体", "三级"].iter().enumerate()

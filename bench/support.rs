@@ -498,7 +498,7 @@ pub fn host_tag() -> String {
 }
 
 pub fn today() -> String {
-    tongban::clock::Clock::System.today().format("%Y-%m-%d").to_string()
+    tongban::clock::Clock::System.today().to_string()
 }
 
 /// Nothing for the standard 1,000,000 cases, `-<n>cases` otherwise (so that a small trial run

@@ -14,7 +14,7 @@ use rand::seq::IndexedRandom;
 use sqlx::Row;
 
 use crate::app::Core;
-use crate::clock::to_china;
+use crate::domain::day::Day;
 use crate::domain::workflow::{ClockOp, LegalClock, Workflow};
 use crate::store::cases::{self as store, NewCase};
 
@@ -126,7 +126,7 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
     anyhow::ensure!(!items.is_empty() && !applicants.is_empty(), "演示事项或申请人不存在，请先写入演示数据");
 
     let now = core.clock.now_ms();
-    let today = to_china(now).date_naive();
+    let today = crate::clock::day_of(now);
     let mut rng = rand::rng();
     let mut done = 0u64;
     let mut issued = std::collections::HashSet::new();
@@ -141,7 +141,7 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
             };
             let age_days: i64 = rng.random_range(0..365);
             let submitted_at = now - age_days * DAY_MS - rng.random_range(0..DAY_MS / 2);
-            let submitted_on = to_china(submitted_at).date_naive();
+            let submitted_on = crate::clock::day_of(submitted_at);
             let (status, ops) = pick_state(&mut rng, age_days, &wf.code);
             let mut clock = LegalClock::default();
             let started = calendar.add_working_days(submitted_on, 1).min(today);
@@ -163,7 +163,7 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
                 (true, None, None, Some(limit)) => Some(calendar.add_working_days(submitted_on, limit)),
                 (true, None, None, None) => None,
             };
-            let fmt = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
+            let fmt = |d: Option<Day>| d.map(|d| d.to_string());
             let site_id = if rng.random_range(0..100) < 35 { *sites.choose(&mut rng).context("site")? } else { 0 };
             let fitting: Vec<i64> = applicants
                 .iter()
@@ -201,7 +201,6 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
             .await?
             .try_get("id")?;
             let clock_json = serde_json::to_string(&clock)?;
-            let due = fmt(due_on);
             let new = NewCase {
                 number: &number,
                 application_id,
@@ -216,15 +215,12 @@ pub async fn generate(core: &Core, n: u64, progress: bool) -> anyhow::Result<u64
                 clock: &clock_json,
                 legal_days: item.legal_days,
                 promised_days: item.promised_days,
-                due_on: due.as_deref(),
+                due_on,
                 now: submitted_at,
             };
             let case_id = store::insert_uncounted(&mut tx, &new).await?;
-            let concluded_at = (!active).then(|| {
-                clock.stopped_on.map_or(submitted_at + DAY_MS, |d| {
-                    d.and_hms_opt(10, 0, 0).map_or(submitted_at, |t| t.and_utc().timestamp_millis())
-                })
-            });
+            let concluded_at =
+                (!active).then(|| clock.stopped_on.map_or(submitted_at + DAY_MS, |d| crate::clock::at_hour(d, 10)));
             sqlx::query("UPDATE cases SET active = $1, promised_deadline = $2, legal_deadline = $3, concluded_at = $4 WHERE id = $5")
                 .bind(i64::from(active))
                 .bind(fmt(promised))

@@ -764,9 +764,17 @@ impl TestApp {
     pub async fn a_site(&self, code: &str, name: &str) -> i64 {
         let n = self.next();
         let mut tx = self.state.core.db.begin().await.unwrap();
-        let id = org::insert_site(&mut tx, code, name, "community_center", "测试街道", "闵行区测试路 1 号", n as i64)
-            .await
-            .unwrap();
+        let id = org::insert_site(
+            &mut tx,
+            code,
+            name,
+            tongban::domain::org::SiteKind::CommunityCenter,
+            "测试街道",
+            "闵行区测试路 1 号",
+            n as i64,
+        )
+        .await
+        .unwrap();
         for w in ["01", "02"] {
             org::insert_window(&mut tx, id, w, &format!("综合窗口 {w}")).await.unwrap();
         }

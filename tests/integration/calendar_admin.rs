@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use tongban::app::Actor;
+use tongban::domain::day::Day;
 
 use crate::common::{TestApp, json, location};
 
@@ -139,14 +140,14 @@ async fn an_edit_is_seen_at_once_through_the_calendar_cache_and_a_removed_shippe
     let app = TestApp::spawn().await;
     let core = &app.state.core;
     let console = Actor::console();
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap();
+    let day = Day::from_ymd(2026, 12, 31).unwrap();
     let warm = tongban::app::calendar::load(core).await.unwrap();
     assert!(warm.is_working_day(day));
     tongban::app::calendar::save_day(core, &console, "2026-12-31", "holiday", "元旦前").await.unwrap();
     assert!(!tongban::app::calendar::load(core).await.unwrap().is_working_day(day), "the cache was dropped");
 
     // A shipped holiday removed by an administrator is not put back at the next start.
-    let national_day = chrono::NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
+    let national_day = Day::from_ymd(2026, 10, 1).unwrap();
     tongban::app::calendar::remove_day(core, &console, "2026-10-01").await.unwrap();
     tongban::app::calendar::seed_builtin(core).await.unwrap();
     assert!(tongban::app::calendar::load(core).await.unwrap().is_working_day(national_day));

@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
+use tongban::domain::day::Day;
 
 use tongban::domain::item::FieldType;
 
@@ -176,7 +177,7 @@ async fn a_promised_case_runs_from_submission_through_supplement_to_delivery() {
     assert_eq!(v["status"], "accepted");
     let today = app.clock.today();
     let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
-    let expected = calendar.add_working_days(today, 1).format("%Y-%m-%d").to_string();
+    let expected = calendar.add_working_days(today, 1).to_string();
     assert_eq!(v["promised_deadline"], expected.as_str(), "promised days count from the next working day");
     let r = act(&reviewer, &app, &case, json!({"action": "approve"})).await;
     assert_eq!(r.status(), StatusCode::CONFLICT, "approval waits for the examination");
@@ -331,7 +332,7 @@ async fn suspension_pauses_the_clock_and_extension_is_granted_once() {
     let v = body(r).await;
     assert_eq!(v["status"], "accepted", "an extension keeps the state");
     let calendar = tongban::app::calendar::load(&app.state.core).await.unwrap();
-    let expected = calendar.add_working_days(app.clock.today(), 11).format("%Y-%m-%d").to_string();
+    let expected = calendar.add_working_days(app.clock.today(), 11).to_string();
     assert_eq!(v["promised_deadline"], expected.as_str(), "1 promised day + 10 days of extension");
     assert!(!actions(&get_case(&head, &app, &case).await).contains(&"extend".to_owned()));
     let r = act(&head, &app, &case, json!({"action": "extend", "comment": "再延"})).await;
@@ -366,7 +367,7 @@ async fn queues_count_the_scope_and_show_overdue_cases() {
     };
     assert!(!overdue(reviewer.clone()).await.iter().any(|c| c["number"] == case.as_str()), "not overdue yet");
     let due = get_case(&reviewer, &app, &case).await["due_on"].as_str().unwrap().to_owned();
-    app.move_to_day(chrono::NaiveDate::parse_from_str(&due, "%Y-%m-%d").unwrap() + chrono::Days::new(1));
+    app.move_to_day(Day::parse(&due).unwrap().succ());
     // Days later the reviewer's session has ended: a new one.
     let reviewer = office.reviewer.api().await;
     assert!(overdue(reviewer.clone()).await.iter().any(|c| c["number"] == case.as_str()));

@@ -101,9 +101,8 @@ impl TestApp {
     }
 
     /// Moves the server's clock to 10:00 China time on `day` (forward or back).
-    pub fn move_to_day(&self, day: chrono::NaiveDate) {
-        let at = day.and_hms_opt(10, 0, 0).unwrap().and_local_timezone(tongban::clock::china()).unwrap();
-        self.clock.set(at.timestamp_millis());
+    pub fn move_to_day(&self, day: tongban::domain::day::Day) {
+        self.clock.set(tongban::clock::at_hour(day, 10));
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json as j};
+use tongban::domain::day::Day;
 
 use crate::builders::{Account, TEST_PDF, a_material, answers_for};
 use crate::common::{TestApp, json, location};
@@ -717,20 +718,20 @@ async fn licences_past_their_validity_expire_and_say_so() {
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert!(v["expires_on"].as_str().unwrap() > "2030-01-01", "five years: {v}");
     // On its last day it is still valid; the day after, it is not.
-    let last_day = chrono::NaiveDate::parse_from_str(v["expires_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let last_day = Day::parse(v["expires_on"].as_str().unwrap()).unwrap();
     app.move_to_day(last_day);
     // Years later, the holder logs in afresh.
     let biz = business.api().await;
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(true), j!("valid")));
-    app.move_to_day(last_day + chrono::Days::new(1));
+    app.move_to_day(last_day.succ());
     let biz = business.api().await;
     // Verification says expired at once, before the job has run …
     let v = json(app.get(&biz, &format!("/api/v1/licences/{identifier}/verification")).await).await;
     assert_eq!((v["valid"].clone(), v["status"].clone()), (j!(false), j!("expired")));
     assert_eq!(stored_status(&app, &identifier).await, "valid");
     // … and the job records it, with every other licence whose validity ended by then.
-    let ended = stored_ended_by(&app, &app.clock.today()).await;
+    let ended = stored_ended_by(&app, app.clock.today()).await;
     let n = tongban::app::licences::expire_due(&app.state.core, app.clock.today()).await.unwrap();
     assert_eq!(n as i64, ended);
     assert_eq!(stored_status(&app, &identifier).await, "expired");
@@ -873,10 +874,10 @@ async fn stored_status(app: &TestApp, identifier: &str) -> String {
 }
 
 /// How many valid or suspended licences had their last valid day before `today`.
-async fn stored_ended_by(app: &TestApp, today: &chrono::NaiveDate) -> i64 {
+async fn stored_ended_by(app: &TestApp, today: Day) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM licences WHERE status IN ('valid', 'suspended') AND valid_to < $1")
-        .bind(today.format("%Y-%m-%d").to_string())
+        .bind(today.to_string())
         .fetch_one(app.state.core.db.pool())
         .await
         .unwrap()

@@ -7,6 +7,7 @@
 use reqwest::{Client, StatusCode};
 use serde_json::Value;
 use tongban::app::paging::{Cursor, PageRequest};
+use tongban::domain::day::Day;
 
 use crate::builders::CaseState::{Accepted, Refused, Submitted, Suspended, Withdrawn};
 use crate::builders::{Account, Case, Item};
@@ -117,13 +118,13 @@ async fn set_due_day(app: &TestApp, case: &Case, day: Option<&str>) {
         .unwrap();
 }
 
-async fn due_day(app: &TestApp, case: &Case) -> chrono::NaiveDate {
+async fn due_day(app: &TestApp, case: &Case) -> Day {
     let day: String = sqlx::query_scalar("SELECT due_on FROM cases WHERE number = $1")
         .bind(&case.number)
         .fetch_one(app.state.core.db.pool())
         .await
         .unwrap();
-    chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap()
+    Day::parse(&day).unwrap()
 }
 
 #[tokio::test]
@@ -159,7 +160,7 @@ async fn cases_of_a_queue_page_by_cursor_once_each_in_page_order_with_undated_ca
     }
 
     // Past their due day the dated ones are overdue; that list pages the same way.
-    app.move_to_day(due_day(&app, &p1).await + chrono::Days::new(1));
+    app.move_to_day(due_day(&app, &p1).await.succ());
     let reviewer = reviewer.api().await;
     let overdue = number_of(&[&i1, &i2, &p1, &p2, &p3]);
     let path = "/api/v1/cases?queue=overdue";

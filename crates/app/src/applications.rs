@@ -10,8 +10,8 @@ use super::catalogue::{self, Guide};
 pub use super::materials::{MAX_SUBMISSION_BYTES, Upload, human_size};
 use super::materials::{attach_files, missing_materials, store_uploads};
 use super::{Actor, AppError, Core, FieldError, audit_in, authorize};
-use crate::clock::to_china;
 use tongban_domain::application::{self as rules, Status};
+use tongban_domain::day::Day;
 use tongban_domain::item::{ItemDefinition, Subject};
 use tongban_domain::permission::Permission;
 use tongban_store::applications::{self as store, NewApplication, Submission};
@@ -34,7 +34,7 @@ pub struct Input {
 pub struct Saved {
     pub number: String,
     pub status: String,
-    pub promised_deadline: Option<String>,
+    pub promised_deadline: Option<Day>,
 }
 
 fn serves(def: &ItemDefinition, kind: UserKind) -> bool {
@@ -249,18 +249,13 @@ async fn save_as(
     }
     let clean = core.cipher.encrypt(&Value::Object(validation.unwrap_or_default()).to_string());
     let snapshot = serde_json::json!({ "item_version": guide.version, "definition": guide.def }).to_string();
-    let today = to_china(now).date_naive();
-    let deadline = calendar
-        .clone()
-        .unwrap_or_default()
-        .add_working_days(today, guide.def.promised_days)
-        .format("%Y-%m-%d")
-        .to_string();
+    let deadline =
+        calendar.clone().unwrap_or_default().add_working_days(crate::clock::day_of(now), guide.def.promised_days);
     let submission = Submission {
         form_data: &clean,
         snapshot: &snapshot,
         idempotency_key: input.idempotency_key.as_deref(),
-        promised_deadline: &deadline,
+        promised_deadline: deadline,
         now,
     };
     match store::submit(&mut tx, draft.id, &submission).await {
@@ -324,7 +319,7 @@ pub(crate) async fn insert_with_fresh_number(
     form: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let today = to_china(now).date_naive();
+    let today = crate::clock::day_of(now);
     for _ in 0..5 {
         let number = rules::new_number(today, &mut rand::rng());
         let new = NewApplication {

@@ -11,7 +11,6 @@ use super::applications::{self, Input, Saved, insert_with_fresh_number};
 use super::catalogue::Guide;
 use super::materials::{attach_files, store_uploads};
 use super::{Actor, AppError, Core, FieldError, audit_in, authorize};
-use crate::clock::to_china;
 use tongban_domain::item::{CaseKind, FormSchema, ItemDefinition, Material, Sites};
 use tongban_domain::permission::Permission;
 use tongban_store::applications::{self as store, MaterialFile, Submission};
@@ -193,8 +192,7 @@ async fn submit_in_one_transaction(
     }
     let calendar = super::calendar::load(core).await?;
     let now = core.clock.now_ms();
-    let today = to_china(now).date_naive();
-    let deadline = calendar.add_working_days(today, b.combined.promised_days).format("%Y-%m-%d").to_string();
+    let deadline = calendar.add_working_days(crate::clock::day_of(now), b.combined.promised_days);
     let first = &b.guides[0];
     let form_data = &core.cipher.encrypt(form_data);
     let mut tx = core.db.begin().await?;
@@ -206,7 +204,7 @@ async fn submit_in_one_transaction(
         form_data,
         snapshot,
         idempotency_key: idempotency_key.as_deref(),
-        promised_deadline: &deadline,
+        promised_deadline: deadline,
         now,
     };
     match store::submit(&mut tx, row.id, &submission).await {

@@ -7,10 +7,9 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, NaiveDate};
-
 use super::{Actor, AppError, Core, Problems, audit_in, authorize};
 use tongban_domain::calendar::{BUILTIN_CSV, DayKind, NAME_MAX, WorkCalendar};
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission;
 use tongban_store::audit::Outcome;
 use tongban_store::catalogue::{self, CalendarDay};
@@ -52,8 +51,7 @@ pub async fn seed_builtin(core: &Core) -> Result<(), AppError> {
     let mut tx = core.db.begin().await?;
     let present: BTreeSet<i32> = catalogue::calendar_years(&mut tx).await?.into_iter().collect();
     for (day, kind, name) in rows.iter().filter(|(day, _, _)| !present.contains(&day.year())) {
-        catalogue::insert_calendar_day_if_missing(&mut tx, &day.format("%Y-%m-%d").to_string(), kind.name(), name)
-            .await?;
+        catalogue::insert_calendar_day_if_missing(&mut tx, *day, *kind, name).await?;
     }
     tx.commit().await?;
     core.calendar.invalidate();
@@ -71,10 +69,7 @@ pub async fn load_shared(core: &Core) -> Result<Arc<WorkCalendar>, AppError> {
         return Ok(calendar);
     }
     let days = catalogue::calendar_days(&mut *core.db.conn().await?).await?;
-    let calendar =
-        Arc::new(WorkCalendar::new(days.into_iter().filter_map(|(day, kind)| {
-            Some((NaiveDate::parse_from_str(&day, "%Y-%m-%d").ok()?, DayKind::parse(&kind)?))
-        })));
+    let calendar = Arc::new(WorkCalendar::new(days));
     core.calendar.put(Arc::clone(&calendar));
     Ok(calendar)
 }
@@ -95,10 +90,10 @@ pub async fn year(core: &Core, actor: &Actor, year: i32) -> Result<YearView, App
 }
 
 /// Adds a holiday or make-up working day, or changes a listed one.
-pub async fn save_day(core: &Core, actor: &Actor, day: &str, kind: &str, name: &str) -> Result<NaiveDate, AppError> {
+pub async fn save_day(core: &Core, actor: &Actor, day: &str, kind: &str, name: &str) -> Result<Day, AppError> {
     authorize(core, actor, Permission::CalendarEdit, "calendar").await?;
     let mut p = Problems::default();
-    let date = NaiveDate::parse_from_str(day.trim(), "%Y-%m-%d").ok().filter(|d| (2000..=2100).contains(&d.year()));
+    let date = Day::parse(day).filter(|d| (2000..=2100).contains(&d.year()));
     if date.is_none() {
         p.add("day", "invalid", "请填写日期，格式如 2027-01-01");
     }
@@ -114,11 +109,18 @@ pub async fn save_day(core: &Core, actor: &Actor, day: &str, kind: &str, name: &
     let (Some(date), Some(kind)) = (date, kind) else {
         return Err(AppError::Invalid(vec![]));
     };
-    let day = date.format("%Y-%m-%d").to_string();
     let mut tx = core.db.begin().await?;
-    catalogue::upsert_calendar_day(&mut tx, &day, kind.name(), name).await?;
-    audit_in(&mut tx, &core.clock, actor, "calendar.save", &day, Outcome::Success, &format!("{} {name}", kind.name()))
-        .await?;
+    catalogue::upsert_calendar_day(&mut tx, date, kind, name).await?;
+    audit_in(
+        &mut tx,
+        &core.clock,
+        actor,
+        "calendar.save",
+        &date.to_string(),
+        Outcome::Success,
+        &format!("{} {name}", kind.name()),
+    )
+    .await?;
     tx.commit().await?;
     core.calendar.invalidate();
     Ok(date)
@@ -127,11 +129,13 @@ pub async fn save_day(core: &Core, actor: &Actor, day: &str, kind: &str, name: &
 /// Removes a listed day; it then follows the weekday rule.
 pub async fn remove_day(core: &Core, actor: &Actor, day: &str) -> Result<(), AppError> {
     authorize(core, actor, Permission::CalendarEdit, "calendar").await?;
+    // A text that is no day names no listed day.
+    let day = Day::parse(day).ok_or(AppError::NotFound)?;
     let mut tx = core.db.begin().await?;
-    if !catalogue::delete_calendar_day(&mut tx, day.trim()).await? {
+    if !catalogue::delete_calendar_day(&mut tx, day).await? {
         return Err(AppError::NotFound);
     }
-    audit_in(&mut tx, &core.clock, actor, "calendar.remove", day.trim(), Outcome::Success, "").await?;
+    audit_in(&mut tx, &core.clock, actor, "calendar.remove", &day.to_string(), Outcome::Success, "").await?;
     tx.commit().await?;
     core.calendar.invalidate();
     Ok(())
@@ -171,7 +175,7 @@ pub async fn import_csv(core: &Core, actor: &Actor, bytes: &[u8], replace: bool)
         }
     }
     for (day, kind, name) in &rows {
-        catalogue::upsert_calendar_day(&mut tx, &day.format("%Y-%m-%d").to_string(), kind.name(), name).await?;
+        catalogue::upsert_calendar_day(&mut tx, *day, *kind, name).await?;
     }
     let years_text = years.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
     let detail = format!("{} 天，年份 {years_text}{}", rows.len(), if replace { "（替换）" } else { "" });
@@ -186,5 +190,5 @@ pub async fn export_csv(core: &Core, actor: &Actor, year: Option<i32>) -> Result
     authorize(core, actor, Permission::CalendarEdit, "calendar").await?;
     let prefix = year.map(|y| format!("{y:04}-")).unwrap_or_default();
     let days = catalogue::calendar_days_named(&mut *core.db.conn().await?, &prefix).await?;
-    Ok(WorkCalendar::to_csv(days.iter().map(|(d, k, n)| (d.as_str(), k.as_str(), n.as_str()))))
+    Ok(WorkCalendar::to_csv(days.iter().map(|(d, k, n)| (*d, k.name(), n.as_str()))))
 }

@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use super::search::{Index, normalise};
 use super::{Actor, AppError, Core, Problems, audit_in, authorize};
-use tongban_domain::item::{ItemDefinition, Sites, Subject};
+use tongban_domain::item::{ItemDefinition, ItemStatus, Sites, Subject};
 use tongban_domain::permission::Permission;
 use tongban_store::audit::Outcome;
 use tongban_store::catalogue::{self, ItemFacts, ItemRow};
@@ -24,7 +24,7 @@ pub struct Guide {
 
 impl Guide {
     pub fn is_suspended(&self) -> bool {
-        self.row.status == "suspended"
+        self.row.status == ItemStatus::Suspended
     }
 }
 
@@ -71,8 +71,8 @@ fn subjects_text(subjects: &[Subject]) -> String {
 pub async fn guide(core: &Core, code: &str) -> Result<Guide, AppError> {
     let mut conn = core.db.conn().await?;
     let row = catalogue::item_by_code(&mut conn, code).await?.ok_or(AppError::NotFound)?;
-    let version = match (row.status.as_str(), row.published_version) {
-        ("published" | "suspended", Some(v)) => v,
+    let version = match (row.status, row.published_version) {
+        (ItemStatus::Published | ItemStatus::Suspended, Some(v)) => v,
         _ => return Err(AppError::NotFound),
     };
     let (json, _) = catalogue::version(&mut conn, row.id, version).await?.ok_or(AppError::NotFound)?;
@@ -110,9 +110,11 @@ pub async fn publish_in(
     let now = clock.now_ms();
     let existing = catalogue::item_by_code(tx, &def.code).await?;
     let (item_id, version) = match existing {
-        Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再发布".into())),
+        Some(row) if row.status == ItemStatus::Cancelled => {
+            return Err(AppError::Conflict("该事项已取消，不能再发布".into()));
+        }
         Some(row) => (row.id, row.latest_version + 1),
-        None => (catalogue::insert_item(tx, &def.code, department.id, "draft", &facts, now).await?, 1),
+        None => (catalogue::insert_item(tx, &def.code, department.id, ItemStatus::Draft, &facts, now).await?, 1),
     };
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     catalogue::insert_version(tx, item_id, version, &json, &actor.username, now).await?;
@@ -211,10 +213,10 @@ pub async fn suspend(core: &Core, actor: &Actor, code: &str, reason: &str) -> Re
     }
     let mut tx = core.db.begin().await?;
     let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
-    if row.status != "published" {
+    if row.status != ItemStatus::Published {
         return Err(AppError::Conflict("只有已发布的事项可以暂停".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "suspended", reason, core.clock.now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, ItemStatus::Suspended, reason, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
     audit_in(&mut tx, &core.clock, actor, "item.suspend", code, Outcome::Success, reason).await?;
     tx.commit().await?;
@@ -226,10 +228,10 @@ pub async fn resume(core: &Core, actor: &Actor, code: &str) -> Result<(), AppErr
     authorize(core, actor, Permission::CatalogEdit, code).await?;
     let mut tx = core.db.begin().await?;
     let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
-    if row.status != "suspended" {
+    if row.status != ItemStatus::Suspended {
         return Err(AppError::Conflict("只有暂停中的事项可以恢复".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "published", "", core.clock.now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, ItemStatus::Published, "", core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
     audit_in(&mut tx, &core.clock, actor, "item.resume", code, Outcome::Success, "").await?;
     tx.commit().await?;
@@ -247,7 +249,9 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
     let now = core.clock.now_ms();
     let json = serde_json::to_string(def).map_err(|e| AppError::Internal(e.into()))?;
     let version = match catalogue::item_by_code(&mut tx, &def.code).await? {
-        Some(row) if row.status == "cancelled" => return Err(AppError::Conflict("该事项已取消，不能再修改".into())),
+        Some(row) if row.status == ItemStatus::Cancelled => {
+            return Err(AppError::Conflict("该事项已取消，不能再修改".into()));
+        }
         Some(row) if Some(row.latest_version) != row.published_version => {
             catalogue::update_version(&mut tx, row.id, row.latest_version, &json, &actor.username, now).await?;
             catalogue::set_draft_facts(&mut tx, row.id, department.id, &facts, now).await?;
@@ -258,7 +262,7 @@ pub async fn save_draft(core: &Core, actor: &Actor, def: &ItemDefinition) -> Res
             row.latest_version + 1
         }
         None => {
-            let id = catalogue::insert_item(&mut tx, &def.code, department.id, "draft", &facts, now).await?;
+            let id = catalogue::insert_item(&mut tx, &def.code, department.id, ItemStatus::Draft, &facts, now).await?;
             catalogue::insert_version(&mut tx, id, 1, &json, &actor.username, now).await?;
             1
         }
@@ -277,7 +281,7 @@ pub async fn publish_latest(core: &Core, actor: &Actor, code: &str) -> Result<i6
     if Some(row.latest_version) == row.published_version {
         return Err(AppError::Conflict("没有待发布的修改".into()));
     }
-    if row.status == "cancelled" {
+    if row.status == ItemStatus::Cancelled {
         return Err(AppError::Conflict("该事项已取消，不能发布".into()));
     }
     let (json, _) = catalogue::version(&mut tx, row.id, row.latest_version).await?.ok_or(AppError::NotFound)?;
@@ -404,10 +408,10 @@ pub async fn cancel(core: &Core, actor: &Actor, code: &str, reason: &str) -> Res
     }
     let mut tx = core.db.begin().await?;
     let row = catalogue::item_by_code(&mut tx, code).await?.ok_or(AppError::NotFound)?;
-    if row.status == "cancelled" {
+    if row.status == ItemStatus::Cancelled {
         return Err(AppError::Conflict("该事项已取消".into()));
     }
-    catalogue::set_status(&mut tx, row.id, "cancelled", reason, core.clock.now_ms()).await?;
+    catalogue::set_status(&mut tx, row.id, ItemStatus::Cancelled, reason, core.clock.now_ms()).await?;
     catalogue::bump_revision(&mut tx).await?;
     audit_in(&mut tx, &core.clock, actor, "item.cancel", code, Outcome::Success, reason).await?;
     tx.commit().await?;

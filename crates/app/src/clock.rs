@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
+use tongban_domain::day::Day;
 
 /// Where "now" comes from. Cloning shares the source: a test and the server it started see the
 /// same time.
@@ -37,8 +38,8 @@ impl Clock {
     }
 
     /// Today's date in China.
-    pub fn today(&self) -> NaiveDate {
-        to_china(self.now_ms()).date_naive()
+    pub fn today(&self) -> Day {
+        day_of(self.now_ms())
     }
 }
 
@@ -80,8 +81,8 @@ impl TestClock {
     }
 
     /// Today's date in China, on this clock.
-    pub fn today(&self) -> NaiveDate {
-        to_china(self.now_ms()).date_naive()
+    pub fn today(&self) -> Day {
+        day_of(self.now_ms())
     }
 
     /// Moves the time forward by `by`.
@@ -111,6 +112,20 @@ pub fn to_china(ms: i64) -> DateTime<FixedOffset> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default().with_timezone(&china())
 }
 
+/// The date in China at `ms`.
+pub fn day_of(ms: i64) -> Day {
+    Day::from_naive(to_china(ms).date_naive()).unwrap_or(Day::MIN)
+}
+
+/// The instant `hour`:00 China time on `day` (for tests and jobs that move to a given day).
+pub fn at_hour(day: Day, hour: u32) -> i64 {
+    day.naive()
+        .and_hms_opt(hour.min(23), 0, 0)
+        .and_then(|t| t.and_local_timezone(china()).single())
+        .map(|t| t.timestamp_millis())
+        .unwrap_or_default()
+}
+
 /// RFC 3339 with the +08:00 offset, as the API conventions require.
 pub fn rfc3339(ms: i64) -> String {
     to_china(ms).to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
@@ -129,6 +144,8 @@ pub fn hour_minute(ms: i64) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use tongban_domain::day::Day;
+
     #[test]
     fn shows_china_time() {
         // 2026-11-26T01:30:00Z
@@ -144,7 +161,7 @@ mod tests {
         t.advance(std::time::Duration::from_secs(16 * 3600));
         assert_eq!(clock.now_ms(), 1_795_656_600_000 + 16 * 3_600_000);
         // 2026-11-26T17:30Z is already the 27th in China.
-        assert_eq!(clock.today(), chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        assert_eq!(clock.today(), Day::from_ymd(2026, 11, 27).unwrap());
         t.set(0);
         assert_eq!(clock.now().timestamp_millis(), 0);
     }

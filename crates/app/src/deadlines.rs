@@ -19,11 +19,11 @@ pub const SCAN_SECONDS: i64 = 600;
 /// Cases looked at per scan and level; the next scan takes the rest.
 const SCAN_LIMIT: i64 = 2_000;
 
-/// One warning to give: the case and its level (`yellow`, `red`).
+/// One warning to give: the case and its level (`yellow`, `red` in the stored payload).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WarningPayload {
     pub case: String,
-    pub level: String,
+    pub level: Warning,
 }
 
 /// Queues a warning for every running case due within the yellow window or past due.
@@ -44,16 +44,13 @@ impl JobKind for Scan {
         Box::pin(async move {
             let calendar = super::calendar::load(core).await?;
             let today = core.clock.today();
-            let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
             let until = calendar.add_working_days(today, super::cases::YELLOW_DAYS);
-            let listings = [
-                ("red", Listing::Overdue { today: day(today) }),
-                ("yellow", Listing::DueSoon { today: day(today), until: day(until) }),
-            ];
+            let listings =
+                [(Warning::Red, Listing::Overdue { today }), (Warning::Yellow, Listing::DueSoon { today, until })];
             for (level, listing) in listings {
                 for case in store::list(tx, Scope::All, &listing, &Start::Offset(0), SCAN_LIMIT).await? {
-                    let payload = WarningPayload { case: case.number.clone(), level: level.into() };
-                    let key = format!("deadline:{}:{level}:{}", case.number, day(today));
+                    let payload = WarningPayload { case: case.number.clone(), level };
+                    let key = format!("deadline:{}:{}:{}", case.number, level.name(), today);
                     enqueue::<Warn>(tx, core, &payload, core.clock.now_ms(), Some(&key)).await?;
                 }
             }
@@ -81,16 +78,16 @@ impl JobKind for Warn {
             let Some(case) = store::by_number(tx, &p.case).await? else { return Ok(()) };
             let calendar = super::calendar::load(core).await?;
             let level = super::cases::warning_of(&case, core.clock.today(), &calendar);
-            let due = case.due_on.clone().unwrap_or_default();
-            let (title, body) = match (level, p.level.as_str()) {
-                (Warning::Red, "red") => (
+            let due = case.due_on.map(|d| d.to_string()).unwrap_or_default();
+            let (title, body) = match (level, p.level) {
+                (Warning::Red, Warning::Red) => (
                     format!("超期督办：{}", case.item_name),
                     format!(
                         "办件 {}（{}）已超过办理期限 {due}，请立即处理并说明原因",
                         case.number, case.applicant_name
                     ),
                 ),
-                (Warning::Yellow, "yellow") => (
+                (Warning::Yellow, Warning::Yellow) => (
                     format!("即将超期：{}", case.item_name),
                     format!("办件 {}（{}）将于 {due} 到期，请抓紧办理", case.number, case.applicant_name),
                 ),

@@ -6,7 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::{Actor, AppError, Core, authorize};
-use tongban_domain::item::{FieldType, ItemDefinition, Sites};
+use tongban_domain::item::{FieldType, ItemDefinition, ItemStatus, Sites};
+use tongban_domain::org::SiteKind;
 use tongban_domain::permission::Permission;
 use tongban_store::{audit, catalogue, org, roles, users};
 
@@ -116,7 +117,7 @@ pub async fn hall(core: &Core, actor: &Actor) -> Result<Hall, AppError> {
                 Sites::All(_) => true,
                 Sites::Listed(codes) => codes.contains(&site.code),
             };
-            if row.serves_persons() && row.status == "published" && (def.citywide || here) {
+            if row.serves_persons() && row.status == ItemStatus::Published && (def.citywide || here) {
                 intake_items.push((row.code, row.name, row.department.name));
             }
         }
@@ -149,19 +150,14 @@ pub async fn dashboard(core: &Core, actor: &Actor) -> Result<Figures, AppError> 
     let counts = users::count_by_kind(&mut conn).await?;
     let count = |k: &str| counts.iter().find(|(kind, _)| kind == k).map_or(0, |(_, n)| *n);
     let sites = org::list_sites(&mut conn).await?;
-    let midnight = crate::clock::to_china(core.clock.now_ms())
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .and_then(|d| d.and_local_timezone(crate::clock::china()).single())
-        .map(|d| d.timestamp_millis())
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("midnight")))?;
+    let midnight = crate::clock::at_hour(core.clock.today(), 0);
     Ok(Figures {
         persons: count("person"),
         organisations: count("organisation"),
         staff: count("staff"),
         departments: org::list_departments(&mut conn).await?.len(),
-        district_centers: sites.iter().filter(|s| s.kind == "district_center").count(),
-        community_centers: sites.iter().filter(|s| s.kind == "community_center").count(),
+        district_centers: sites.iter().filter(|s| s.kind == SiteKind::DistrictCenter).count(),
+        community_centers: sites.iter().filter(|s| s.kind == SiteKind::CommunityCenter).count(),
         windows: org::count_windows(&mut conn).await?,
         logins_today: audit::count_action_since(&mut conn, "auth.login", midnight).await?,
     })

@@ -75,9 +75,9 @@ use super::reference::NUMBER_CHARS;
 
 /// A public application number: `SQ` + the date + 6 random characters (no 0/O/1/I, easy to
 /// read out over the phone). Never a database id, and not guessable from another number.
-pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
+pub fn new_number(date: crate::day::Day, rng: &mut impl Rng) -> String {
     let suffix: String = (0..6).map(|_| NUMBER_CHARS[rng.random_range(0..NUMBER_CHARS.len())] as char).collect();
-    format!("SQ{}{}", date.format("%Y%m%d"), suffix)
+    format!("SQ{}{}", date.compact(), suffix)
 }
 
 /// True when `s` has the shape of an application number (cheap check before a lookup).
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn numbers_have_the_documented_shape() {
         let mut rng = rand::rng();
-        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap_or_default();
+        let date = crate::day::Day::from_ymd(2026, 11, 26).unwrap_or(crate::day::Day::MIN);
         for _ in 0..100 {
             let n = new_number(date, &mut rng);
             assert!(looks_like_number(&n), "{n}");

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::Weekday;
+
+use crate::day::Day;
 
 /// What a listed date is; unlisted dates follow the weekday rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,11 +18,17 @@ pub enum DayKind {
 }
 
 impl DayKind {
+    pub const ALL: [DayKind; 2] = [DayKind::Holiday, DayKind::MakeupWorkday];
+
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "holiday" => Some(DayKind::Holiday),
-            "makeup_workday" => Some(DayKind::MakeupWorkday),
-            _ => None,
+        Self::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// What the administrators' page shows.
+    pub fn label(self) -> &'static str {
+        match self {
+            DayKind::Holiday => "放假",
+            DayKind::MakeupWorkday => "调休上班",
         }
     }
 
@@ -32,9 +40,11 @@ impl DayKind {
     }
 }
 
+crate::impl_code!(DayKind, "日历日类型");
+
 #[derive(Debug, Clone, Default)]
 pub struct WorkCalendar {
-    days: BTreeMap<NaiveDate, DayKind>,
+    days: BTreeMap<Day, DayKind>,
 }
 
 /// Longest name of a listed day (元旦, 春节, 国庆节…).
@@ -44,14 +54,14 @@ pub const NAME_MAX: usize = 20;
 pub const BUILTIN_CSV: &str = include_str!("../../../seed/work-calendar-cn-2025-2026.csv");
 
 impl WorkCalendar {
-    pub fn new(days: impl IntoIterator<Item = (NaiveDate, DayKind)>) -> Self {
+    pub fn new(days: impl IntoIterator<Item = (Day, DayKind)>) -> Self {
         Self { days: days.into_iter().collect() }
     }
 
     /// Parses `date,kind,name` lines (with a header). Returns the rows, or a message naming each
     /// bad line (a bad date or kind, a name over 20 characters, a date listed twice).
-    pub fn parse_csv(text: &str) -> Result<Vec<(NaiveDate, DayKind, String)>, Vec<String>> {
-        let mut rows: Vec<(NaiveDate, DayKind, String)> = Vec::new();
+    pub fn parse_csv(text: &str) -> Result<Vec<(Day, DayKind, String)>, Vec<String>> {
+        let mut rows: Vec<(Day, DayKind, String)> = Vec::new();
         let mut first_line = BTreeMap::new();
         let mut bad = Vec::new();
         for (i, line) in text.trim_start_matches('\u{feff}').lines().enumerate().skip(1) {
@@ -65,7 +75,7 @@ impl WorkCalendar {
                 bad.push(format!("第 {n} 行格式不正确，应为“日期,类型,名称”"));
                 continue;
             };
-            let Ok(date) = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") else {
+            let Some(date) = Day::parse(date) else {
                 bad.push(format!("第 {n} 行日期不正确，应为 YYYY-MM-DD"));
                 continue;
             };
@@ -88,7 +98,7 @@ impl WorkCalendar {
     }
 
     /// The exchange format `parse_csv` reads.
-    pub fn to_csv<'a>(days: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>) -> String {
+    pub fn to_csv<'a>(days: impl IntoIterator<Item = (Day, &'a str, &'a str)>) -> String {
         let mut out = String::from("date,kind,name\n");
         for (day, kind, name) in days {
             out.push_str(&format!("{day},{kind},{name}\n"));
@@ -100,7 +110,7 @@ impl WorkCalendar {
         Self::new(Self::parse_csv(BUILTIN_CSV).unwrap_or_default().into_iter().map(|(d, k, _)| (d, k)))
     }
 
-    pub fn is_working_day(&self, date: NaiveDate) -> bool {
+    pub fn is_working_day(&self, date: Day) -> bool {
         match self.days.get(&date) {
             Some(DayKind::Holiday) => false,
             Some(DayKind::MakeupWorkday) => true,
@@ -109,11 +119,14 @@ impl WorkCalendar {
     }
 
     /// The `n`-th working day after `start` (`start` itself is not counted); `start` for n = 0.
-    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> NaiveDate {
+    pub fn add_working_days(&self, start: Day, n: u32) -> Day {
         let mut date = start;
         let mut left = n;
         while left > 0 {
-            date = date.checked_add_days(Days::new(1)).unwrap_or(date);
+            if date == Day::MAX {
+                break;
+            }
+            date = date.succ();
             if self.is_working_day(date) {
                 left -= 1;
             }
@@ -122,8 +135,8 @@ impl WorkCalendar {
     }
 
     /// Working days strictly after `from` up to and including `to` (0 when `to` ≤ `from`).
-    pub fn working_days_between(&self, from: NaiveDate, to: NaiveDate) -> u32 {
-        from.iter_days().skip(1).take_while(|d| *d <= to).filter(|d| self.is_working_day(*d)).count() as u32
+    pub fn working_days_between(&self, from: Day, to: Day) -> u32 {
+        from.following().take_while(|d| *d <= to).filter(|d| self.is_working_day(*d)).count() as u32
     }
 }
 
@@ -131,8 +144,8 @@ impl WorkCalendar {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    fn d(s: &str) -> Day {
+        Day::parse(s).unwrap_or(Day::MIN)
     }
 
     #[test]
@@ -186,9 +199,7 @@ mod tests {
     #[test]
     fn the_exported_csv_reads_back() {
         let rows = WorkCalendar::parse_csv(BUILTIN_CSV).unwrap_or_default();
-        let days: Vec<(String, &str, &str)> =
-            rows.iter().map(|(d, k, n)| (d.format("%Y-%m-%d").to_string(), k.name(), n.as_str())).collect();
-        let csv = WorkCalendar::to_csv(days.iter().map(|(d, k, n)| (d.as_str(), *k, *n)));
+        let csv = WorkCalendar::to_csv(rows.iter().map(|(d, k, n)| (*d, k.name(), n.as_str())));
         assert_eq!(WorkCalendar::parse_csv(&csv).unwrap_or_default(), rows);
     }
 }

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use super::reference::NUMBER_CHARS;
 
 /// A case number: `BJ` + the submission date + 6 random characters. Never a database id.
-pub fn new_number(date: chrono::NaiveDate, rng: &mut impl Rng) -> String {
+pub fn new_number(date: crate::day::Day, rng: &mut impl Rng) -> String {
     let suffix: String = (0..6).map(|_| NUMBER_CHARS[rng.random_range(0..NUMBER_CHARS.len())] as char).collect();
-    format!("BJ{}{}", date.format("%Y%m%d"), suffix)
+    format!("BJ{}{}", date.compact(), suffix)
 }
 
 /// True when `s` has the shape of a case number (cheap check before a lookup).
@@ -52,7 +52,7 @@ mod tests {
 
     #[test]
     fn numbers_have_their_shape() {
-        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap_or_default();
+        let day = crate::day::Day::from_ymd(2026, 11, 30).unwrap_or(crate::day::Day::MIN);
         let n = new_number(day, &mut rand::rng());
         assert!(looks_like_number(&n), "{n}");
         assert!(n.starts_with("BJ20261130"));

@@ -26,6 +26,48 @@ impl Subject {
     }
 }
 
+/// Where an item is in the catalogue: a draft until first published; suspended (暂停办理) items
+/// keep their guide but take no applications; cancelled (取消) items are kept for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Draft,
+    Published,
+    Suspended,
+    Cancelled,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 4] =
+        [ItemStatus::Draft, ItemStatus::Published, ItemStatus::Suspended, ItemStatus::Cancelled];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemStatus::Draft => "draft",
+            ItemStatus::Published => "published",
+            ItemStatus::Suspended => "suspended",
+            ItemStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemStatus::Draft => "草稿",
+            ItemStatus::Published => "已发布",
+            ItemStatus::Suspended => "暂停办理",
+            ItemStatus::Cancelled => "已取消",
+        }
+    }
+
+    /// Whether the public sees the item's guide (a suspended item says why it takes no
+    /// applications).
+    pub fn is_listed(self) -> bool {
+        matches!(self, ItemStatus::Published | ItemStatus::Suspended)
+    }
+}
+
+crate::impl_code!(ItemStatus, "事项状态");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseKind {
@@ -386,8 +428,8 @@ fn check_value(
             serde_json::Number::from_f64(n).map(Value::Number).ok_or_else(|| format!("{label}应为数字"))?
         }
         FieldType::Date => {
-            chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| format!("{label}格式应为 2026-01-31"))?;
-            Value::String(text)
+            let day = crate::day::Day::parse_loose(&text).ok_or_else(|| format!("{label}格式应为 2026-01-31"))?;
+            Value::String(day.to_string())
         }
         FieldType::Select => {
             if !options.contains(&text) {

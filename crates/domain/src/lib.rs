@@ -3,10 +3,13 @@
 pub mod application;
 pub mod calendar;
 pub mod case;
+pub mod code;
+pub mod day;
 pub mod identity;
 pub mod item;
 pub mod licence;
 pub mod mask;
+pub mod org;
 pub mod password;
 pub mod permission;
 pub mod reference;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate};
+use crate::day::Day;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -243,6 +243,8 @@ impl LicenceStatus {
     }
 }
 
+crate::impl_code!(LicenceStatus, "证照状态");
+
 /// How long licences of a type are valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Validity {
@@ -277,14 +279,14 @@ impl Validity {
     }
 
     /// The last valid day for a licence valid from `from`: N years later, the day before.
-    pub fn until(self, from: NaiveDate) -> Option<NaiveDate> {
+    pub fn until(self, from: Day) -> Option<Day> {
         match self {
             Validity::Permanent => None,
             Validity::Years(n) => {
-                let year = from.year() + n as i32;
-                let same_day = NaiveDate::from_ymd_opt(year, from.month(), from.day())
-                    .or_else(|| NaiveDate::from_ymd_opt(year, from.month(), 28))?;
-                same_day.pred_opt()
+                let year = from.year().checked_add(i32::try_from(n).ok()?)?;
+                let same_day = Day::from_ymd(year, from.month(), from.day_of_month())
+                    .or_else(|| Day::from_ymd(year, from.month(), 28))?;
+                Some(same_day.minus_days(1))
             }
         }
     }
@@ -555,7 +557,7 @@ mod tests {
 
     #[test]
     fn validity_rules() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let d = |s: &str| Day::parse(s).unwrap();
         assert_eq!(Validity::parse("permanent"), Some(Validity::Permanent));
         assert_eq!(Validity::parse("years:5"), Some(Validity::Years(5)));
         assert_eq!(Validity::parse("years:0"), None);

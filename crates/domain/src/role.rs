@@ -38,6 +38,8 @@ impl DataScope {
     }
 }
 
+crate::impl_code!(DataScope, "数据范围");
+
 /// A role shipped with the platform. Their permission sets are code, kept in step with the
 /// database at every start, so a permission added by a later release reaches them.
 pub struct BuiltinRole {

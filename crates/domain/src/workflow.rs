@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::FieldError;
+use super::day::Day;
 use super::permission::Permission;
 
 /// What an action does to the legal clock.
@@ -256,23 +257,17 @@ impl Workflow {
 /// The legal clock of a case, in working days on the work calendar.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LegalClock {
-    pub started_on: Option<chrono::NaiveDate>,
-    pub paused_since: Option<chrono::NaiveDate>,
+    pub started_on: Option<Day>,
+    pub paused_since: Option<Day>,
     /// Working days spent paused so far (they never count against the limit).
     pub paused_days: u32,
     pub extended_days: u32,
-    pub stopped_on: Option<chrono::NaiveDate>,
+    pub stopped_on: Option<Day>,
 }
 
 impl LegalClock {
     /// Applies an action's clock effect on `today`.
-    pub fn apply(
-        &mut self,
-        op: ClockOp,
-        today: chrono::NaiveDate,
-        extension_days: u32,
-        calendar: &super::calendar::WorkCalendar,
-    ) {
+    pub fn apply(&mut self, op: ClockOp, today: Day, extension_days: u32, calendar: &super::calendar::WorkCalendar) {
         match op {
             ClockOp::Keep => {}
             ClockOp::Start => {
@@ -308,12 +303,7 @@ impl LegalClock {
 
     /// The deadline for a limit of `days` working days, or `None` before the clock starts.
     /// While paused, the days from the pause on do not count: the deadline moves with today.
-    pub fn deadline(
-        &self,
-        days: u32,
-        today: chrono::NaiveDate,
-        calendar: &super::calendar::WorkCalendar,
-    ) -> Option<chrono::NaiveDate> {
+    pub fn deadline(&self, days: u32, today: Day, calendar: &super::calendar::WorkCalendar) -> Option<Day> {
         let start = self.started_on?;
         let running_pause = match self.paused_since {
             Some(since) => calendar.working_days_between(since, today),
@@ -323,7 +313,7 @@ impl LegalClock {
     }
 
     /// Working days the clock has run (excluding pauses) up to `today`.
-    pub fn used(&self, today: chrono::NaiveDate, calendar: &super::calendar::WorkCalendar) -> u32 {
+    pub fn used(&self, today: Day, calendar: &super::calendar::WorkCalendar) -> u32 {
         let Some(start) = self.started_on else { return 0 };
         let end = self.stopped_on.unwrap_or(today);
         let paused_now = match self.paused_since {
@@ -344,12 +334,22 @@ pub enum Warning {
     Red,
 }
 
-pub fn warning(
-    deadline: chrono::NaiveDate,
-    today: chrono::NaiveDate,
-    yellow_days: u32,
-    calendar: &super::calendar::WorkCalendar,
-) -> Warning {
+impl Warning {
+    pub const ALL: [Warning; 3] = [Warning::None, Warning::Yellow, Warning::Red];
+
+    /// The spelling of the JSON and the deadline jobs' payloads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Warning::None => "none",
+            Warning::Yellow => "yellow",
+            Warning::Red => "red",
+        }
+    }
+}
+
+crate::impl_code!(Warning, "预警等级");
+
+pub fn warning(deadline: Day, today: Day, yellow_days: u32, calendar: &super::calendar::WorkCalendar) -> Warning {
     if today > deadline {
         Warning::Red
     } else if calendar.working_days_between(today, deadline) <= yellow_days {
@@ -363,7 +363,6 @@ pub fn warning(
 mod tests {
     use super::*;
     use crate::calendar::WorkCalendar;
-    use chrono::NaiveDate;
     use proptest::prelude::*;
 
     fn shipped() -> Vec<Workflow> {
@@ -374,8 +373,8 @@ mod tests {
         shipped().remove(0)
     }
 
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    fn d(s: &str) -> Day {
+        Day::parse(s).unwrap_or(Day::MIN)
     }
 
     #[test]
@@ -485,7 +484,7 @@ mod tests {
             let mut paused = 0;
             let mut running = true;
             for g in gaps {
-                let next = day + chrono::Days::new(u64::from(g));
+                let next = day.plus_days(u64::from(g));
                 if !running {
                     paused += cal.working_days_between(day, next);
                 }
@@ -493,7 +492,7 @@ mod tests {
                 running = !running;
                 day = next;
             }
-            let end = day + chrono::Days::new(3);
+            let end = day.plus_days(3);
             if !running {
                 paused += cal.working_days_between(day, end);
             }

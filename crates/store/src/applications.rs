@@ -16,7 +16,7 @@ pub struct ApplicationRow {
     pub form_data: String,
     pub snapshot: Option<String>,
     pub channel: String,
-    pub promised_deadline: Option<String>,
+    pub promised_deadline: Option<tongban_domain::day::Day>,
     pub submitted_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -170,7 +170,7 @@ pub struct Submission<'a> {
     pub form_data: &'a str,
     pub snapshot: &'a str,
     pub idempotency_key: Option<&'a str>,
-    pub promised_deadline: &'a str,
+    pub promised_deadline: tongban_domain::day::Day,
     pub now: i64,
 }
 
@@ -185,7 +185,7 @@ pub async fn submit(c: &mut AnyConnection, id: i64, s: &Submission<'_>) -> sqlx:
     .bind(s.form_data)
     .bind(s.snapshot)
     .bind(s.idempotency_key)
-    .bind(s.promised_deadline)
+    .bind(s.promised_deadline.to_string())
     .bind(s.now)
     .execute(c)
     .await?
@@ -326,7 +326,7 @@ fn from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<ApplicationRow> {
         form_data: r.try_get("form_data")?,
         snapshot: r.try_get("snapshot")?,
         channel: r.try_get("channel")?,
-        promised_deadline: r.try_get("promised_deadline")?,
+        promised_deadline: crate::day_opt(r, "promised_deadline")?,
         submitted_at: r.try_get("submitted_at")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,

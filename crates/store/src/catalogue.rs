@@ -3,6 +3,10 @@
 
 use sqlx::{AnyConnection, Row};
 
+use tongban_domain::calendar::DayKind;
+use tongban_domain::day::Day;
+use tongban_domain::item::ItemStatus;
+
 use super::flag;
 use super::org::Department;
 
@@ -12,7 +16,7 @@ pub struct ItemRow {
     pub id: i64,
     pub code: String,
     pub department: Department,
-    pub status: String,
+    pub status: ItemStatus,
     pub status_reason: String,
     pub published_version: Option<i64>,
     pub latest_version: i64,
@@ -66,7 +70,7 @@ pub async fn insert_item(
     c: &mut AnyConnection,
     code: &str,
     department_id: i64,
-    status: &str,
+    status: ItemStatus,
     facts: &ItemFacts<'_>,
     now: i64,
 ) -> sqlx::Result<i64> {
@@ -77,7 +81,7 @@ pub async fn insert_item(
     )
     .bind(code)
     .bind(department_id)
-    .bind(status)
+    .bind(status.name())
     .bind(facts.name)
     .bind(facts.item_type)
     .bind(facts.subjects)
@@ -150,10 +154,16 @@ pub async fn publish_version(
     Ok(())
 }
 
-pub async fn set_status(c: &mut AnyConnection, item_id: i64, status: &str, reason: &str, now: i64) -> sqlx::Result<()> {
+pub async fn set_status(
+    c: &mut AnyConnection,
+    item_id: i64,
+    status: ItemStatus,
+    reason: &str,
+    now: i64,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE items SET status = $2, status_reason = $3, updated_at = $4 WHERE id = $1")
         .bind(item_id)
-        .bind(status)
+        .bind(status.name())
         .bind(reason)
         .bind(now)
         .execute(c)
@@ -333,26 +343,26 @@ pub async fn synonyms(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String
 /// Adds a calendar day unless that day is listed already.
 pub async fn insert_calendar_day_if_missing(
     c: &mut AnyConnection,
-    day: &str,
-    kind: &str,
+    day: Day,
+    kind: DayKind,
     name: &str,
 ) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO work_calendar (day, kind, name) VALUES ($1, $2, $3) ON CONFLICT (day) DO NOTHING")
-        .bind(day)
-        .bind(kind)
+        .bind(day.to_string())
+        .bind(kind.name())
         .bind(name)
         .execute(c)
         .await?;
     Ok(())
 }
 
-pub async fn calendar_days(c: &mut AnyConnection) -> sqlx::Result<Vec<(String, String)>> {
+pub async fn calendar_days(c: &mut AnyConnection) -> sqlx::Result<Vec<(Day, DayKind)>> {
     let rows = sqlx::query("SELECT day, kind FROM work_calendar ORDER BY day").fetch_all(c).await?;
-    rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?))).collect()
+    rows.iter().map(|r| Ok((crate::day(r, "day")?, crate::code(r, "kind")?))).collect()
 }
 
-/// A listed calendar day: `(day, kind, name)`, the day as `YYYY-MM-DD`.
-pub type CalendarDay = (String, String, String);
+/// A listed calendar day: `(day, kind, name)`.
+pub type CalendarDay = (Day, DayKind, String);
 
 /// The listed days whose date starts with `prefix` (`"2026-"` for a year, `""` for all), in order.
 pub async fn calendar_days_named(c: &mut AnyConnection, prefix: &str) -> sqlx::Result<Vec<CalendarDay>> {
@@ -360,7 +370,7 @@ pub async fn calendar_days_named(c: &mut AnyConnection, prefix: &str) -> sqlx::R
         .bind(format!("{prefix}%"))
         .fetch_all(c)
         .await?;
-    rows.iter().map(|r| Ok((r.try_get("day")?, r.try_get("kind")?, r.try_get("name")?))).collect()
+    rows.iter().map(|r| Ok((crate::day(r, "day")?, crate::code(r, "kind")?, r.try_get("name")?))).collect()
 }
 
 /// The years that have at least one listed day, ascending.
@@ -370,13 +380,13 @@ pub async fn calendar_years(c: &mut AnyConnection) -> sqlx::Result<Vec<i32>> {
 }
 
 /// Adds a listed day or changes its kind and name.
-pub async fn upsert_calendar_day(c: &mut AnyConnection, day: &str, kind: &str, name: &str) -> sqlx::Result<()> {
+pub async fn upsert_calendar_day(c: &mut AnyConnection, day: Day, kind: DayKind, name: &str) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO work_calendar (day, kind, name) VALUES ($1, $2, $3) \
          ON CONFLICT (day) DO UPDATE SET kind = excluded.kind, name = excluded.name",
     )
-    .bind(day)
-    .bind(kind)
+    .bind(day.to_string())
+    .bind(kind.name())
     .bind(name)
     .execute(c)
     .await?;
@@ -384,8 +394,8 @@ pub async fn upsert_calendar_day(c: &mut AnyConnection, day: &str, kind: &str, n
 }
 
 /// Removes a listed day (it then follows the weekday rule); `false` when it was not listed.
-pub async fn delete_calendar_day(c: &mut AnyConnection, day: &str) -> sqlx::Result<bool> {
-    let done = sqlx::query("DELETE FROM work_calendar WHERE day = $1").bind(day).execute(c).await?;
+pub async fn delete_calendar_day(c: &mut AnyConnection, day: Day) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM work_calendar WHERE day = $1").bind(day.to_string()).execute(c).await?;
     Ok(done.rows_affected() == 1)
 }
 
@@ -401,7 +411,7 @@ fn item_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<ItemRow> {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         department: Department { id: r.try_get("d_id")?, code: r.try_get("d_code")?, name: r.try_get("d_name")? },
-        status: r.try_get("status")?,
+        status: crate::code(r, "status")?,
         status_reason: r.try_get("status_reason")?,
         published_version: r.try_get("published_version")?,
         latest_version: r.try_get("latest_version")?,

@@ -25,6 +25,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, AssertSqlSafe, Executor, Row, SqlSafeStr};
 
 pub use sqlx::any::AnyRow;
+use tongban_domain::day::Day;
 
 /// A write transaction on either backend. On SQLite it also holds this process's writer turn
 /// (see [`Db::begin`]) until it is committed or dropped; it derefs to the connection.
@@ -303,6 +304,33 @@ pub fn flag(row: &AnyRow, column: &str) -> sqlx::Result<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
+/// A `YYYY-MM-DD` column as a [`Day`]; any other text is a decoding error naming the column.
+pub fn day(row: &AnyRow, column: &str) -> sqlx::Result<Day> {
+    let text: String = row.try_get(column)?;
+    parse_day(column, &text)
+}
+
+/// A column holding one name of a closed set (a status, a kind); another spelling is a decode
+/// error naming the column, never a silent default.
+pub fn code<T: tongban_domain::code::Code>(row: &AnyRow, column: &str) -> sqlx::Result<T> {
+    let text: String = row.try_get(column)?;
+    tongban_domain::code::parse(&text)
+        .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) })
+}
+
+/// A nullable `YYYY-MM-DD` column.
+pub fn day_opt(row: &AnyRow, column: &str) -> sqlx::Result<Option<Day>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| parse_day(column, &t)).transpose()
+}
+
+fn parse_day(column: &str, text: &str) -> sqlx::Result<Day> {
+    Day::parse(text).ok_or_else(|| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(tongban_domain::day::NotADay),
+    })
+}
+
 /// True when the error is a unique-constraint violation (mapped to a field error by callers).
 pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| d.is_unique_violation())
@@ -310,6 +338,58 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use tongban_domain::code::Code;
+
+    /// The names a column's `CHECK (column IN (...))` allows in the latest `CREATE TABLE` of
+    /// `table` among the migrations of one backend (2 = SQLite, 3 = PostgreSQL).
+    fn allowed(backend: usize, table: &str, column: &str) -> Vec<String> {
+        let create = format!("CREATE TABLE {table} (");
+        let check = format!("CHECK ({column} IN (");
+        let body = super::MIGRATIONS
+            .iter()
+            .filter_map(|m| {
+                let sql = if backend == 2 { m.2 } else { m.3 };
+                let start = sql.rfind(&create)?;
+                let rest = &sql[start..];
+                Some(rest[..rest.find("\n);").unwrap_or(rest.len())].to_owned())
+            })
+            .next_back()
+            .unwrap_or_default();
+        let Some(at) = body.find(&check) else { return Vec::new() };
+        let list = &body[at + check.len()..];
+        let list = &list[..list.find(')').unwrap_or(0)];
+        let mut names: Vec<String> = list.split(',').map(|n| n.trim().trim_matches('\'').to_owned()).collect();
+        names.sort();
+        names
+    }
+
+    fn spelled<T: Code>() -> Vec<String> {
+        let mut names: Vec<String> = T::ALL.iter().map(|c| c.name().to_owned()).collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn each_stored_set_allows_in_the_database_exactly_what_its_enum_spells() {
+        use tongban_domain::{
+            calendar::DayKind, item::ItemStatus, licence::LicenceStatus, org::SiteKind, role::DataScope,
+        };
+        let columns: [(&str, &str, Vec<String>); 7] = [
+            ("licences", "status", spelled::<LicenceStatus>()),
+            ("items", "status", spelled::<ItemStatus>()),
+            ("work_calendar", "kind", spelled::<DayKind>()),
+            ("sites", "kind", spelled::<SiteKind>()),
+            ("users", "kind", spelled::<super::users::UserKind>()),
+            ("roles", "scope", spelled::<DataScope>()),
+            ("user_roles", "scope", spelled::<DataScope>()),
+        ];
+        for (table, column, names) in columns {
+            for backend in [2, 3] {
+                assert_eq!(allowed(backend, table, column), names, "{table}.{column} (backend {backend})");
+            }
+        }
+    }
+
     #[test]
     fn every_migration_exists_for_both_backends() {
         for (version, name, sqlite, postgres) in super::MIGRATIONS {

@@ -1,6 +1,7 @@
 //! Departments, sites (service halls) and their windows.
 
 use sqlx::{AnyConnection, Row};
+use tongban_domain::org::SiteKind;
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Department {
@@ -14,14 +15,14 @@ pub struct Site {
     pub id: i64,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    pub kind: SiteKind,
     pub subdistrict: String,
     pub address: String,
 }
 
 impl Site {
     pub fn kind_label(&self) -> &'static str {
-        if self.kind == "district_center" { "区级中心" } else { "社区事务受理服务中心" }
+        self.kind.label()
     }
 }
 
@@ -90,7 +91,7 @@ pub async fn insert_site(
     c: &mut AnyConnection,
     code: &str,
     name: &str,
-    kind: &str,
+    kind: SiteKind,
     subdistrict: &str,
     address: &str,
     sort: i64,
@@ -100,7 +101,7 @@ pub async fn insert_site(
     )
     .bind(code)
     .bind(name)
-    .bind(kind)
+    .bind(kind.name())
     .bind(subdistrict)
     .bind(address)
     .bind(sort)
@@ -128,7 +129,7 @@ fn site_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<Site> {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         name: r.try_get("name")?,
-        kind: r.try_get("kind")?,
+        kind: crate::code(r, "kind")?,
         subdistrict: r.try_get("subdistrict")?,
         address: r.try_get("address")?,
     })

@@ -14,6 +14,8 @@ pub enum UserKind {
 }
 
 impl UserKind {
+    pub const ALL: [UserKind; 3] = [UserKind::Staff, UserKind::Person, UserKind::Organisation];
+
     pub fn name(self) -> &'static str {
         match self {
             UserKind::Staff => "staff",
@@ -31,9 +33,11 @@ impl UserKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [UserKind::Staff, UserKind::Person, UserKind::Organisation].into_iter().find(|k| k.name() == s)
+        Self::ALL.into_iter().find(|k| k.name() == s)
     }
 }
+
+tongban_domain::impl_code!(UserKind, "账号类型");
 
 /// An account as stored, with its department and site.
 #[derive(Debug, Clone)]
@@ -313,7 +317,6 @@ pub async fn set_disabled(c: &mut AnyConnection, id: i64, disabled: bool, now: i
 }
 
 fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
-    let kind: String = r.try_get("kind")?;
     let department = match r.try_get::<Option<i64>, _>("d_id")? {
         Some(id) => Some(Department { id, code: r.try_get("d_code")?, name: r.try_get("d_name")? }),
         None => None,
@@ -323,7 +326,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
             id,
             code: r.try_get("s_code")?,
             name: r.try_get("s_name")?,
-            kind: r.try_get("s_kind")?,
+            kind: crate::code(r, "s_kind")?,
             subdistrict: r.try_get("s_subdistrict")?,
             address: r.try_get("s_address")?,
         }),
@@ -333,7 +336,7 @@ fn user_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<User> {
         id: r.try_get("id")?,
         username: r.try_get("username")?,
         display_name: r.try_get("display_name")?,
-        kind: UserKind::parse(&kind).ok_or_else(|| sqlx::Error::Decode(format!("unknown user kind {kind}").into()))?,
+        kind: crate::code(r, "kind")?,
         department,
         site,
         password_hash: r.try_get("password_hash")?,

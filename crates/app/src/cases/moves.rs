@@ -2,12 +2,9 @@
 
 use tracing::instrument;
 
-use super::shared::{
-    ActionInput, action_def, case_in_scope, clock_of, day, in_scope, parse_day, record_event, schedule, scope_for,
-};
+use super::shared::{ActionInput, action_def, case_in_scope, clock_of, in_scope, record_event, schedule, scope_for};
 use super::view::definition_for;
 use crate::application_view as applications;
-use crate::clock::to_china;
 use crate::{Actor, AppError, Core, Problems, audit_in, authorize, workflows};
 use tongban_domain::calendar::WorkCalendar;
 use tongban_domain::case::{Delivery, NoticeItem};
@@ -123,7 +120,7 @@ pub async fn move_in(
     let (notice, delivery) = check_requirements(tx, case, def, input, item.as_ref()).await?;
 
     let now = core.clock.now_ms();
-    let today = to_china(now).date_naive();
+    let today = crate::clock::day_of(now);
     let mut clock = clock_of(case);
     clock.apply(def.clock, today, wf.extension_days, calendar);
     let to = def.target(&case.status).to_owned();
@@ -133,7 +130,7 @@ pub async fn move_in(
         &clock,
         (&case.legal_days, &case.promised_days),
         to != case.status || def.clock == ClockOp::Resume,
-        case.due_on.as_deref().and_then(parse_day),
+        case.due_on,
         today,
         calendar,
     );
@@ -146,16 +143,15 @@ pub async fn move_in(
         "resubmit" => "[]".to_owned(),
         _ => case.notice.clone(),
     };
-    let (promised, legal, due) = (s.promised.map(day), s.legal.map(day), s.due_on.map(day));
     let concluded_at = case.concluded_at.or((!s.active).then_some(now));
     let m = store::Move {
         status: &to,
         queue: &queue,
         active: s.active,
         clock: &clock_json,
-        promised_deadline: promised.as_deref(),
-        legal_deadline: legal.as_deref(),
-        due_on: due.as_deref(),
+        promised_deadline: s.promised,
+        legal_deadline: s.legal,
+        due_on: s.due_on,
         notice: &core.cipher.encrypt(&notice_json),
         concluded_at,
         now,

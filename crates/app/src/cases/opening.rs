@@ -1,7 +1,6 @@
 //! Opening the cases of a submitted application: one case per item, on the item's workflow version, with its legal and promised deadlines.
 
-use super::shared::{day, record_event, schedule};
-use crate::clock::to_china;
+use super::shared::{record_event, schedule};
 use crate::{AppError, Core, workflows};
 use tongban_domain::calendar::WorkCalendar;
 use tongban_domain::case::{self as rules};
@@ -29,7 +28,7 @@ pub async fn open_in(
     o: &Opening<'_>,
     calendar: &WorkCalendar,
 ) -> Result<Vec<String>, AppError> {
-    let today = to_china(o.now).date_naive();
+    let today = crate::clock::day_of(o.now);
     let mut numbers = Vec::new();
     for (item_id, department_id, def) in &o.items {
         let (version, wf) = workflows::latest(tx, core, def.workflow_code()).await?;
@@ -46,7 +45,6 @@ pub async fn open_in(
         );
         let queue = wf.state(&wf.initial).map_or("intake", |s| s.queue.as_str());
         let clock_json = serde_json::to_string(&clock).map_err(|e| AppError::Internal(e.into()))?;
-        let due = s.due_on.map(day);
         let mut opened = None;
         for _ in 0..5 {
             let number = rules::new_number(today, &mut rand::rng());
@@ -64,7 +62,7 @@ pub async fn open_in(
                 clock: &clock_json,
                 legal_days: i64::from(def.legal_days),
                 promised_days: i64::from(def.promised_days),
-                due_on: due.as_deref(),
+                due_on: s.due_on,
                 now: o.now,
             };
             let mut sp = sqlx::Connection::begin(&mut *tx).await?;

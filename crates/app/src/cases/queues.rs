@@ -1,10 +1,9 @@
 //! The workbench's queues and lists, scoped to the actor's department or site.
 
-use chrono::{Datelike, NaiveDate};
-
-use super::shared::{day as day_text, parse_day, scope_required, soon_until};
+use super::shared::{scope_required, soon_until};
 use crate::paging::{Cursor, Page, PageRequest, invalid_cursor};
 use crate::{Actor, AppError, Core, FieldError, authorize};
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission;
 use tongban_domain::workflow::QUEUES;
 use tongban_store::cases::{self as store, CaseRow, Listing, Start};
@@ -39,8 +38,7 @@ pub async fn queues(core: &Core, actor: &Actor) -> Result<Vec<QueueCount>, AppEr
     let today = core.clock.today();
     let mut conn = core.db.conn().await?;
     let counts = store::counts(&mut conn, scope).await?;
-    let (soon, overdue) =
-        store::due_counts(&mut conn, scope, &day_text(today), &day_text(soon_until(today, &calendar))).await?;
+    let (soon, overdue) = store::due_counts(&mut conn, scope, today, soon_until(today, &calendar)).await?;
     let mine = store::count_assigned(&mut conn, scope, actor.user_id).await?;
     Ok(OFFICE_QUEUES
         .iter()
@@ -86,7 +84,7 @@ pub async fn list_with_counts(
 
 /// Where a case stands in its list, as a cursor: its due day (as a day number) and id.
 fn cursor_of(row: &CaseRow) -> Cursor {
-    let day = row.due_on.as_deref().and_then(parse_day).map(|d| i64::from(d.num_days_from_ce()));
+    let day = row.due_on.map(|d| i64::from(d.days_from_ce()));
     Cursor::after_pair(day, row.id)
 }
 
@@ -96,16 +94,9 @@ fn start_of(request: &PageRequest) -> Result<Start, AppError> {
         return Ok(Start::Offset(request.offset()));
     };
     let (day, id) = cursor.pair()?;
-    // A day of the calendar the columns hold (`YYYY-MM-DD`), or none.
+    // A day of the calendar (years 1 to 9999, what the columns can hold), or none.
     let due_on = match day {
-        Some(n) => Some(
-            i32::try_from(n)
-                .ok()
-                .and_then(NaiveDate::from_num_days_from_ce_opt)
-                .filter(|d| (1..=9999).contains(&d.year()))
-                .map(day_text)
-                .ok_or_else(invalid_cursor)?,
-        ),
+        Some(n) => Some(i32::try_from(n).ok().and_then(Day::from_days_from_ce).ok_or_else(invalid_cursor)?),
         None => None,
     };
     Ok(Start::After { due_on, id })
@@ -125,8 +116,8 @@ pub(super) async fn list_in(
     let today = core.clock.today();
     let calendar = crate::calendar::load(core).await?;
     let listing = match queue {
-        "due_soon" => Listing::DueSoon { today: day_text(today), until: day_text(soon_until(today, &calendar)) },
-        "overdue" => Listing::Overdue { today: day_text(today) },
+        "due_soon" => Listing::DueSoon { today, until: soon_until(today, &calendar) },
+        "overdue" => Listing::Overdue { today },
         "mine" => Listing::Assigned(actor.user_id),
         "concluded" => Listing::Concluded,
         q if QUEUES.iter().any(|(k, _)| *k == q) => Listing::Queue(q.to_owned()),
@@ -144,8 +135,7 @@ pub(super) async fn list_in(
     let total = match (known_total, &listing) {
         (Some(n), _) => n,
         (None, Listing::DueSoon { .. } | Listing::Overdue { .. }) => {
-            let (soon, overdue) =
-                store::due_counts(&mut conn, scope, &day_text(today), &day_text(soon_until(today, &calendar))).await?;
+            let (soon, overdue) = store::due_counts(&mut conn, scope, today, soon_until(today, &calendar)).await?;
             if queue == "due_soon" { soon } else { overdue }
         }
         (None, Listing::Assigned(user)) => store::count_assigned(&mut conn, scope, *user).await?,

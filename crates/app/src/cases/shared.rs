@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
 
 use crate::{Actor, AppError, Core, FieldError, authorize};
 use tongban_domain::calendar::WorkCalendar;
 use tongban_domain::case::{self as rules, Delivery, NoticeItem};
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission;
 use tongban_domain::role::DataScope;
 use tongban_domain::workflow::{ActionDef, LegalClock, Warning, Workflow, warning};
@@ -59,22 +59,14 @@ pub(super) fn in_scope(scope: Option<Scope>, case: &CaseRow) -> bool {
     }
 }
 
-pub(super) fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-pub(super) fn parse_day(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
 /// Deadlines and the due date of a case in a state with a clock, as of `today`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
-    pub promised: Option<NaiveDate>,
-    pub legal: Option<NaiveDate>,
+    pub promised: Option<Day>,
+    pub legal: Option<Day>,
     /// What the queues sort and warn by: the promised deadline while the clock runs, the
     /// acceptance limit before it starts, nothing while paused or concluded.
-    pub due_on: Option<NaiveDate>,
+    pub due_on: Option<Day>,
     pub active: bool,
 }
 
@@ -86,8 +78,8 @@ pub(super) fn schedule(
     clock: &LegalClock,
     case: (&i64, &i64),
     entered_today: bool,
-    previous_due: Option<NaiveDate>,
-    today: NaiveDate,
+    previous_due: Option<Day>,
+    today: Day,
     calendar: &WorkCalendar,
 ) -> Schedule {
     let (legal_days, promised_days) = (u32::try_from(*case.0).unwrap_or(0), u32::try_from(*case.1).unwrap_or(0));
@@ -111,8 +103,8 @@ pub(super) fn schedule(
 }
 
 /// The warning of a case today.
-pub fn warning_of(case: &CaseRow, today: NaiveDate, calendar: &WorkCalendar) -> Warning {
-    match case.due_on.as_deref().and_then(parse_day) {
+pub fn warning_of(case: &CaseRow, today: Day, calendar: &WorkCalendar) -> Warning {
+    match case.due_on {
         Some(due) if case.active => warning(due, today, YELLOW_DAYS, calendar),
         _ => Warning::None,
     }
@@ -169,7 +161,7 @@ pub(super) fn scope_required(actor: &Actor) -> Result<Scope, AppError> {
     scope_for(actor, Permission::OfficeView).ok_or(AppError::Forbidden)
 }
 
-pub(super) fn soon_until(today: NaiveDate, calendar: &WorkCalendar) -> NaiveDate {
+pub(super) fn soon_until(today: Day, calendar: &WorkCalendar) -> Day {
     calendar.add_working_days(today, YELLOW_DAYS)
 }
 

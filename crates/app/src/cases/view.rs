@@ -4,9 +4,7 @@ use std::sync::Arc;
 
 use tracing::instrument;
 
-use super::shared::{
-    Schedule, case_in_scope, clock_of, in_scope, notice_of, parse_day, schedule, scope_for, warning_of,
-};
+use super::shared::{Schedule, case_in_scope, clock_of, in_scope, notice_of, schedule, scope_for, warning_of};
 use crate::application_view as applications;
 use crate::{Actor, AppError, Core, audit_in, authorize, workflows};
 use tongban_domain::case::NoticeItem;
@@ -133,7 +131,7 @@ pub(super) async fn view_full(core: &Core, actor: &Actor, number: &str) -> Resul
         &clock_of(&row),
         (&row.legal_days, &row.promised_days),
         false,
-        row.due_on.as_deref().and_then(parse_day),
+        row.due_on,
         today,
         &calendar,
     );

@@ -1,10 +1,10 @@
 //! Expiry: licences past their validity are marked expired by an hourly job (the status shown
 //! is already "expired" before it runs; see `effective_status`).
 
-use chrono::NaiveDate;
 use sqlx::AnyConnection;
+use tongban_domain::day::Day;
 
-use super::{store, ymd};
+use super::store;
 use crate::jobs::{BoxFuture, JobKind, Periodic};
 use crate::{Actor, AppError, Core, audit_in};
 use tongban_store::audit::Outcome;
@@ -12,7 +12,7 @@ use tongban_store::jobs::Job;
 
 /// Marks every licence whose validity ended before `today` as expired (`tongban licence expire`;
 /// the hourly job runs [`expire_due_in`]); returns how many changed. One audit record names them all.
-pub async fn expire_due(core: &Core, today: NaiveDate) -> Result<usize, AppError> {
+pub async fn expire_due(core: &Core, today: Day) -> Result<usize, AppError> {
     let mut tx = core.db.begin().await?;
     let n = expire_due_in(&mut tx, &core.clock, today).await?;
     tx.commit().await?;
@@ -23,9 +23,9 @@ pub async fn expire_due(core: &Core, today: NaiveDate) -> Result<usize, AppError
 pub async fn expire_due_in(
     tx: &mut sqlx::AnyConnection,
     clock: &crate::clock::Clock,
-    today: NaiveDate,
+    today: Day,
 ) -> Result<usize, AppError> {
-    let expired = store::expire_due(tx, &ymd(today), clock.now_ms()).await?;
+    let expired = store::expire_due(tx, today, clock.now_ms()).await?;
     if !expired.is_empty() {
         let system = Actor { username: "system".into(), ip: "job".into(), ..Actor::console() };
         let detail = expired.join(",");

@@ -2,13 +2,13 @@
 //! row by row, then signed and stored in one transaction.
 
 use std::collections::HashMap;
+use tongban_domain::day::Day;
 
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
 use tracing::instrument;
 
 use super::issuing::{Draft, Holder, sign_and_insert};
-use super::{TypeView, parse_date, store};
+use super::{TypeView, store};
 use crate::{Actor, AppError, Core, FieldError, audit_in, authorize};
 use tongban_domain::licence as rules;
 use tongban_domain::permission::Permission;
@@ -34,9 +34,9 @@ struct ImportRow {
     holder: Holder,
     face: Map<String, Value>,
     number: Option<String>,
-    issued_on: NaiveDate,
-    valid_from: NaiveDate,
-    valid_to: Option<NaiveDate>,
+    issued_on: Day,
+    valid_from: Day,
+    valid_to: Option<Day>,
 }
 
 /// Columns of the historical licence import (历史证照归集). Face fields are columns named
@@ -91,12 +91,12 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
                 "credit_code"
             }
         };
-        let date = |k: &str, label: &str, problems: &mut Vec<String>| -> Option<NaiveDate> {
+        let date = |k: &str, label: &str, problems: &mut Vec<String>| -> Option<Day> {
             let v = get(k);
             if v.is_empty() {
                 return None;
             }
-            let d = parse_date(&v);
+            let d = Day::parse(&v);
             if d.is_none() {
                 problems.push(format!("{label}“{v}”应为日期，格式 2020-01-31"));
             }
@@ -175,7 +175,15 @@ pub async fn import(core: &Core, actor: &Actor, bytes: &[u8]) -> Result<Imported
     }
     let now = core.clock.now_ms();
     for id in expired {
-        store::set_status(&mut tx, id, "valid", "expired", "有效期届满（归集时已过期）", now).await?;
+        store::set_status(
+            &mut tx,
+            id,
+            rules::LicenceStatus::Valid,
+            rules::LicenceStatus::Expired,
+            "有效期届满（归集时已过期）",
+            now,
+        )
+        .await?;
     }
     let detail = format!("归集历史证照 {} 张", drafts.len());
     audit_in(&mut tx, &core.clock, actor, "licence.import", "licences", Outcome::Success, &detail).await?;

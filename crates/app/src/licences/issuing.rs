@@ -3,11 +3,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
+use tongban_domain::day::Day;
 use tracing::instrument;
 
-use super::{TypeView, store, type_by_code, ymd};
+use super::{TypeView, store, type_by_code};
 use crate::{Actor, AppError, Core, FieldError, audit_in, authorize};
 use tongban_domain::licence::{self as rules, LicenceIdentifier, Metadata};
 use tongban_domain::permission::Permission;
@@ -74,9 +74,9 @@ pub(super) struct Draft<'a> {
     pub(super) number: Option<String>,
     pub(super) related_item: Option<&'a str>,
     pub(super) case_number: Option<&'a str>,
-    pub(super) issued_on: NaiveDate,
-    pub(super) valid_from: NaiveDate,
-    pub(super) valid_to: Option<NaiveDate>,
+    pub(super) issued_on: Day,
+    pub(super) valid_from: Day,
+    pub(super) valid_to: Option<Day>,
     /// The serial and version for a change (变更); a fresh serial and version 1 otherwise.
     pub(super) serial_version: Option<(String, u32)>,
 }
@@ -94,17 +94,17 @@ pub(super) async fn sign_and_insert(
     let (serial, version) = d.serial_version.clone().unwrap_or_else(|| (rules::random_serial(&mut rand::rng()), 1));
     let identifier = LicenceIdentifier::new(&ty.catalog_code, issuer_code, &serial, version)
         .map_err(|e| AppError::Internal(anyhow::anyhow!("building an identifier: {e}")))?;
-    let number = d.number.clone().unwrap_or_else(|| format!("{}{}", d.issued_on.format("%Y"), serial));
+    let number = d.number.clone().unwrap_or_else(|| format!("{}{}", d.issued_on.year(), serial));
     let metadata = Metadata {
         identifier: identifier.to_string(),
         type_code: ty.catalog_code.clone(),
         type_name: ty.name.clone(),
         number: number.clone(),
-        issued_on: ymd(d.issued_on),
+        issued_on: d.issued_on.to_string(),
         issuer_name: ty.department.name.clone(),
         issuer_code: issuer_code.to_owned(),
-        valid_from: ymd(d.valid_from),
-        valid_to: d.valid_to.map(ymd),
+        valid_from: d.valid_from.to_string(),
+        valid_to: d.valid_to.map(|d| d.to_string()),
         holder_name: d.holder.name.clone(),
         holder_code: d.holder.code.clone(),
         holder_code_type: d.holder.code_type.to_owned(),
@@ -115,7 +115,6 @@ pub(super) async fn sign_and_insert(
     let (key_id, signature) = core.licence_keys.sign(payload.as_bytes())?;
     // The face holds the holder's name and numbers: sealed like the signed payload.
     let face_json = core.cipher.encrypt(&Value::Object(d.face.clone()).to_string());
-    let valid_to = d.valid_to.map(ymd);
     let new = NewLicence {
         identifier: &metadata.identifier,
         serial: &serial,
@@ -134,9 +133,9 @@ pub(super) async fn sign_and_insert(
         payload_enc: &core.cipher.encrypt(&payload),
         signature: &STANDARD.encode(&signature),
         key_id: &key_id,
-        issued_on: &metadata.issued_on,
-        valid_from: &metadata.valid_from,
-        valid_to: valid_to.as_deref(),
+        issued_on: d.issued_on,
+        valid_from: d.valid_from,
+        valid_to: d.valid_to,
         now: core.clock.now_ms(),
     };
     let id = store::insert(tx, &new).await?;
@@ -175,7 +174,7 @@ pub struct CaseIssue<'a> {
     pub form_data: &'a Map<String, Value>,
     /// Fields the approver filled in; they take precedence over the form data.
     pub extra_fields: &'a Map<String, Value>,
-    pub today: NaiveDate,
+    pub today: Day,
 }
 
 /// Issues the licence for an approved case inside the caller's transaction, so that the
@@ -219,7 +218,7 @@ pub struct HandIssue {
     pub holder: String,
     pub face: Map<String, Value>,
     /// Defaults to today.
-    pub valid_from: Option<NaiveDate>,
+    pub valid_from: Option<Day>,
 }
 
 #[instrument(skip_all, fields(licence_type = %req.licence_type))]

@@ -6,7 +6,7 @@ use tracing::instrument;
 
 use super::issuing::{Draft, Holder, Issued, face_from, sign_and_insert};
 use super::verification::{Verification, parse_identifier, verification_of};
-use super::{effective_status, parse_date, store, type_by_code, ymd};
+use super::{effective_status, store, type_by_code};
 use crate::{Actor, AppError, Core, FieldError, audit_in, authorize};
 use tongban_domain::licence::LicenceStatus;
 use tongban_domain::permission::Permission;
@@ -92,12 +92,12 @@ pub async fn change_status(
     if reason.chars().count() > 500 {
         return Err(AppError::Invalid(vec![FieldError::new("reason", "too_long", "原因不能超过 500 字")]));
     }
-    let current = effective_status(&row, &ymd(core.clock.today()));
+    let current = effective_status(&row, core.clock.today());
     let target = action.target();
     if !current.can_become(target) {
         return Err(AppError::Conflict(format!("证照当前状态为「{}」，不能{}", current.label(), action.label())));
     }
-    if !store::set_status(&mut tx, row.id, &row.status, target.name(), reason, core.clock.now_ms()).await? {
+    if !store::set_status(&mut tx, row.id, row.status, target, reason, core.clock.now_ms()).await? {
         return Err(AppError::Conflict("证照状态已变化，请刷新后重试".into()));
     }
     audit_in(&mut tx, &core.clock, actor, action.action(), &row.identifier, Outcome::Success, reason).await?;
@@ -125,7 +125,7 @@ pub async fn change(
     }
     let mut tx = core.db.begin().await?;
     let row = store::by_identifier(&mut tx, &id.to_string()).await?.ok_or(AppError::NotFound)?;
-    if effective_status(&row, &ymd(core.clock.today())) != LicenceStatus::Valid {
+    if effective_status(&row, core.clock.today()) != LicenceStatus::Valid {
         return Err(AppError::Conflict("只有有效的证照可以变更".into()));
     }
     let ty = type_by_code(&mut tx, &row.type_code).await?;
@@ -139,7 +139,7 @@ pub async fn change(
         code_type: if row.holder_code_type == "id_number" { "id_number" } else { "credit_code" },
     };
     let today = core.clock.today();
-    let valid_from = parse_date(&row.valid_from).unwrap_or(today);
+    let valid_from = row.valid_from;
     let draft = Draft {
         ty: &ty,
         holder: &holder,
@@ -149,11 +149,11 @@ pub async fn change(
         case_number: row.case_number.as_deref(),
         issued_on: today,
         valid_from,
-        valid_to: row.valid_to.as_deref().and_then(parse_date),
+        valid_to: row.valid_to,
         serial_version: Some((row.serial.clone(), next.version())),
     };
     let now = core.clock.now_ms();
-    if !store::set_status(&mut tx, row.id, "valid", "superseded", reason, now).await? {
+    if !store::set_status(&mut tx, row.id, LicenceStatus::Valid, LicenceStatus::Superseded, reason, now).await? {
         return Err(AppError::Conflict("证照状态已变化，请刷新后重试".into()));
     }
     let (_, issued) = sign_and_insert(&mut tx, core, &draft).await?;

@@ -18,9 +18,8 @@
 //! - `sharing`: API clients of other departments' systems, their queries and use records;
 //! - `staff`: the licence lists and views of issuing departments and administrators.
 
-use chrono::NaiveDate;
-
 use crate::{AppError, Core};
+use tongban_domain::day::Day;
 use tongban_domain::licence::{FaceField, LicenceStatus, Validity};
 use tongban_store::licences::{self as store, LicenceRow, LicenceType};
 use tongban_store::org::{self, Department};
@@ -52,10 +51,6 @@ pub use verification::{
 };
 pub use wallet::{MyLicence, grant, my_licence, use_log, wallet, wallet_page};
 
-fn ymd(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
 /// A licence type with its face schema and validity parsed.
 #[derive(Debug, Clone)]
 pub struct TypeView {
@@ -85,16 +80,11 @@ async fn type_by_code(c: &mut sqlx::AnyConnection, code: &str) -> Result<TypeVie
 
 /// The effective status on `today`: a valid licence past its last day is expired even before
 /// the expiry job has run.
-fn effective_status(row: &LicenceRow, today: &str) -> LicenceStatus {
-    let stored = LicenceStatus::parse(&row.status).unwrap_or(LicenceStatus::Suspended);
-    match (&stored, &row.valid_to) {
-        (LicenceStatus::Valid | LicenceStatus::Suspended, Some(to)) if to.as_str() < today => LicenceStatus::Expired,
-        _ => stored,
+fn effective_status(row: &LicenceRow, today: Day) -> LicenceStatus {
+    match (row.status, row.valid_to) {
+        (LicenceStatus::Valid | LicenceStatus::Suspended, Some(to)) if to < today => LicenceStatus::Expired,
+        (stored, _) => stored,
     }
-}
-
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
 }
 
 /// Departments, for the grant form.

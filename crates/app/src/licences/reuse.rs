@@ -4,7 +4,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use super::{effective_status, store, ymd};
+use super::{effective_status, store};
 use crate::{Actor, AppError, Core, FieldError, Problems, audit_in};
 use tongban_domain::item::ItemDefinition;
 use tongban_domain::licence::{LicenceIdentifier, LicenceStatus};
@@ -20,11 +20,11 @@ pub async fn usable_for(
     def: &ItemDefinition,
 ) -> Result<Vec<(String, Vec<LicenceRow>)>, AppError> {
     let mut conn = core.db.conn().await?;
-    let today = ymd(core.clock.today());
+    let today = core.clock.today();
     let mut out = Vec::new();
     for m in &def.materials {
         if let Some(t) = &m.licence_type {
-            let held = store::valid_of_holder_and_type(&mut conn, actor.user_id, t, &today).await?;
+            let held = store::valid_of_holder_and_type(&mut conn, actor.user_id, t, today).await?;
             if !held.is_empty() {
                 out.push((m.code.clone(), held));
             }
@@ -46,7 +46,7 @@ pub async fn pick_in(
     picks: &[(String, String)],
 ) -> Result<(Vec<String>, Vec<FieldError>), AppError> {
     let mut problems = Problems::default();
-    let today = ymd(clock.today());
+    let today = clock.today();
     let now = clock.now_ms();
     for (code, raw) in picks {
         let field = format!("material:{code}");
@@ -65,7 +65,7 @@ pub async fn pick_in(
         let usable = row.filter(|r| {
             r.holder_user_id == Some(actor.user_id)
                 && Some(&r.type_code) == material.licence_type.as_ref()
-                && effective_status(r, &today) == LicenceStatus::Valid
+                && effective_status(r, today) == LicenceStatus::Valid
         });
         match usable {
             Some(r) => store::pick_for_material(tx, application_id, code, r.id, now).await?,
@@ -130,11 +130,11 @@ pub struct UsedLicence {
 /// today and signature.
 pub async fn used_in_application(core: &Core, application_id: i64) -> Result<Vec<UsedLicence>, AppError> {
     let picked = store::picked_in_application(&mut *core.db.conn().await?, application_id).await?;
-    let today = ymd(core.clock.today());
+    let today = core.clock.today();
     Ok(picked
         .into_iter()
         .map(|(material_code, row)| {
-            let status = effective_status(&row, &today);
+            let status = effective_status(&row, today);
             let signature_valid = match (core.cipher.decrypt(&row.payload_enc), STANDARD.decode(&row.signature)) {
                 (Ok(payload), Ok(der)) => core.licence_keys.verify(&row.key_id, payload.as_bytes(), &der),
                 _ => false,

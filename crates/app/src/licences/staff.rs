@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::verification::{Verification, parse_identifier, verification_of};
-use super::{TypeView, effective_status, store, type_by_code, ymd};
+use super::{TypeView, effective_status, store, type_by_code};
 use crate::{Actor, AppError, Core, authorize};
 use tongban_domain::licence::LicenceStatus;
 use tongban_domain::permission::Permission;
@@ -22,12 +22,12 @@ pub async fn list_for_staff(
         f.issuer_id = Some(actor.department.as_ref().map_or(-1, |d| d.id));
     }
     let (total, rows) = store::list(&mut *core.db.conn().await?, &f).await?;
-    let today = ymd(core.clock.today());
+    let today = core.clock.today();
     Ok((
         total,
         rows.into_iter()
             .map(|r| {
-                let s = effective_status(&r, &today);
+                let s = effective_status(&r, today);
                 (r, s)
             })
             .collect(),

@@ -4,8 +4,9 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use tongban_domain::day::Day;
 
-use super::{effective_status, store, ymd};
+use super::{effective_status, store};
 use crate::{Actor, AppError, Core, FieldError, audit_in, authorize};
 use tongban_domain::licence::{self as rules, IdentifierError, LicenceIdentifier, LicenceStatus};
 use tongban_domain::mask;
@@ -25,9 +26,9 @@ pub struct Verification {
     /// `张*，3101**********123X`
     pub holder: String,
     pub issuer: String,
-    pub issued_on: String,
-    pub valid_from: String,
-    pub expires_on: Option<String>,
+    pub issued_on: Day,
+    pub valid_from: Day,
+    pub expires_on: Option<Day>,
     pub version: i64,
     /// The newer version that replaced this one, if any.
     pub superseded_by: Option<String>,
@@ -56,8 +57,8 @@ pub(super) async fn verification_of(
     c: &mut sqlx::AnyConnection,
     row: &LicenceRow,
 ) -> Result<Verification, AppError> {
-    let today = ymd(core.clock.today());
-    let status = effective_status(row, &today);
+    let today = core.clock.today();
+    let status = effective_status(row, today);
     let superseded_by = if status == LicenceStatus::Superseded {
         let ty = store::type_by_code(c, &row.type_code).await?;
         match ty {
@@ -76,9 +77,9 @@ pub(super) async fn verification_of(
         number: row.number.clone(),
         holder: masked_holder(core, row),
         issuer: row.issuer.name.clone(),
-        issued_on: row.issued_on.clone(),
-        valid_from: row.valid_from.clone(),
-        expires_on: row.valid_to.clone(),
+        issued_on: row.issued_on,
+        valid_from: row.valid_from,
+        expires_on: row.valid_to,
         version: row.version,
         superseded_by,
     })
@@ -180,7 +181,7 @@ pub async fn verify_document(core: &Core, doc: &Value) -> Result<DocumentCheck, 
     };
     let mut conn = core.db.conn().await?;
     let row = store::by_identifier(&mut conn, &identifier).await?;
-    let status = row.as_ref().map(|r| effective_status(r, &ymd(core.clock.today())));
+    let status = row.as_ref().map(|r| effective_status(r, core.clock.today()));
     Ok(DocumentCheck {
         signature_valid: true,
         valid: status == Some(LicenceStatus::Valid),

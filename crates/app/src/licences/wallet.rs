@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::verification::{Verification, verification_of};
-use super::{effective_status, store, type_by_code, ymd};
+use super::{effective_status, store, type_by_code};
 use crate::paging::{Cursor, Page, PageRequest, invalid_cursor};
 use crate::{Actor, AppError, Core, Problems, audit_in, authorize};
 use tongban_domain::licence::{LicenceIdentifier, LicenceStatus};
@@ -17,11 +17,11 @@ use tongban_store::org;
 pub async fn wallet(core: &Core, actor: &Actor) -> Result<Vec<(LicenceRow, LicenceStatus)>, AppError> {
     authorize(core, actor, Permission::PortalMine, "licences").await?;
     let rows = store::of_holder(&mut *core.db.conn().await?, actor.user_id).await?;
-    let today = ymd(core.clock.today());
+    let today = core.clock.today();
     Ok(rows
         .into_iter()
         .map(|r| {
-            let s = effective_status(&r, &today);
+            let s = effective_status(&r, today);
             (r, s)
         })
         .collect())
@@ -46,10 +46,10 @@ pub async fn wallet_page(
     let (total, rows) =
         store::of_holder_page(&mut *core.db.conn().await?, actor.user_id, after, request.offset(), request.size + 1)
             .await?;
-    let today = ymd(core.clock.today());
+    let today = core.clock.today();
     let page = Page::from_rows(rows, request.size, total, |r| Cursor::after_pair(Some(r.created_at), r.id));
     Ok(page.map(|r| {
-        let s = effective_status(&r, &today);
+        let s = effective_status(&r, today);
         (r, s)
     }))
 }

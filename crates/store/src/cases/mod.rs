@@ -7,6 +7,7 @@
 use sqlx::Row;
 
 use super::AnyRow;
+use tongban_domain::day::Day;
 
 /// A case with the names it shows. The names come from scalar subqueries, not joins: every one is
 /// a primary-key lookup either way, but with six joins PostgreSQL spent about 4.6 ms planning each
@@ -53,9 +54,9 @@ pub struct CaseRow {
     pub clock: String,
     pub legal_days: i64,
     pub promised_days: i64,
-    pub promised_deadline: Option<String>,
-    pub legal_deadline: Option<String>,
-    pub due_on: Option<String>,
+    pub promised_deadline: Option<Day>,
+    pub legal_deadline: Option<Day>,
+    pub due_on: Option<Day>,
     pub assignee_id: Option<i64>,
     pub assignee_name: Option<String>,
     pub notice: String,
@@ -88,9 +89,9 @@ fn case_row(r: &AnyRow) -> sqlx::Result<CaseRow> {
         clock: r.try_get("clock")?,
         legal_days: r.try_get("legal_days")?,
         promised_days: r.try_get("promised_days")?,
-        promised_deadline: r.try_get("promised_deadline")?,
-        legal_deadline: r.try_get("legal_deadline")?,
-        due_on: r.try_get("due_on")?,
+        promised_deadline: crate::day_opt(r, "promised_deadline")?,
+        legal_deadline: crate::day_opt(r, "legal_deadline")?,
+        due_on: crate::day_opt(r, "due_on")?,
         assignee_id: r.try_get("assignee_id")?,
         assignee_name: r.try_get("assignee_name")?,
         notice: r.try_get("notice")?,

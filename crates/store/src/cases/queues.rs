@@ -5,6 +5,7 @@
 //! one uses its own index and no SQL is built at run time.
 
 use sqlx::{AnyConnection, Row};
+use tongban_domain::day::Day;
 
 use super::{CaseRow, case_row};
 
@@ -68,19 +69,14 @@ pub async fn counts(c: &mut AnyConnection, scope: Scope) -> sqlx::Result<Vec<(St
 }
 
 /// Running cases due on or before `soon_until`, and of those the ones already past `today`.
-pub async fn due_counts(
-    c: &mut AnyConnection,
-    scope: Scope,
-    today: &str,
-    soon_until: &str,
-) -> sqlx::Result<(i64, i64)> {
+pub async fn due_counts(c: &mut AnyConnection, scope: Scope, today: Day, soon_until: Day) -> sqlx::Result<(i64, i64)> {
     const Q: [&str; 3] = scoped!(
         "SELECT COUNT(*) AS soon, CAST(COALESCE(SUM(CASE WHEN c.due_on < $2 THEN 1 ELSE 0 END), 0) AS BIGINT) AS overdue \
          FROM cases c",
         "c.active = 1 AND c.due_on <= $3"
     );
     let (i, v) = scope.pick();
-    let row = sqlx::query(Q[i]).bind(v).bind(today).bind(soon_until).fetch_one(c).await?;
+    let row = sqlx::query(Q[i]).bind(v).bind(today.to_string()).bind(soon_until.to_string()).fetch_one(c).await?;
     let soon: i64 = row.try_get("soon")?;
     let overdue: i64 = row.try_get("overdue")?;
     Ok((soon - overdue, overdue))
@@ -94,9 +90,9 @@ pub enum Listing {
     /// Concluded cases, newest first.
     Concluded,
     /// Running cases due between `today` and the date given (inclusive), most urgent first.
-    DueSoon { today: String, until: String },
+    DueSoon { today: Day, until: Day },
     /// Running cases past their due date.
-    Overdue { today: String },
+    Overdue { today: Day },
     /// Running cases the user handles.
     Assigned(i64),
 }
@@ -107,7 +103,7 @@ pub enum Start {
     /// This many rows from the top (page numbers).
     Offset(i64),
     /// Just after the case with this due day (none for a case without one) and id (keyset).
-    After { due_on: Option<String>, id: i64 },
+    After { due_on: Option<Day>, id: i64 },
 }
 
 /// The two parts of a case list: the cases with a due day, and those without one.
@@ -147,19 +143,24 @@ pub async fn list(
     let (first, second) = if descending { (Part::Undated, Part::Dated) } else { (Part::Dated, Part::Undated) };
     // The due-soon list starts at today: a cursor from an earlier day starts there too.
     let floor = match listing {
-        Listing::DueSoon { today, .. } => Some(today.as_str()),
+        Listing::DueSoon { today, .. } => Some(today.to_string()),
         _ => None,
     };
+    let floor = floor.as_deref();
     // Where each part starts when read from its top.
     let (dated_top, undated_top) =
         if descending { (LAST_DAY, LAST_DAY) } else { (floor.map_or(FIRST_DAY, |today| (today, 0)), FIRST_DAY) };
     let origin = |part: Part| if part == Part::Dated { dated_top } else { undated_top };
+    let due_text = match start {
+        Start::After { due_on: Some(day), .. } => day.to_string(),
+        _ => String::new(),
+    };
     let (from_part, after, offset) = match start {
         Start::Offset(offset) => (first, origin(first), *offset),
-        Start::After { due_on: Some(day), id } => {
+        Start::After { due_on: Some(_), id } => {
             let after = match floor {
-                Some(today) if day.as_str() < today => (today, 0),
-                _ => (day.as_str(), *id),
+                Some(today) if due_text.as_str() < today => (today, 0),
+                _ => (due_text.as_str(), *id),
             };
             (Part::Dated, after, 0)
         }
@@ -246,8 +247,8 @@ async fn read_part(
     let query = match listing {
         Listing::Queue(q) => query.bind(q.as_str()),
         Listing::Concluded => query,
-        Listing::DueSoon { until, .. } => query.bind(until.as_str()),
-        Listing::Overdue { today } => query.bind(today.as_str()),
+        Listing::DueSoon { until, .. } => query.bind(until.to_string()),
+        Listing::Overdue { today } => query.bind(today.to_string()),
         Listing::Assigned(user) => query.bind(*user),
     };
     let query = if part == Part::Dated { query.bind(after.0) } else { query };

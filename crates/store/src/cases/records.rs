@@ -1,6 +1,7 @@
 //! A case: insert, reads by number and application, moves and the handler.
 
 use sqlx::{AnyConnection, Row};
+use tongban_domain::day::Day;
 
 use super::queues::bump_count;
 use super::{CaseRow, case_row};
@@ -19,7 +20,7 @@ pub struct NewCase<'a> {
     pub clock: &'a str,
     pub legal_days: i64,
     pub promised_days: i64,
-    pub due_on: Option<&'a str>,
+    pub due_on: Option<Day>,
     pub now: i64,
 }
 
@@ -50,7 +51,7 @@ pub async fn insert_uncounted(c: &mut AnyConnection, n: &NewCase<'_>) -> sqlx::R
     .bind(n.clock)
     .bind(n.legal_days)
     .bind(n.promised_days)
-    .bind(n.due_on)
+    .bind(n.due_on.map(|d| d.to_string()))
     .bind(n.now)
     .fetch_one(c)
     .await?
@@ -76,9 +77,9 @@ pub struct Move<'a> {
     pub queue: &'a str,
     pub active: bool,
     pub clock: &'a str,
-    pub promised_deadline: Option<&'a str>,
-    pub legal_deadline: Option<&'a str>,
-    pub due_on: Option<&'a str>,
+    pub promised_deadline: Option<Day>,
+    pub legal_deadline: Option<Day>,
+    pub due_on: Option<Day>,
     pub notice: &'a str,
     pub concluded_at: Option<i64>,
     pub now: i64,
@@ -96,9 +97,9 @@ pub async fn apply_move(c: &mut AnyConnection, case: &CaseRow, m: &Move<'_>) -> 
     .bind(m.queue)
     .bind(i64::from(m.active))
     .bind(m.clock)
-    .bind(m.promised_deadline)
-    .bind(m.legal_deadline)
-    .bind(m.due_on)
+    .bind(m.promised_deadline.map(|d| d.to_string()))
+    .bind(m.legal_deadline.map(|d| d.to_string()))
+    .bind(m.due_on.map(|d| d.to_string()))
     .bind(m.notice)
     .bind(m.concluded_at)
     .bind(m.now)

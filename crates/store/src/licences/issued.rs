@@ -2,6 +2,8 @@
 //! and expiry.
 
 use sqlx::{AnyConnection, Row};
+use tongban_domain::day::Day;
+use tongban_domain::licence::LicenceStatus;
 
 use super::{LicenceRow, licence_from_row};
 
@@ -40,9 +42,9 @@ pub struct NewLicence<'a> {
     pub payload_enc: &'a str,
     pub signature: &'a str,
     pub key_id: &'a str,
-    pub issued_on: &'a str,
-    pub valid_from: &'a str,
-    pub valid_to: Option<&'a str>,
+    pub issued_on: Day,
+    pub valid_from: Day,
+    pub valid_to: Option<Day>,
     pub now: i64,
 }
 
@@ -71,9 +73,9 @@ pub async fn insert(c: &mut AnyConnection, l: &NewLicence<'_>) -> sqlx::Result<i
     .bind(l.payload_enc)
     .bind(l.signature)
     .bind(l.key_id)
-    .bind(l.issued_on)
-    .bind(l.valid_from)
-    .bind(l.valid_to)
+    .bind(l.issued_on.to_string())
+    .bind(l.valid_from.to_string())
+    .bind(l.valid_to.map(|d| d.to_string()))
     .bind(l.now)
     .fetch_one(c)
     .await?
@@ -142,18 +144,18 @@ pub async fn of_holder_page(
     Ok((total, rows.iter().map(licence_from_row).collect::<sqlx::Result<_>>()?))
 }
 
-/// The holder's valid licences of one type, valid on `today` (`YYYY-MM-DD`).
+/// The holder's valid licences of one type, valid on `today`.
 pub async fn valid_of_holder_and_type(
     c: &mut AnyConnection,
     user_id: i64,
     type_code: &str,
-    today: &str,
+    today: Day,
 ) -> sqlx::Result<Vec<LicenceRow>> {
     const SQL: &str = select_licence_where!(
         "l.holder_user_id = $1 AND t.code = $2 AND l.status = 'valid' AND (l.valid_to IS NULL OR l.valid_to >= $3) \
          ORDER BY l.created_at DESC, l.id DESC"
     );
-    let rows = sqlx::query(SQL).bind(user_id).bind(type_code).bind(today).fetch_all(c).await?;
+    let rows = sqlx::query(SQL).bind(user_id).bind(type_code).bind(today.to_string()).fetch_all(c).await?;
     rows.iter().map(licence_from_row).collect()
 }
 
@@ -209,8 +211,8 @@ pub async fn list(c: &mut AnyConnection, f: &Filter) -> sqlx::Result<(i64, Vec<L
 pub async fn set_status(
     c: &mut AnyConnection,
     id: i64,
-    from: &str,
-    to: &str,
+    from: LicenceStatus,
+    to: LicenceStatus,
     reason: &str,
     now: i64,
 ) -> sqlx::Result<bool> {
@@ -218,8 +220,8 @@ pub async fn set_status(
         "UPDATE licences SET status = $3, status_reason = $4, updated_at = $5 WHERE id = $1 AND status = $2",
     )
     .bind(id)
-    .bind(from)
-    .bind(to)
+    .bind(from.name())
+    .bind(to.name())
     .bind(reason)
     .bind(now)
     .execute(c)
@@ -229,12 +231,12 @@ pub async fn set_status(
 
 /// Marks every valid or suspended licence whose last valid day is before `today` as expired;
 /// returns their identifiers.
-pub async fn expire_due(c: &mut AnyConnection, today: &str, now: i64) -> sqlx::Result<Vec<String>> {
+pub async fn expire_due(c: &mut AnyConnection, today: Day, now: i64) -> sqlx::Result<Vec<String>> {
     let rows = sqlx::query(
         "UPDATE licences SET status = 'expired', status_reason = '有效期届满', updated_at = $2 \
          WHERE status IN ('valid', 'suspended') AND valid_to IS NOT NULL AND valid_to < $1 RETURNING identifier",
     )
-    .bind(today)
+    .bind(today.to_string())
     .bind(now)
     .fetch_all(c)
     .await?;

@@ -7,6 +7,8 @@
 //! module holds the licence row and its `SELECT`, which `issued` and `picks` share.
 
 use sqlx::Row;
+use tongban_domain::day::Day;
+use tongban_domain::licence::LicenceStatus;
 
 use super::org::Department;
 
@@ -34,11 +36,11 @@ pub struct LicenceRow {
     pub payload_enc: String,
     pub signature: String,
     pub key_id: String,
-    pub status: String,
+    pub status: LicenceStatus,
     pub status_reason: String,
-    pub issued_on: String,
-    pub valid_from: String,
-    pub valid_to: Option<String>,
+    pub issued_on: Day,
+    pub valid_from: Day,
+    pub valid_to: Option<Day>,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -96,11 +98,11 @@ fn licence_from_row(r: &sqlx::any::AnyRow) -> sqlx::Result<LicenceRow> {
         payload_enc: r.try_get("payload_enc")?,
         signature: r.try_get("signature")?,
         key_id: r.try_get("key_id")?,
-        status: r.try_get("status")?,
+        status: crate::code(r, "status")?,
         status_reason: r.try_get("status_reason")?,
-        issued_on: r.try_get("issued_on")?,
-        valid_from: r.try_get("valid_from")?,
-        valid_to: r.try_get("valid_to")?,
+        issued_on: crate::day(r, "issued_on")?,
+        valid_from: crate::day(r, "valid_from")?,
+        valid_to: crate::day_opt(r, "valid_to")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })

@@ -7,8 +7,9 @@ use axum::Form;
 use axum::extract::{Multipart, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use chrono::Datelike;
 use serde::Deserialize;
+use tongban_domain::calendar::DayKind;
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission as P;
 
 use crate::kit::error::{WebError, WebResult};
@@ -40,19 +41,13 @@ struct CalendarPage {
 }
 
 impl CalendarPage {
-    fn kind_label(&self, kind: &str) -> &'static str {
-        match kind {
-            "holiday" => "放假",
-            "makeup_workday" => "调休上班",
-            _ => "",
-        }
+    fn is_holiday(&self, kind: &DayKind) -> bool {
+        *kind == DayKind::Holiday
     }
 
-    fn weekday(&self, day: &str) -> &'static str {
+    fn weekday(&self, day: &Day) -> &'static str {
         const NAMES: [&str; 7] = ["星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"];
-        chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
-            .map(|d| NAMES[d.weekday().num_days_from_monday() as usize])
-            .unwrap_or_default()
+        NAMES[day.weekday().num_days_from_monday() as usize]
     }
 
     fn import_action(&self) -> &'static str {
@@ -118,7 +113,7 @@ struct DayForm {
 async fn save(State(state): State<AppState>, shell: Shell, user: CurrentUser, Form(f): Form<DayForm>) -> WebResult {
     match calendar::save_day(&state.core, &user.actor, &f.day, &f.kind, &f.name).await {
         Ok(date) => {
-            let target = format!("/admin/calendar?year={}&saved={}", date.year(), date.format("%Y-%m-%d"));
+            let target = format!("/admin/calendar?year={}&saved={}", date.year(), date);
             Ok(crate::kit::forms::redirect(&target))
         }
         Err(AppError::Invalid(p)) => {

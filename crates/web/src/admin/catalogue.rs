@@ -3,6 +3,7 @@
 
 use crate::kit::registry::Access::Perm;
 use std::collections::HashMap;
+use tongban_domain::item::ItemStatus;
 use tongban_domain::permission::Permission as P;
 
 use askama::Template;
@@ -67,22 +68,6 @@ struct ListPage {
     items: Vec<ItemRow>,
     departments: Vec<Department>,
     pager: Pager,
-}
-
-impl ListPage {
-    fn status(&self, s: &str) -> &'static str {
-        status_label(s)
-    }
-}
-
-fn status_label(s: &str) -> &'static str {
-    match s {
-        "draft" => "草稿",
-        "published" => "已发布",
-        "suspended" => "暂停办理",
-        "cancelled" => "已取消",
-        _ => "",
-    }
 }
 
 async fn list(State(state): State<AppState>, shell: Shell, user: CurrentUser, Query(q): Query<ListQuery>) -> WebResult {
@@ -240,7 +225,11 @@ struct DetailPage {
 
 impl DetailPage {
     fn status(&self) -> &'static str {
-        status_label(&self.item.row.status)
+        self.item.row.status.label()
+    }
+
+    fn is(&self, status: ItemStatus) -> bool {
+        self.item.row.status == status
     }
 
     fn has_draft(&self) -> bool {
@@ -384,10 +373,7 @@ async fn import_submit(
 
 async fn export(State(state): State<AppState>, user: CurrentUser) -> WebResult {
     let bytes = catalogue_io::export_xlsx(&state.core, &user.actor).await?;
-    let name = format!(
-        "attachment; filename=\"catalogue-{}.xlsx\"",
-        clock::to_china(state.core.clock.now_ms()).format("%Y%m%d")
-    );
+    let name = format!("attachment; filename=\"catalogue-{}.xlsx\"", state.core.clock.today().compact());
     Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),

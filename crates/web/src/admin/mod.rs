@@ -14,6 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission as P;
 
 use crate::kit::error::{WebError, WebResult};
@@ -532,8 +533,7 @@ impl AuditPage {
 
 /// A `YYYY-MM-DD` date as the China-time midnight it starts, in Unix milliseconds.
 fn day_start_ms(s: &str) -> Option<i64> {
-    let d = chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()?;
-    d.and_hms_opt(0, 0, 0)?.and_local_timezone(clock::china()).single().map(|t| t.timestamp_millis())
+    Day::parse(s).map(|d| clock::at_hour(d, 0))
 }
 
 async fn audit(

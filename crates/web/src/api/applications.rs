@@ -70,8 +70,11 @@ pub(crate) async fn create_application(
     let saved = tongban_app::applications::save(&state.core, &user.actor, item.trim(), input, true, false).await?;
     // A repeat with the same Idempotency-Key gets the first answer again, status included.
     let status = StatusCode::CREATED;
-    let body =
-        ApplicationCreated { number: saved.number, status: saved.status, promised_deadline: saved.promised_deadline };
+    let body = ApplicationCreated {
+        number: saved.number,
+        status: saved.status,
+        promised_deadline: saved.promised_deadline.map(|d| d.to_string()),
+    };
     Ok((status, Json(body)).into_response())
 }
 
@@ -102,7 +105,7 @@ fn application_summary(r: tongban_app::views::ApplicationRow) -> ApplicationSumm
         number: r.number,
         status: r.status,
         submitted_at: r.submitted_at.map(tongban_app::clock::rfc3339),
-        promised_deadline: r.promised_deadline,
+        promised_deadline: r.promised_deadline.map(|d| d.to_string()),
     }
 }
 

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+use tongban_domain::day::Day;
 use utoipa::ToSchema;
 
 use super::common::ApiErrorBody;
@@ -30,7 +31,7 @@ pub struct Deadline {
     responses((status = 200, body = Deadline), (status = 422, description = "bad date or day count", body = ApiErrorBody)))]
 pub(crate) async fn deadline(State(state): State<AppState>, Query(p): Query<DeadlineParams>) -> WebResult {
     let mut problems = tongban_app::Problems::default();
-    let from = chrono::NaiveDate::parse_from_str(p.from.trim(), "%Y-%m-%d").ok();
+    let from = Day::parse(&p.from);
     if from.is_none() {
         problems.add("from", "invalid_date", "from 应为日期，格式 2026-01-31");
     }
@@ -40,6 +41,6 @@ pub(crate) async fn deadline(State(state): State<AppState>, Query(p): Query<Dead
     }
     problems.into_result()?;
     let calendar = tongban_app::calendar::load_shared(&state.core).await?;
-    let deadline = calendar.add_working_days(from.unwrap_or_default(), days.unwrap_or_default());
-    Ok(Json(Deadline { deadline: deadline.format("%Y-%m-%d").to_string() }).into_response())
+    let deadline = calendar.add_working_days(from.unwrap_or(Day::MIN), days.unwrap_or_default());
+    Ok(Json(Deadline { deadline: deadline.to_string() }).into_response())
 }

@@ -22,7 +22,7 @@ use tongban_app::paging::{Cursor, PageRequest};
 use tongban_app::views::CaseRow;
 use tongban_domain::case::{Delivery, NoticeItem};
 use tongban_domain::reference::{ApplicationNumber, CaseNumber};
-use tongban_domain::workflow::{Warning, Workflow};
+use tongban_domain::workflow::Workflow;
 
 pub fn routes(r: Routes) -> Routes {
     r.api(Perm(P::OfficeView), routes!(list_cases))
@@ -77,7 +77,7 @@ fn summary(r: &CaseRow) -> CaseSummary {
         applicant: r.applicant_name.clone(),
         status: r.status.clone(),
         queue: r.queue.clone(),
-        due_on: r.due_on.clone(),
+        due_on: r.due_on.map(|d| d.to_string()),
         assignee: r.assignee_name.clone(),
         submitted_at: clock::rfc3339(r.submitted_at),
         row_version: r.row_version,
@@ -170,22 +170,13 @@ pub struct CaseDetail {
     pub notice: Vec<NoticeItem>,
 }
 
-fn warning_name(w: Warning) -> &'static str {
-    match w {
-        Warning::None => "none",
-        Warning::Yellow => "yellow",
-        Warning::Red => "red",
-    }
-}
-
 fn detail(v: &CaseView) -> CaseDetail {
-    let fmt = |d: Option<chrono::NaiveDate>| d.map(|d| d.format("%Y-%m-%d").to_string());
     CaseDetail {
         summary: summary(&v.row),
         status_label: v.status_label().to_owned(),
-        promised_deadline: fmt(v.schedule.promised),
-        legal_deadline: fmt(v.schedule.legal),
-        warning: warning_name(v.warning).to_owned(),
+        promised_deadline: v.schedule.promised.map(|d| d.to_string()),
+        legal_deadline: v.schedule.legal.map(|d| d.to_string()),
+        warning: v.warning.name().to_owned(),
         workflow: v.row.workflow_code.clone(),
         workflow_version: v.row.workflow_version,
         timeline: v

@@ -59,7 +59,7 @@ fn summary(row: tongban_app::views::ItemRow) -> ItemSummary {
         fully_online: row.fully_online,
         citywide: row.citywide,
         promised_days: row.promised_days,
-        status: row.status,
+        status: row.status.name().to_owned(),
     }
 }
 
@@ -152,7 +152,7 @@ pub(crate) async fn get_item(State(state): State<AppState>, Ref(code): Ref<ItemC
         faq: d.faq,
         materials: d.materials,
         form: d.form,
-        status: g.row.status,
+        status: g.row.status.name().to_owned(),
         licence_type: d.licence_type,
         status_reason: g.row.status_reason,
         version: g.version,

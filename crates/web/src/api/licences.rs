@@ -73,8 +73,8 @@ impl From<Verification> for LicenceVerification {
             number: v.number,
             holder: v.holder,
             issuer: v.issuer,
-            issued_on: v.issued_on,
-            expires_on: v.expires_on,
+            issued_on: v.issued_on.to_string(),
+            expires_on: v.expires_on.map(|d| d.to_string()),
             version: v.version,
             superseded_by: v.superseded_by,
         }
@@ -131,8 +131,8 @@ pub async fn list_licences(
             type_name: r.type_name,
             number: r.number,
             issuer: r.issuer.name,
-            issued_on: r.issued_on,
-            expires_on: r.valid_to,
+            issued_on: r.issued_on.to_string(),
+            expires_on: r.valid_to.map(|d| d.to_string()),
             status: s.name().to_owned(),
             valid: s == tongban_domain::licence::LicenceStatus::Valid,
         })

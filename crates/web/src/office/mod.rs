@@ -8,6 +8,7 @@ use crate::kit::registry::Access::Perm;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use serde::Deserialize;
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission as P;
 
 use crate::kit::error::WebResult;
@@ -149,8 +150,8 @@ impl CasePage {
         clock::display(*ms)
     }
 
-    fn date(&self, d: &Option<chrono::NaiveDate>) -> String {
-        d.map(|d| d.format("%Y年%-m月%-d日").to_string()).unwrap_or_else(|| "—".to_owned())
+    fn date(&self, d: &Option<Day>) -> String {
+        d.map_or_else(|| "—".to_owned(), Day::chinese)
     }
 
     fn warning(&self) -> &'static str {

@@ -14,6 +14,7 @@ use crate::{AppState, Routes};
 use tongban_app::AppError;
 use tongban_app::catalogue::{self, Guide};
 use tongban_app::views::{Department, ItemRow, LifeEvent};
+use tongban_domain::item::ItemStatus;
 use tongban_domain::reference::ItemCode;
 
 pub fn routes(r: Routes) -> Routes {

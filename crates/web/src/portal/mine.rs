@@ -18,6 +18,7 @@ use tongban_app::applications::{self, View, human_size};
 use tongban_app::clock;
 use tongban_app::views::{ApplicationRow, MaterialFile};
 use tongban_domain::application::{can_withdraw, event_label, status_label};
+use tongban_domain::day::Day;
 use tongban_domain::permission::Permission as P;
 use tongban_domain::reference::ApplicationNumber;
 
@@ -96,13 +97,7 @@ impl MyDetailPage {
     }
 
     fn deadline(&self) -> String {
-        self.v
-            .row
-            .promised_deadline
-            .as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .map(|d| d.format("%Y年%-m月%-d日").to_string())
-            .unwrap_or_default()
+        self.v.row.promised_deadline.map(Day::chinese).unwrap_or_default()
     }
 
     fn size(&self, bytes: &i64) -> String {

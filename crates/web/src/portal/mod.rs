@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::Deserialize;
+use tongban_domain::org::SiteKind;
 
 use crate::kit::cookies::{append_cookie, expired_session_cookie, session_cookie};
 use crate::kit::error::{WebError, WebResult};
@@ -55,7 +56,7 @@ struct HomePage {
 async fn home(State(state): State<AppState>, shell: Shell) -> WebResult {
     let online = app::catalogue::online_for_persons(&state.core, 12).await?;
     let (sites, events) = tongban_app::views::home(&state.core).await?;
-    let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == "district_center");
+    let (district_center, community_centers) = sites.into_iter().partition(|s| s.kind == SiteKind::DistrictCenter);
     Ok(render(&HomePage { shell, district_center, community_centers, events, online }))
 }
 
