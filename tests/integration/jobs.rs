@@ -2,10 +2,11 @@
 //! backoff and giving up, dedupe keys and the periodic scheduler.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 use sqlx::Row;
-use tongban::app::jobs::{self, BoxFuture, JobHandler, MAX_ATTEMPTS, backoff_ms, enqueue_in, run_pending};
+use tongban::app::jobs::{self, BoxFuture, JobKind, MAX_ATTEMPTS, backoff_ms, enqueue_in, run_pending};
 use tongban::app::notifications::{Channel, NOTIFY_JOB, Sender, notify_in};
 use tongban::app::{AppError, Core};
 use tongban::store::jobs::Job;
@@ -47,25 +48,86 @@ async fn drain(core: Core, worker: &'static str) -> usize {
 /// The account whose message centre [`Tally`] writes to.
 const TALLY_USER: &str = "tally01";
 
-/// Writes one row per run with nothing unique in it: a second run of a job would show.
-struct Tally;
+/// What a test job does when it runs.
+#[derive(Clone, Copy)]
+enum Effect {
+    /// Writes one row per run with nothing unique in it: a second run of a job would show.
+    Tally,
+    /// Writes a message-centre row and then fails, like a handler whose gateway times out.
+    Fail,
+}
 
-impl JobHandler for Tally {
+/// A job kind of these tests: its stored name and its effect.
+trait TestKind: Send + Sync + 'static {
+    const KIND: &'static str;
+    const EFFECT: Effect;
+}
+
+/// The typed job of a [`TestKind`], registered like every kind the release runs.
+struct TestJob<T>(PhantomData<T>);
+
+impl<T: TestKind> JobKind for TestJob<T> {
+    const KIND: &'static str = T::KIND;
+    const LABEL: &'static str = "测试任务";
+    type Payload = serde_json::Value;
+
     fn run<'a>(
         &'a self,
         tx: &'a mut sqlx::AnyConnection,
         _: &'a Core,
         job: &'a Job,
+        _: serde_json::Value,
     ) -> BoxFuture<'a, Result<(), AppError>> {
         Box::pin(async move {
-            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'tally', $1 FROM users WHERE username = $2")
-                .bind(job.id.to_string())
-                .bind(TALLY_USER)
-                .execute(&mut *tx)
-                .await?;
-            Ok(())
+            match T::EFFECT {
+                Effect::Tally => {
+                    sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'tally', $1 FROM users WHERE username = $2")
+                        .bind(job.id.to_string())
+                        .bind(TALLY_USER)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(())
+                }
+                Effect::Fail => {
+                    sqlx::query(
+                        "INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'x', 'x' FROM users",
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    Err(AppError::Internal(anyhow::anyhow!("短信网关超时")))
+                }
+            }
         })
     }
+}
+
+macro_rules! test_kinds {
+    ($($ty:ident = $kind:literal, $effect:ident;)*) => {
+        $(
+            struct $ty;
+            impl TestKind for $ty {
+                const KIND: &'static str = $kind;
+                const EFFECT: Effect = Effect::$effect;
+            }
+        )*
+    };
+}
+
+test_kinds! {
+    Tally = "tally", Tally;
+    AlwaysFails = "always_fails", Fail;
+    OldFailed = "old_failed", Fail;
+    OldDone = "old_done", Tally;
+    RecentDone = "recent_done", Tally;
+}
+
+/// `core` with the test kind `T` registered beside the release's kinds.
+fn with_kind<T: TestKind>(core: &Core) -> Core {
+    let mut registry = (*core.jobs).clone();
+    registry.add(TestJob::<T>(PhantomData));
+    let mut core = core.clone();
+    core.jobs = Arc::new(registry);
+    core
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -83,7 +145,7 @@ async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() 
 
     // Two workers as two server processes would have them: each its own pool on one database.
     let sender = Arc::new(RecordingSender::default());
-    let mut a = with_handler(&app.state.core, "tally", Tally);
+    let mut a = with_kind::<Tally>(&app.state.core);
     a.sender = sender.clone();
     let mut b = a.clone();
     b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
@@ -108,33 +170,6 @@ async fn two_workers_on_separate_pools_send_each_of_200_messages_exactly_once() 
     assert_eq!(ran_a + ran_b, 400, "no job was claimed twice");
 }
 
-/// Writes a message-centre row and then fails, like a handler whose gateway times out.
-struct AlwaysFails;
-
-impl JobHandler for AlwaysFails {
-    fn run<'a>(
-        &'a self,
-        tx: &'a mut sqlx::AnyConnection,
-        _: &'a Core,
-        _: &'a Job,
-    ) -> BoxFuture<'a, Result<(), AppError>> {
-        Box::pin(async move {
-            sqlx::query("INSERT INTO notifications (user_id, at, title, body) SELECT id, 0, 'x', 'x' FROM users")
-                .execute(&mut *tx)
-                .await?;
-            Err(AppError::Internal(anyhow::anyhow!("短信网关超时")))
-        })
-    }
-}
-
-fn with_handler(core: &Core, kind: &'static str, handler: impl JobHandler + 'static) -> Core {
-    let mut registry = (*core.jobs).clone();
-    registry.register(kind, handler);
-    let mut core = core.clone();
-    core.jobs = Arc::new(registry);
-    core
-}
-
 async fn only_job(core: &Core, kind: &str) -> Job {
     let jobs = tongban::store::jobs::of_kind(&mut core.db.conn().await.unwrap(), kind).await.unwrap();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
@@ -145,7 +180,7 @@ async fn only_job(core: &Core, kind: &str) -> Job {
 async fn a_failing_job_backs_off_and_gives_up_after_six_attempts_keeping_its_error() {
     let app = TestApp::spawn().await;
     app.a_citizen().await; // someone for the failing handler to write to
-    let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
+    let core = with_kind::<AlwaysFails>(&app.state.core);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
@@ -281,8 +316,8 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
 #[tokio::test]
 async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_messages_stay() {
     let app = TestApp::spawn().await;
-    let core = &with_handler(&with_handler(&app.state.core, "old_failed", AlwaysFails), "old_done", Tally);
-    let core = &with_handler(core, "recent_done", Tally);
+    let core = &with_kind::<OldDone>(&with_kind::<OldFailed>(&app.state.core));
+    let core = &with_kind::<RecentDone>(core);
     let citizen = app.a_citizen().username(TALLY_USER).await.id;
     // A message sent, a job done and a job given up, all some time ago.
     let mut tx = core.db.begin().await.unwrap();
@@ -322,7 +357,7 @@ async fn done_jobs_are_purged_after_thirty_days_but_failed_ones_and_sent_message
 async fn a_worker_that_stalled_past_its_lease_does_not_run_the_job_again() {
     let app = TestApp::spawn().await;
     app.a_citizen().username(TALLY_USER).await;
-    let core = with_handler(&app.state.core, "tally", Tally);
+    let core = with_kind::<Tally>(&app.state.core);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &app.state.core.clock, "tally", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();
@@ -421,7 +456,7 @@ async fn a_job_whose_payload_cannot_be_read_is_given_up_at_once_and_listed_for_t
 async fn retrying_a_failed_job_queues_it_again_once_and_is_audited() {
     let app = TestApp::spawn().await;
     app.a_citizen().await; // someone for the failing handler to write to
-    let core = with_handler(&app.state.core, "always_fails", AlwaysFails);
+    let core = with_kind::<AlwaysFails>(&app.state.core);
     let mut tx = core.db.begin().await.unwrap();
     enqueue_in(&mut tx, &core.clock, "always_fails", &serde_json::json!({}), 0, None).await.unwrap();
     tx.commit().await.unwrap();

@@ -35,7 +35,7 @@ const BATCH: i64 = 10;
 
 /// What a job of one kind does. Its effect must be written through `tx`: the transaction that
 /// also marks the job done, so that the two land together or not at all.
-pub trait JobHandler: Send + Sync {
+trait JobHandler: Send + Sync {
     fn run<'a>(
         &'a self,
         tx: &'a mut AnyConnection,
@@ -119,10 +119,8 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// Registers (or replaces) an untyped handler under a kind. Every kind this release runs is a
-    /// [`JobKind`] registered with [`Registry::add`]; this stays public only for the integration
-    /// tests' ad hoc handlers (`tests/integration/jobs.rs`).
-    pub fn register(&mut self, kind: &'static str, handler: impl JobHandler + 'static) -> &mut Self {
+    /// Registers (or replaces) the untyped handler a typed kind is held as.
+    fn register(&mut self, kind: &'static str, handler: impl JobHandler + 'static) -> &mut Self {
         self.handlers.insert(kind, Arc::new(handler));
         self
     }
