@@ -383,8 +383,23 @@ pub struct Server {
     pub base: String,
 }
 
+/// Stops the server as an operator would: SIGTERM, so that it shuts down gracefully and a profiler
+/// running it (callgrind, perf) writes its output; SIGKILL only if it is still up after 10 s.
 impl Drop for Server {
     fn drop(&mut self) {
+        let terminated = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|status| status.success());
+        if terminated {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
