@@ -117,6 +117,34 @@ pub async fn seed_if_empty(core: &Core) -> anyhow::Result<bool> {
     Ok(empty)
 }
 
+/// The queue services of the demo's halls: 综合 (A), 社保医保 (B) everywhere, 企业开办 (C) at the
+/// district centre.
+const HALL_SERVICES: [app::queue::setup::ServiceSpec<'static>; 3] = [
+    app::queue::setup::ServiceSpec { code: "general", name: "综合业务", prefix: "A", target_wait_minutes: 20 },
+    app::queue::setup::ServiceSpec { code: "social", name: "社保医保", prefix: "B", target_wait_minutes: 20 },
+    app::queue::setup::ServiceSpec { code: "business", name: "企业开办", prefix: "C", target_wait_minutes: 30 },
+];
+
+/// Opens queueing at a site: its services, and for each window (numbered from 1) the services
+/// (by index) that `serves` says it takes.
+async fn open_queue(
+    tx: &mut sqlx::AnyConnection,
+    site_id: i64,
+    services: &[app::queue::setup::ServiceSpec<'_>],
+    serves: impl Fn(usize, usize) -> bool,
+) -> anyhow::Result<()> {
+    let ids = app::queue::setup::open_site(tx, site_id, services).await?;
+    let windows = crate::store::queue::windows_of_site(tx, site_id).await?;
+    for (n, w) in windows.iter().enumerate() {
+        for (k, service) in ids.iter().enumerate() {
+            if serves(n + 1, k) {
+                app::queue::setup::serve(tx, w.id, *service).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Seeds everything in one transaction: all or nothing.
 pub async fn seed(core: &Core) -> anyhow::Result<()> {
     let hash = app::passwords::hash(DEMO_PASSWORD.to_owned()).await?;
@@ -153,7 +181,10 @@ pub async fn seed(core: &Core) -> anyhow::Result<()> {
         for n in 1..=6 {
             org::insert_window(&mut tx, id, &format!("{n:02}"), &format!("综合窗口 {n:02}")).await?;
         }
+        open_queue(&mut tx, id, &HALL_SERVICES[..2], |_, _| true).await?;
     }
+    // The district centre: windows 01–15 take 综合 and 社保医保, 16–20 are the business desks.
+    open_queue(&mut tx, centre, &HALL_SERVICES, |window, service| (window <= 15) == (service < 2)).await?;
     for u in STAFF {
         let department_id = match u.department {
             Some(code) => Some(org::department_by_code(&mut tx, code).await?.context("demo department")?.id),

@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use crate::app::jobs::{BoxFuture, JobKind, Periodic, Registry, run_pending, schedule_due};
 use crate::app::notifications::SendText;
 use crate::app::{AppError, Core};
-use crate::app::{deadlines, licences};
+use crate::app::{deadlines, licences, queue};
 use crate::store::jobs::Job;
 
 /// How often an idle worker looks for due jobs.
@@ -23,6 +23,7 @@ pub fn registry() -> Registry {
     r.add(deadlines::Scan).every_kind::<deadlines::Scan>(deadlines::SCAN_SECONDS);
     r.add(deadlines::Warn);
     r.add(licences::ExpireJob).every_kind::<licences::ExpireJob>(licences::EXPIRE_SECONDS);
+    r.add(queue::RolloverJob).every_kind::<queue::RolloverJob>(queue::ROLLOVER_SECONDS);
     r.add(PurgeSessions).every_kind::<PurgeSessions>(300);
     r.add(PurgeJobs).every_kind::<PurgeJobs>(86_400);
     r.add(SummariseRefusals).every_kind::<SummariseRefusals>(300);

@@ -17,7 +17,7 @@ fn main() {
     println!("cargo:rustc-env=TONGBAN_NPM_DIR={}", npm_dir.display());
 
     let mut fingerprint = Vec::new();
-    for file in ["assets/app.css", "assets/app.js"] {
+    for file in ["assets/app.css", "assets/app.js", "assets/screen.css", "assets/screen.js"] {
         fingerprint.extend(std::fs::read(file).unwrap_or_else(|e| fail(&format!("reading {file}: {e}"))));
     }
     fingerprint.extend(std::fs::read(npm_dir.join("node_modules/htmx.org/dist/htmx.min.js")).unwrap_or_default());

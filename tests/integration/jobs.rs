@@ -285,13 +285,13 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     b.db = tongban::store::Db::connect(&app.database_url).await.unwrap();
     let slot = 300_000 * 5_000_000; // the start of a five-minute slot in 2017
     let kind = tongban::jobs::SESSION_PURGE_JOB;
-    // The session purge and the refusal summary (every 5 minutes), the deadline scan (every 10
-    // minutes), the licence expiry (hourly) and the job purge (daily) are all due in their first
-    // slot.
-    assert_eq!(jobs::schedule_due(&a, slot).await.unwrap(), 5);
+    // The session purge, the refusal summary and the ticket rollover (every 5 minutes), the
+    // deadline scan (every 10 minutes), the licence expiry (hourly) and the job purge (daily) are
+    // all due in their first slot.
+    assert_eq!(jobs::schedule_due(&a, slot).await.unwrap(), 6);
     assert_eq!(jobs::schedule_due(&b, slot + 1_000).await.unwrap(), 0, "same slot");
     assert_eq!(jobs::schedule_due(&b, slot + 299_999).await.unwrap(), 0, "same slot");
-    assert_eq!(jobs::schedule_due(&b, slot + 300_000).await.unwrap(), 2, "next slot");
+    assert_eq!(jobs::schedule_due(&b, slot + 300_000).await.unwrap(), 3, "next slot");
     let jobs = tongban::store::jobs::of_kind(&mut a.db.conn().await.unwrap(), kind).await.unwrap();
     assert_eq!(jobs.len(), 2);
     assert_eq!(jobs[0].run_at, slot);
@@ -301,8 +301,8 @@ async fn two_nodes_queue_a_periodic_job_once_per_time_slot() {
     app.clock.advance(ms(tongban::app::auth::ABSOLUTE_MS + 1));
     assert_eq!(
         run_pending(&a, "w").await.unwrap(),
-        7,
-        "two purges of sessions, two refusal summaries, one purge of jobs, a deadline scan, a licence expiry"
+        9,
+        "two purges of sessions, two refusal summaries, two ticket rollovers, one purge of jobs, a deadline scan, a licence expiry"
     );
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM jobs WHERE last_error IS NOT NULL").await,

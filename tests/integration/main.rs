@@ -25,5 +25,6 @@ mod licences;
 mod messages;
 mod ops;
 mod paging;
+mod queue;
 mod refusals_and_metrics;
 mod sessions_and_redirects;

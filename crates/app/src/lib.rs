@@ -20,6 +20,7 @@ pub mod materials;
 pub mod notifications;
 pub mod paging;
 pub mod passwords;
+pub mod queue;
 pub mod rate_limit;
 pub mod roles;
 pub mod search;

@@ -80,6 +80,9 @@ mod tests {
         round_trips::<Warning>();
         round_trips::<DataScope>();
         round_trips::<DayKind>();
+        round_trips::<crate::queue::TicketClass>();
+        round_trips::<crate::queue::TicketState>();
+        round_trips::<crate::queue::TicketChannel>();
     }
 
     /// The JSON spells what the database spells.

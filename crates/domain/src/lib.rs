@@ -12,6 +12,7 @@ pub mod mask;
 pub mod org;
 pub mod password;
 pub mod permission;
+pub mod queue;
 pub mod reference;
 pub mod role;
 pub mod workflow;

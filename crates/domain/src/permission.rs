@@ -41,6 +41,9 @@ permissions! {
     AccountSelf => "account.self", "个人账户（修改密码、退出）", public | staff | system | security | audit;
     PortalMine => "portal.mine", "我的办事（本人的申请与证照）", public;
     HallView => "hall.view", "窗口工作台", staff;
+    HallCall => "hall.call", "窗口叫号（签到窗口、叫号、重呼、暂挂、转移、过号、办结）", staff;
+    HallTicket => "hall.ticket", "导服台取号（为到场群众取号）", staff;
+    TicketTake => "ticket.take", "手机取号与查看本人排队", public;
     OfficeView => "office.view", "审批工作台", staff;
     DashboardView => "dashboard.view", "数据看板", staff;
     AdminView => "admin.view", "管理后台首页", staff | system | security | audit;

@@ -50,13 +50,23 @@ pub struct BuiltinRole {
 }
 
 pub const BUILTIN_ROLES: &[BuiltinRole] = &[
-    BuiltinRole { code: "citizen", name: "市民", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
-    BuiltinRole { code: "business", name: "企业", scope: DataScope::Own, permissions: &[AccountSelf, PortalMine] },
+    BuiltinRole {
+        code: "citizen",
+        name: "市民",
+        scope: DataScope::Own,
+        permissions: &[AccountSelf, PortalMine, TicketTake],
+    },
+    BuiltinRole {
+        code: "business",
+        name: "企业",
+        scope: DataScope::Own,
+        permissions: &[AccountSelf, PortalMine, TicketTake],
+    },
     BuiltinRole {
         code: "window",
         name: "窗口人员",
         scope: DataScope::Site,
-        permissions: &[AccountSelf, HallView, OfficeView, CaseIntake],
+        permissions: &[AccountSelf, HallView, HallCall, HallTicket, OfficeView, CaseIntake],
     },
     BuiltinRole {
         code: "reviewer",

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod licences;
 pub mod notifications;
 pub mod org;
+pub mod queue;
 pub mod refusals;
 pub mod roles;
 pub mod sealed;
@@ -108,6 +109,7 @@ migrations! {
     9 => "0009_accounts",
     10 => "0010_refusals",
     11 => "0011_failed_jobs",
+    12 => "0012_hall_queue",
 }
 
 impl Db {
@@ -371,10 +373,11 @@ mod tests {
 
     #[test]
     fn each_stored_set_allows_in_the_database_exactly_what_its_enum_spells() {
+        use tongban_domain::queue::{TicketChannel, TicketClass, TicketState};
         use tongban_domain::{
             calendar::DayKind, item::ItemStatus, licence::LicenceStatus, org::SiteKind, role::DataScope,
         };
-        let columns: [(&str, &str, Vec<String>); 7] = [
+        let columns: [(&str, &str, Vec<String>); 10] = [
             ("licences", "status", spelled::<LicenceStatus>()),
             ("items", "status", spelled::<ItemStatus>()),
             ("work_calendar", "kind", spelled::<DayKind>()),
@@ -382,6 +385,9 @@ mod tests {
             ("users", "kind", spelled::<super::users::UserKind>()),
             ("roles", "scope", spelled::<DataScope>()),
             ("user_roles", "scope", spelled::<DataScope>()),
+            ("tickets", "class", spelled::<TicketClass>()),
+            ("tickets", "state", spelled::<TicketState>()),
+            ("tickets", "channel", spelled::<TicketChannel>()),
         ];
         for (table, column, names) in columns {
             for backend in [2, 3] {

@@ -53,7 +53,7 @@
       var field = details.querySelector("form input:not([type=hidden]), form textarea, form select, form button");
       (field || el).focus();
       details.scrollIntoView({ block: "nearest" });
-    } else if (el.tagName === "A") {
+    } else if (el.tagName === "A" || el.tagName === "BUTTON") {
       el.click();
     } else {
       el.focus();

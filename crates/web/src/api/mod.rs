@@ -10,6 +10,7 @@ pub mod catalogue;
 pub mod common;
 pub mod licences;
 pub mod messages;
+pub mod tickets;
 
 use crate::kit::registry::Access::{Account, Perm, Public, Static};
 use axum::response::{IntoResponse, Response};
@@ -24,6 +25,7 @@ use calendar::*;
 use catalogue::*;
 use common::{ApiErrorBody, OrgRef};
 use messages::*;
+use tickets::*;
 use tongban_app::FieldError;
 use tongban_app::accounts::Registration;
 
@@ -43,6 +45,10 @@ pub fn routes(r: Routes) -> Routes {
         .api(Public, routes!(deadline))
         .api(Perm(P::AccountSelf), routes!(list_messages))
         .api(Perm(P::AccountSelf), routes!(read_message))
+        .api(Perm(P::TicketTake), routes!(take_ticket))
+        .api(Perm(P::TicketTake), routes!(list_tickets))
+        .api(Perm(P::TicketTake), routes!(get_ticket))
+        .api(Perm(P::TicketTake), routes!(cancel_ticket))
         .get("/api/openapi.json", Static, openapi_document)
 }
 
@@ -71,6 +77,9 @@ pub fn routes(r: Routes) -> Routes {
         Deadline,
         MessageList,
         Message,
+        TicketRequest,
+        TicketView,
+        TicketList,
         licences::LicenceVerification,
         licences::WalletLicence,
         licences::WalletList,

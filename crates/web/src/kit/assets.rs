@@ -19,6 +19,16 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../assets/app.js"),
     },
     Asset {
+        name: "screen.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../assets/screen.css"),
+    },
+    Asset {
+        name: "screen.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../../assets/screen.js"),
+    },
+    Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!(concat!(env!("TONGBAN_NPM_DIR"), "/node_modules/htmx.org/dist/htmx.min.js")),

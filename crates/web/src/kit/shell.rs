@@ -111,6 +111,7 @@ pub struct NavItem {
 const MENU: &[(&str, &str)] = &[
     ("/items", "办事指南"),
     ("/my/applications", "我的办件"),
+    ("/my/tickets", "我的排队"),
     ("/my/messages", "我的消息"),
     ("/my/licences", "我的证照"),
     ("/hall", "窗口工作台"),

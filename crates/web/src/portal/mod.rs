@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod licences;
 pub mod messages;
 pub mod mine;
+pub mod tickets;
 
 use crate::kit::registry::Access::{Account, Public};
 use askama::Template;
@@ -29,8 +30,9 @@ use tongban_app::views::{ItemRow, LifeEvent, Site, UserKind};
 use tongban_app::{self as app, AppError, Origin};
 
 pub fn routes(r: Routes) -> Routes {
-    let r =
-        messages::routes(licences::routes(mine::routes(bundles::routes(applications::routes(catalogue::routes(r))))));
+    let r = tickets::routes(messages::routes(licences::routes(mine::routes(bundles::routes(applications::routes(
+        catalogue::routes(r),
+    ))))));
     r.get("/", Public, home)
         .get("/login", Public, login_page)
         .post("/login", Public, login_submit)
